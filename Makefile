@@ -1,0 +1,82 @@
+# svc-dht developer verbs. Meson is the real build; every target here is a thin wrapper.
+#   make            build (build/)
+#   make run        build and start a node with the embedded defaults
+#   make test       install missing packages, build, run every test, print "N passed, N failed"
+#   make asan       clang + ASan/UBSan build of everything, run every test (build-asan/)
+#   make fuzz-smoke every fuzz target for 60 s (build-fuzz/)
+#   make fuzz T=fuzz_frame S=300   one target for S seconds
+#   make bench      micro-benchmarks (build-bench/, release)
+#   make format / format-check
+#   make clean
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD?= build-bench
+MESON      ?= meson
+NINJA      ?= ninja
+S          ?= 60
+WERROR     ?= false
+FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session
+SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
+
+.PHONY: all deps run test asan fuzz fuzz-smoke bench format format-check clean
+
+all: deps $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+# Installs what is missing (quiet and quick when everything is present).
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) -Dwerror=$(WERROR)
+
+run: all
+	@echo "svc-dht: the daemon is not built yet; running the codec vectors instead" >&2
+	$(BUILD)/tests/dht-vectors list
+
+test: all
+	@$(MESON) test -C $(BUILD) --no-rebuild --print-errorlogs > $(BUILD)/test-output.txt 2>&1; \
+	  tail -n 40 $(BUILD)/test-output.txt; tools/test-summary.py $(BUILD)
+
+# -fno-sanitize=vptr: the core is built without RTTI (errors are values, no dynamic_cast),
+# and UBSan's vptr check needs type info on every polymorphic object.
+asan: deps
+	@test -f $(ASAN_BUILD)/build.ninja || CC=clang-14 CXX=clang++-14 $(MESON) setup $(ASAN_BUILD) \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=$(WERROR) \
+	  -Dc_args=-fno-sanitize-recover=all -Dcpp_args="-fno-sanitize-recover=all -fno-sanitize=vptr"
+	$(NINJA) -C $(ASAN_BUILD)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MESON) test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --timeout-multiplier 4 \
+	  > $(ASAN_BUILD)/test-output.txt 2>&1; tail -n 40 $(ASAN_BUILD)/test-output.txt; \
+	  tools/test-summary.py $(ASAN_BUILD)
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang-14 CXX=clang++-14 $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=$(WERROR) \
+	  -Dc_args=-fno-sanitize-recover=all -Dcpp_args="-fno-sanitize-recover=all -fno-sanitize=vptr"
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD)
+	tools/fuzz-run.sh $(FUZZ_BUILD) $(T) $(S)
+
+fuzz-smoke: deps $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD)
+	@for t in $(FUZZ_TARGETS); do tools/fuzz-run.sh $(FUZZ_BUILD) $$t $(S) || exit 1; done
+	@echo "fuzz-smoke: every target ran $(S) s without a finding"
+
+bench: deps
+	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \
+	  -Dtests=false --buildtype=release
+	$(NINJA) -C $(BENCH_BUILD)
+	$(BENCH_BUILD)/bench/bench_micro
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run -Werror $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) fuzz-out

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// 256-bit node ids and keys: XOR distance, common-prefix length, ordering by distance
+// to a target, and the two text forms (64 lowercase hex, and the content id
+// "b3:" + 64 lowercase hex). Pure value types; no allocation.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "svcdht/bytes.h"
+#include "svcdht/err.h"
+
+namespace svcdht::core {
+
+inline constexpr size_t ID_BYTES = 32;
+inline constexpr size_t ID_BITS = 256;
+
+struct NodeId {
+    std::array<uint8_t, ID_BYTES> b{};
+
+    static NodeId from(ByteView v);  // v.size() must be 32
+    ByteView view() const { return {b.data(), b.size()}; }
+    bool is_zero() const;
+    bool operator==(const NodeId&) const = default;
+    auto operator<=>(const NodeId&) const = default;
+
+    // prefix64 returns the first 8 bytes as a big-endian integer (a cheap, well-spread
+    // handle for logs and hashing; never used for equality).
+    uint64_t prefix64() const;
+    std::string hex() const;        // 64 lowercase hex characters
+    std::string cid() const;        // "b3:" + hex()
+    std::string short_hex() const;  // first 8 hex characters, for logs
+};
+
+using Key = NodeId;
+
+// xor_distance returns a ^ b.
+NodeId xor_distance(const NodeId& a, const NodeId& b);
+
+// common_prefix_len returns the number of leading bits a and b share (0..256).
+int common_prefix_len(const NodeId& a, const NodeId& b);
+
+// closer_to returns true if |a| is strictly closer to |target| than |b| in the XOR metric.
+inline bool closer_to(const NodeId& target, const NodeId& a, const NodeId& b) {
+    for (size_t i = 0; i < ID_BYTES; ++i) {
+        const uint8_t da = a.b[i] ^ target.b[i];
+        const uint8_t db = b.b[i] ^ target.b[i];
+        if (da != db) return da < db;
+    }
+    return false;
+}
+
+// compare_distance orders a and b by their distance to target (<0, 0, >0).
+int compare_distance(const NodeId& target, const NodeId& a, const NodeId& b);
+
+// parse_hex_id parses exactly 64 lowercase hex characters.
+// Errors: bad_hex_length (not 64 characters), bad_hex_char (anything but 0-9a-f).
+Result<NodeId> parse_hex_id(std::string_view s);
+
+// parse_cid parses "b3:" followed by 64 lowercase hex characters.
+// Errors: bad_cid_prefix, bad_hex_length, bad_hex_char.
+Result<NodeId> parse_cid(std::string_view s);
+
+}  // namespace svcdht::core

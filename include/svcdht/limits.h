@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// Every size, count and time limit of the wire layer, in one place, each with the reason
+// for its value. Configurable limits have their default here and their key in the config
+// table (src/daemon/config.cc).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "svcdht/types.h"
+
+namespace svcdht::core {
+
+// OAP/1 (DESIGN 3.1). The HELLO is fixed; a frame length counts the kind byte and the
+// payload, and 1 MiB is the overlay's limit, kept for compatibility with svc-overlay v1.
+inline constexpr size_t HELLO_LEN = 9;
+inline constexpr size_t FRAME_HEADER_LEN = 5;  // len:u32 + kind:u8
+inline constexpr uint32_t MAX_FRAME_LEN = 1'048'576;
+// The third framing violation (oversize or empty frame) in one session closes it: two are
+// forgiven so a peer with a slightly larger limit is told (Ctrl 1413) rather than cut off.
+inline constexpr int MAX_FRAME_VIOLATIONS = 3;
+
+// CBOR subset (DESIGN 3.2). Depth 4 is what the deepest message needs (map > providers
+// array > record map > addrs array); 64 bounds any list a peer can make us walk.
+inline constexpr int CBOR_MAX_DEPTH = 4;
+inline constexpr uint32_t CBOR_MAX_ARRAY = 64;
+// The largest message map has 9 keys; 32 leaves room for keys a newer peer may add
+// (readers ignore unknown keys) while bounding the duplicate-key check to 32*32 compares.
+inline constexpr uint32_t CBOR_MAX_MAP = 32;
+// Map keys are short field names; 64 bytes bounds what a hostile key costs to compare.
+inline constexpr size_t CBOR_MAX_KEY_LEN = 64;
+
+// Values and records.
+inline constexpr size_t DEFAULT_MAX_VALUE_BYTES = 16384;
+inline constexpr size_t MAX_PROVIDER_ADDRS = 8;
+inline constexpr size_t MAX_ADDR_LEN = 256;
+// A record may be dated up to 300 s ahead, to absorb clock skew between publisher and
+// holder without letting a publisher pin a record far in the future.
+inline constexpr uint64_t MAX_RECORD_SKEW_SECS = 300;
+inline constexpr uint64_t DEFAULT_TTL_SECS = 86400;
+inline constexpr uint64_t DEFAULT_MAX_TTL_SECS = 172800;
+// The network id travels in every ident; 64 bytes is plenty for a name.
+inline constexpr size_t MAX_NETWORK_ID_LEN = 64;
+// Ctrl err messages carry a short human text for operators reading a capture.
+inline constexpr size_t MAX_CTRL_MSG_LEN = 256;
+
+// Session defaults (DESIGN 3.1, 7).
+inline constexpr Time DEFAULT_HANDSHAKE_TIMEOUT = msec(2000);
+inline constexpr Time DEFAULT_IDLE_TIMEOUT = msec(60000);
+// The transmit queue of one session: 256 frames or 512 KiB, whichever comes first. A
+// FIND_NODE answer is ~1.5 KiB and a value at most 16 KiB, so this holds hundreds of
+// answers for a healthy peer while a peer that stops reading costs at most 512 KiB.
+inline constexpr uint32_t DEFAULT_TX_MAX_FRAMES = 256;
+inline constexpr size_t DEFAULT_TX_MAX_BYTES = 512 * 1024;
+
+// Domain separation strings for the two things svc-dht signs.
+inline constexpr char AUTH_CONTEXT[] = "svc-dht/auth/v1";
+inline constexpr char PROVIDER_CONTEXT[] = "svc-dht/provider/v1";
+
+}  // namespace svcdht::core

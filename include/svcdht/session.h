@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// Session: one TCP peer's sans-IO state machine (DESIGN 3.1). It exchanges HELLOs, runs the
+// ident/auth handshake under handshake_timeout, reassembles frames from bytes split
+// anywhere, drops (and counts) Data before authentication, answers framing violations
+// with Ctrl errors, and keeps a bounded transmit queue. Time comes in as an argument; the
+// embedder moves bytes in (recv) and out (take_tx) and arms a timer at next_deadline().
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "svcdht/bytes.h"
+#include "svcdht/env.h"
+#include "svcdht/err.h"
+#include "svcdht/frame.h"
+#include "svcdht/id.h"
+#include "svcdht/limits.h"
+#include "svcdht/types.h"
+
+namespace svcdht::core {
+
+struct CtrlMsg;
+
+struct SessionConfig {
+    std::string network = "ron";  // must equal the peer's ident "net"
+    uint16_t listen_port = 0;     // our ident "port"; 0 = we accept no inbound sessions
+    Time handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    Time idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    uint32_t max_frame_len = MAX_FRAME_LEN;
+    uint32_t tx_max_frames = DEFAULT_TX_MAX_FRAMES;
+    size_t tx_max_bytes = DEFAULT_TX_MAX_BYTES;
+};
+
+// Per-session counters; the embedder adds them to the node-wide metrics when the session
+// ends (and samples them while it runs).
+struct SessionStats {
+    uint64_t rx_bytes = 0, tx_bytes = 0, rx_frames = 0, tx_frames = 0;
+    uint64_t data_before_auth = 0;  // Data frames dropped before authentication
+    uint64_t unknown_kind = 0;      // frames of an unknown kind, skipped
+    uint64_t oversize = 0;          // frames over max_frame_len, discarded
+    uint64_t empty = 0;             // frames with length 0
+    uint64_t bad_ctrl = 0;          // undecodable Ctrl frames after authentication
+    uint64_t peer_errors = 0;       // Ctrl err frames the peer sent us
+    uint64_t tx_dropped = 0;        // Data frames dropped because the TX queue was full
+};
+
+enum class SessionState : uint8_t { hello, handshake, open, closed };
+
+struct SessionEvent {
+    enum class Type : uint8_t { none, opened, data, closed };
+    Type type = Type::none;
+    ByteView payload;   // data: valid until the next call into the session
+    Err err = Err::ok;  // closed: why
+};
+
+class Session {
+public:
+    // The session starts at once: our HELLO and ident are queued for transmission. If
+    // |expect| is given (we dialed a contact learned from someone), a peer proving another
+    // id fails the handshake with Err::peer_id_mismatch. |cfg| and |self| must outlive
+    // the session.
+    Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
+            const NodeId* expect = nullptr);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // recv consumes bytes from the peer until one event is ready or |in| is used up and
+    // returns the count consumed; call again with the rest while bytes remain. After a
+    // closed event it consumes everything and reports nothing more.
+    size_t recv(ByteView in, Time now, SessionEvent* ev);
+
+    // send_data queues one Data frame. Errors: session_closed (not open), tx_full (queue
+    // at its frame or byte bound: the frame is dropped and counted; callers rely on
+    // timeouts and retries).
+    [[nodiscard]] Err send_data(ByteView payload, Time now);
+
+    // on_timer closes the session when the handshake or idle deadline has passed.
+    void on_timer(Time now, SessionEvent* ev);
+    Time next_deadline() const;
+
+    // close ends the session locally (for example the node hangs up); nothing more is
+    // received, queued bytes may still be flushed.
+    void close(Err why);
+
+    // Transmit side. take_tx moves every queued byte into |out| (whose old contents are
+    // discarded and whose capacity is recycled); the embedder owns those bytes until it
+    // reports them with tx_done, which releases their share of the TX budget.
+    bool has_tx() const { return !tx_.empty(); }
+    size_t tx_queued() const { return tx_.size(); }
+    size_t tx_inflight() const { return inflight_; }
+    void take_tx(Bytes* out);
+    void tx_done(size_t n);
+
+    SessionState state() const { return state_; }
+    bool is_open() const { return state_ == SessionState::open; }
+    Err close_reason() const { return close_reason_; }
+    const NodeId& peer_id() const { return peer_id_; }
+    const PublicKey& peer_pk() const { return peer_pk_; }
+    uint16_t peer_port() const { return peer_port_; }
+    const SessionStats& stats() const { return stats_; }
+
+private:
+    void queue_ctrl(const CtrlMsg& m);
+    void handle_ctrl(ByteView payload, SessionEvent* ev);
+    void violation(uint16_t code, const char* msg, SessionEvent* ev);
+    void close_with(Err why, SessionEvent* ev);
+
+    const SessionConfig* cfg_;
+    const Identity* self_;
+    Env env_;
+    Time started_;
+    Time last_activity_;
+    SessionState state_ = SessionState::hello;
+    Err close_reason_ = Err::ok;
+    bool have_expect_ = false;
+    bool got_ident_ = false;
+    uint8_t hello_have_ = 0;
+    uint8_t violations_ = 0;
+    uint16_t peer_port_ = 0;
+    uint8_t peer_hello_[HELLO_LEN] = {};
+    NodeId expect_;
+    NodeId peer_id_;
+    PublicKey peer_pk_{};
+    std::array<uint8_t, 32> my_nonce_{};
+    FrameDecoder dec_;
+    Bytes tx_;
+    size_t inflight_ = 0;
+    uint32_t tx_frames_queued_ = 0;
+    SessionStats stats_;
+};
+
+// auth_message builds the bytes an auth signature covers:
+// "svc-dht/auth/v1" || verifier_nonce || verifier_pk || signer_pk.
+void auth_message(const std::array<uint8_t, 32>& verifier_nonce, const PublicKey& verifier_pk,
+                  const PublicKey& signer_pk, uint8_t out[15 + 32 * 3]);
+
+}  // namespace svcdht::core

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+// The per-connection handshake and framing state machine. Sans-IO: bytes and time come in,
+// bytes and events go out. Nothing here trusts the peer before its auth signature
+// verifies, and nothing a peer sends can grow our memory beyond one partial frame and the
+// bounded TX queue.
+#include "svcdht/session.h"
+
+#include <cstring>
+
+#include "svcdht/message.h"
+
+namespace svcdht::core {
+
+namespace {
+constexpr size_t AUTH_CONTEXT_LEN = sizeof(AUTH_CONTEXT) - 1;
+constexpr size_t AUTH_MSG_LEN = AUTH_CONTEXT_LEN + 32 * 3;
+static_assert(AUTH_CONTEXT_LEN == 15);
+}  // namespace
+
+void auth_message(const std::array<uint8_t, 32>& verifier_nonce, const PublicKey& verifier_pk,
+                  const PublicKey& signer_pk, uint8_t out[AUTH_MSG_LEN]) {
+    std::memcpy(out, AUTH_CONTEXT, AUTH_CONTEXT_LEN);
+    std::memcpy(out + AUTH_CONTEXT_LEN, verifier_nonce.data(), 32);
+    std::memcpy(out + AUTH_CONTEXT_LEN + 32, verifier_pk.data(), 32);
+    std::memcpy(out + AUTH_CONTEXT_LEN + 64, signer_pk.data(), 32);
+}
+
+Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
+                 const NodeId* expect)
+    : cfg_(&cfg),
+      self_(&self),
+      env_(env),
+      started_(now),
+      last_activity_(now),
+      dec_(cfg.max_frame_len) {
+    if (expect != nullptr) {
+        have_expect_ = true;
+        expect_ = *expect;
+    }
+    env_.rng->fill(my_nonce_.data(), my_nonce_.size());
+    uint8_t hello[HELLO_LEN];
+    encode_hello(hello);
+    tx_.insert(tx_.end(), hello, hello + HELLO_LEN);
+    CtrlMsg ident;
+    ident.t = CtrlType::ident;
+    ident.pk = self.keys.pk;
+    ident.nonce = my_nonce_;
+    ident.net = cfg.network;
+    ident.port = cfg.listen_port;
+    queue_ctrl(ident);
+}
+
+void Session::queue_ctrl(const CtrlMsg& m) {
+    // Ctrl frames are few and small (handshake, error notices) and bypass the TX budget:
+    // dropping them would stall the handshake or hide the reason for a close.
+    Bytes payload;
+    payload.reserve(160);
+    encode_ctrl(m, payload);
+    append_frame(tx_, FrameKind::ctrl, payload);
+    ++stats_.tx_frames;
+}
+
+void Session::close_with(Err why, SessionEvent* ev) {
+    close(why);
+    ev->type = SessionEvent::Type::closed;
+    ev->err = why;
+}
+
+void Session::close(Err why) {
+    if (state_ == SessionState::closed) return;
+    state_ = SessionState::closed;
+    close_reason_ = why;
+    dec_.release_buffer();
+}
+
+void Session::violation(uint16_t code, const char* msg, SessionEvent* ev) {
+    ++violations_;
+    CtrlMsg err;
+    err.t = CtrlType::err;
+    err.code = code;
+    err.msg = msg;
+    queue_ctrl(err);
+    if (violations_ >= MAX_FRAME_VIOLATIONS) close_with(Err::too_many_violations, ev);
+}
+
+size_t Session::recv(ByteView in, Time now, SessionEvent* ev) {
+    ev->type = SessionEvent::Type::none;
+    if (state_ == SessionState::closed) return in.size();
+    size_t pos = 0;
+    if (state_ == SessionState::hello) {
+        const size_t take = std::min<size_t>(HELLO_LEN - hello_have_, in.size());
+        std::memcpy(peer_hello_ + hello_have_, in.data(), take);
+        hello_have_ = static_cast<uint8_t>(hello_have_ + take);
+        pos = take;
+        stats_.rx_bytes += take;
+        if (hello_have_ < HELLO_LEN) return pos;
+        if (Err e = check_hello(peer_hello_); e != Err::ok) {
+            close_with(e, ev);
+            return in.size();
+        }
+        state_ = SessionState::handshake;
+    }
+    while (pos < in.size()) {
+        FrameEvent fe;
+        const size_t n = dec_.next(in.subspan(pos), &fe);
+        pos += n;
+        stats_.rx_bytes += n;
+        switch (fe.type) {
+            case FrameEvent::Type::none: break;
+            case FrameEvent::Type::frame:
+                ++stats_.rx_frames;
+                last_activity_ = now;
+                if (fe.kind == FrameKind::ctrl) {
+                    handle_ctrl(fe.payload, ev);
+                    if (ev->type != SessionEvent::Type::none) {
+                        if (ev->type == SessionEvent::Type::closed) return in.size();
+                        return pos;
+                    }
+                } else if (state_ != SessionState::open) {
+                    ++stats_.data_before_auth;
+                } else {
+                    ev->type = SessionEvent::Type::data;
+                    ev->payload = fe.payload;
+                    return pos;
+                }
+                break;
+            case FrameEvent::Type::unknown_kind: ++stats_.unknown_kind; break;
+            case FrameEvent::Type::oversize:
+                ++stats_.oversize;
+                violation(static_cast<uint16_t>(Code::too_large), "frame too large", ev);
+                if (ev->type == SessionEvent::Type::closed) return in.size();
+                break;
+            case FrameEvent::Type::empty:
+                ++stats_.empty;
+                violation(static_cast<uint16_t>(Code::bad_request), "empty frame", ev);
+                if (ev->type == SessionEvent::Type::closed) return in.size();
+                break;
+        }
+    }
+    return pos;
+}
+
+void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
+    CtrlMsg m;
+    if (Err e = decode_ctrl(payload, &m); e != Err::ok) {
+        // Before authentication an undecodable Ctrl frame breaks the handshake; after it,
+        // the frame is skipped and counted.
+        if (state_ != SessionState::open) {
+            close_with(e == Err::unsupported_version ? e : Err::protocol_violation, ev);
+        } else {
+            ++stats_.bad_ctrl;
+        }
+        return;
+    }
+    switch (m.t) {
+        case CtrlType::ident: {
+            if (got_ident_) return close_with(Err::protocol_violation, ev);
+            if (m.net != cfg_->network) return close_with(Err::network_mismatch, ev);
+            peer_pk_ = m.pk;
+            peer_id_ = node_id_of(m.pk);
+            if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
+            if (have_expect_ && peer_id_ != expect_) return close_with(Err::peer_id_mismatch, ev);
+            peer_port_ = m.port;
+            got_ident_ = true;
+            uint8_t msg[AUTH_MSG_LEN];
+            auth_message(m.nonce, m.pk, self_->keys.pk, msg);
+            CtrlMsg auth;
+            auth.t = CtrlType::auth;
+            auth.sig = env_.crypto->sign(self_->keys.sk, {msg, sizeof msg});
+            queue_ctrl(auth);
+            return;
+        }
+        case CtrlType::auth: {
+            if (!got_ident_ || state_ == SessionState::open)
+                return close_with(Err::protocol_violation, ev);
+            uint8_t msg[AUTH_MSG_LEN];
+            auth_message(my_nonce_, self_->keys.pk, peer_pk_, msg);
+            if (!env_.crypto->verify(peer_pk_, {msg, sizeof msg}, m.sig))
+                return close_with(Err::auth_failed, ev);
+            state_ = SessionState::open;
+            ev->type = SessionEvent::Type::opened;
+            return;
+        }
+        case CtrlType::err: ++stats_.peer_errors; return;
+    }
+}
+
+Err Session::send_data(ByteView payload, Time now) {
+    if (state_ != SessionState::open) return Err::session_closed;
+    const size_t frame = FRAME_HEADER_LEN + payload.size();
+    if (tx_frames_queued_ + 1 > cfg_->tx_max_frames ||
+        tx_.size() + inflight_ + frame > cfg_->tx_max_bytes) {
+        ++stats_.tx_dropped;
+        return Err::tx_full;
+    }
+    append_frame(tx_, FrameKind::data, payload);
+    ++tx_frames_queued_;
+    ++stats_.tx_frames;
+    last_activity_ = now;
+    return Err::ok;
+}
+
+void Session::take_tx(Bytes* out) {
+    out->clear();
+    std::swap(*out, tx_);
+    inflight_ += out->size();
+    stats_.tx_bytes += out->size();
+    tx_frames_queued_ = 0;
+}
+
+void Session::tx_done(size_t n) {
+    inflight_ = n > inflight_ ? 0 : inflight_ - n;
+}
+
+Time Session::next_deadline() const {
+    switch (state_) {
+        case SessionState::closed: return NEVER;
+        case SessionState::open: return last_activity_ + cfg_->idle_timeout;
+        default: return started_ + cfg_->handshake_timeout;
+    }
+}
+
+void Session::on_timer(Time now, SessionEvent* ev) {
+    ev->type = SessionEvent::Type::none;
+    if (state_ == SessionState::closed || now < next_deadline()) return;
+    close_with(state_ == SessionState::open ? Err::idle_timeout : Err::handshake_timeout, ev);
+}
+
+}  // namespace svcdht::core
