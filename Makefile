@@ -2,7 +2,9 @@
 #   make            build (build/)
 #   make run        build and start a node with the embedded defaults
 #   make test       install missing packages, build, run every test, print "N passed, N failed"
-#   make asan       clang + ASan/UBSan build of everything, run every test (build-asan/)
+#   make asan       clang + ASan/UBSan build of everything, run every test but the 1,000-node
+#                   scenarios (build-asan/)
+#   make sim-fuzz   random simulated networks for S seconds with invariant checks
 #   make fuzz-smoke every fuzz target for 60 s (build-fuzz/)
 #   make fuzz T=fuzz_frame S=300   one target for S seconds
 #   make bench      micro-benchmarks (build-bench/, release)
@@ -20,7 +22,7 @@ WERROR     ?= false
 FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
-.PHONY: all deps run test asan fuzz fuzz-smoke bench format format-check clean
+.PHONY: all deps run test asan fuzz fuzz-smoke sim-fuzz sizes bench format format-check clean
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -48,7 +50,7 @@ asan: deps
 	  -Dc_args=-fno-sanitize-recover=all -Dcpp_args="-fno-sanitize-recover=all -fno-sanitize=vptr"
 	$(NINJA) -C $(ASAN_BUILD)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(MESON) test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --timeout-multiplier 4 \
+	  $(MESON) test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --timeout-multiplier 4 --no-suite slow \
 	  > $(ASAN_BUILD)/test-output.txt 2>&1; tail -n 40 $(ASAN_BUILD)/test-output.txt; \
 	  tools/test-summary.py $(ASAN_BUILD)
 
@@ -65,6 +67,12 @@ fuzz-smoke: deps $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD)
 	@for t in $(FUZZ_TARGETS); do tools/fuzz-run.sh $(FUZZ_BUILD) $$t $(S) || exit 1; done
 	@echo "fuzz-smoke: every target ran $(S) s without a finding"
+
+sim-fuzz: all
+	$(BUILD)/tests/dht-sim --fuzz --seconds $(S)
+
+sizes: all
+	$(BUILD)/sizes
 
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \

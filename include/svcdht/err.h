@@ -76,6 +76,7 @@ namespace svcdht::core {
     X(peer_closed, "peer closed the connection")                                        \
     X(session_closed, "the session is closed")                                          \
     X(io, "socket or file I/O failed")                                                  \
+    X(unexpected_response, "a response matches no request in flight")                   \
     /* engine */                                                                        \
     X(timeout, "no answer before the deadline")                                         \
     X(not_found, "nothing is stored under that key")                                    \

@@ -37,7 +37,9 @@ void FrameDecoder::release_buffer() {
 size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {
     ev->type = FrameEvent::Type::none;
     if (pending_clear_) {
-        buf_.clear();
+        // Free the reassembly buffer between split frames: most frames arrive whole, and a
+        // session that is mostly idle should not keep a frame's worth of memory.
+        Bytes().swap(buf_);
         pending_clear_ = false;
     }
     size_t pos = 0;

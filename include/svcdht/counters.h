@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// Every counter and histogram the core owns, in one table. The names are the metric names
+// of DESIGN 6 (a contract); the admin plane renders this table as Prometheus text and the
+// simulator reads the same numbers. Labels come only from bounded sets (ops, codes, error
+// names), never from peer ids or keys.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "svcdht/err.h"
+#include "svcdht/message.h"
+#include "svcdht/types.h"
+
+namespace svcdht::core {
+
+// X(member, metric name, help)
+#define SVCDHT_COUNTERS(X)                                                                         \
+    X(put_total, "dht_put_total", "Values stored through the API (put requests)")                  \
+    X(get_total, "dht_get_total", "Value lookups through the API (get requests)")                  \
+    X(found_total, "dht_found_total", "API lookups that found what they looked for")               \
+    X(timeout_total, "dht_timeout_total", "RPCs to peers that got no answer in time")              \
+    X(provides_total, "dht_provides_total", "Provider records published through the API")          \
+    X(hedge_spawned_total, "dht_hedge_spawned_total", "Lookup RPCs sent as hedges for slow ones")  \
+    X(hedge_canceled_total, "dht_hedge_canceled_total",                                            \
+      "Slow or hedge RPCs still pending when their lookup ended")                                  \
+    X(peer_dropped_total, "dht_peer_dropped_total",                                                \
+      "Data frames dropped because a session's transmit queue was full")                           \
+    X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
+    X(replications_total, "dht_replications_total",                                                \
+      "Records and values pushed to a closer or newly responsible node")                           \
+    X(republishes_total, "dht_republishes_total", "Republish rounds of our own records and values")
+
+// Lookup kinds label dht_lookups_total, dht_lookup_latency_seconds and dht_lookup_hops.
+enum class LookupKind : uint8_t { find_node, get_providers, get_value };
+inline constexpr int LOOKUP_KIND_COUNT = 3;
+const char* lookup_kind_name(LookupKind k);
+
+// Routing-table changes (dht_route_updates_total{action}).
+#define SVCDHT_ROUTE_ACTIONS(X) X(added) X(updated) X(replacement) X(evicted) X(rejected_diversity)
+enum class RouteAction : uint8_t {
+#define SVCDHT_RA_ENUM(n) n,
+    SVCDHT_ROUTE_ACTIONS(SVCDHT_RA_ENUM)
+#undef SVCDHT_RA_ENUM
+};
+inline constexpr int ROUTE_ACTION_COUNT = 5;
+const char* route_action_name(RouteAction a);
+
+// Fixed-bucket histogram (cumulative rendering is the exposition's job).
+template <size_t N>
+struct Histogram {
+    std::array<double, N> bounds{};
+    std::array<uint64_t, N + 1> counts{};  // last = +Inf
+    double sum = 0;
+    uint64_t count = 0;
+    void observe(double v) {
+        size_t i = 0;
+        while (i < N && v > bounds[i]) ++i;
+        ++counts[i];
+        sum += v;
+        ++count;
+    }
+};
+
+using LatencyHistogram = Histogram<12>;  // seconds, 5 ms .. 10 s
+using HopsHistogram = Histogram<8>;      // 1,2,3,4,5,6,8,10 (DESIGN 6)
+LatencyHistogram make_latency_histogram();
+HopsHistogram make_hops_histogram();
+
+struct Counters {
+#define SVCDHT_COUNTER_FIELD(member, name, help) uint64_t member = 0;
+    SVCDHT_COUNTERS(SVCDHT_COUNTER_FIELD)
+#undef SVCDHT_COUNTER_FIELD
+    // dht_error_total{kind}: failures of our own operations, by error name.
+    std::array<uint64_t, static_cast<size_t>(ERR_COUNT)> error_total{};
+    // dht_lookups_total{op}
+    std::array<uint64_t, LOOKUP_KIND_COUNT> lookups_total{};
+    // dht_rpcs_total{op,code}: outcomes of RPCs we sent (timeouts count as code "timeout").
+    std::array<std::array<uint64_t, CODE_COUNT>, OP_COUNT> rpcs_total{};
+    // dht_rpcs_served_total{op,code}: requests we answered.
+    std::array<std::array<uint64_t, CODE_COUNT>, OP_COUNT> rpcs_served_total{};
+    // dht_frames_rejected_total{reason}: frames dropped undecoded or unprocessed, by error.
+    std::array<uint64_t, static_cast<size_t>(ERR_COUNT)> frames_rejected_total{};
+    // dht_route_updates_total{action}
+    std::array<uint64_t, ROUTE_ACTION_COUNT> route_updates_total{};
+    // rejected_total{reason}: inbound work refused (quota, busy, admission), by error.
+    std::array<uint64_t, static_cast<size_t>(ERR_COUNT)> rejected_total{};
+
+    std::array<LatencyHistogram, LOOKUP_KIND_COUNT> lookup_latency;
+    std::array<HopsHistogram, LOOKUP_KIND_COUNT> lookup_hops;
+    LatencyHistogram get_latency;
+    LatencyHistogram put_latency;
+
+    Counters();
+    void error(Err e) {
+        ++error_total[static_cast<size_t>(e)];
+    }
+    void frame_rejected(Err e) {
+        ++frames_rejected_total[static_cast<size_t>(e)];
+    }
+    void rejected(Err e) {
+        ++rejected_total[static_cast<size_t>(e)];
+    }
+};
+
+struct CounterInfo {
+    const char* name;
+    const char* help;
+    uint64_t Counters::*field;
+};
+// counter_table lists the plain counters with their metric names, for the exposition.
+const CounterInfo* counter_table(size_t* n);
+
+}  // namespace svcdht::core

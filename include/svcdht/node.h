@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+// Node: the Kademlia engine, sans-IO. It consumes events (a session opened or closed, a
+// dial failed, a Data payload arrived, the timer fired, an API call) with `now` passed in,
+// and produces actions pulled with poll() (send bytes on a session, dial an address, hang
+// up, a request is done) plus next_deadline(). It owns the routing table, the RPC table,
+// the lookups, the store, bootstrap, republishing and re-replication, rate limits,
+// readiness and the core counters. No global state: many Nodes live in one process.
+//
+// Threading: single-threaded. Inputs must not be called from inside another input.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "svcdht/bytes.h"
+#include "svcdht/counters.h"
+#include "svcdht/env.h"
+#include "svcdht/id.h"
+#include "svcdht/limits.h"
+#include "svcdht/lookup.h"
+#include "svcdht/message.h"
+#include "svcdht/routing_table.h"
+#include "svcdht/session.h"
+#include "svcdht/store.h"
+#include "svcdht/types.h"
+
+namespace svcdht::core {
+
+using RequestId = uint64_t;  // API requests, from 1
+using PeerRef = uint64_t;    // a session, named by the embedder; never 0
+using DialId = uint64_t;     // an outbound connection attempt, named by the node; never 0
+
+struct NodeConfig {
+    std::string network = "ron";
+    uint16_t listen_port = 0;  // advertised in our ident; 0 = we accept no sessions
+    uint32_t k = 20;
+    uint32_t alpha = 3;
+    uint32_t beta = 1;
+    uint32_t disjoint = 1;  // default number of disjoint lookup paths
+    uint32_t replica = 3;
+    uint32_t hop_budget = 6;
+    Time rpc_timeout = msec(1500);
+    Time hedge_after = msec(250);
+    Time lookup_deadline = msec(5000);
+    Time refresh_interval = secs(15 * 60);
+    uint64_t ttl_secs = DEFAULT_TTL_SECS;
+    uint64_t max_ttl_secs = DEFAULT_MAX_TTL_SECS;
+    uint64_t republish_secs = 43200;
+    size_t max_value_bytes = DEFAULT_MAX_VALUE_BYTES;
+    StoreLimits store;
+    DiversityConfig diversity;
+    uint32_t bootstrap_required = 0;  // 0 = min(3, number of seeds)
+    // Inbound request rate per peer (token bucket): sustained rate and burst.
+    uint32_t peer_rate = 200;
+    uint32_t peer_burst = 400;
+    // Node-wide inbound request rate before answering Busy.
+    uint32_t node_rate = 20000;
+    // API lookups and publishes running at once; more are refused with Err::busy.
+    uint32_t max_api_requests = 256;
+    // RPCs in flight to one peer; more fail at once with Err::busy.
+    uint32_t max_inflight_per_peer = 16;
+    // Unix time in microseconds at engine time 0 (record ts and ttl are unix seconds).
+    int64_t unix_epoch_offset_us = 0;
+};
+
+enum class ApiOp : uint8_t { closest, find_providers, get, provide, put, ping };
+const char* api_op_name(ApiOp op);
+
+struct LookupOptions {
+    uint32_t disjoint = 0;  // 0 = NodeConfig::disjoint
+    int32_t beta = -1;      // -1 = NodeConfig::beta
+};
+
+struct ProviderInfo {
+    PublicKey publisher{};
+    std::vector<std::string> addrs;
+    uint64_t ttl = 0;
+    uint64_t ts = 0;
+    uint64_t secs_left = 0;
+};
+
+struct RequestResult {
+    RequestId id = 0;
+    ApiOp op = ApiOp::closest;
+    Err err = Err::ok;
+    Key key;
+    uint32_t hops = 0;
+    uint32_t rpcs = 0;
+    Time elapsed = 0;
+    std::vector<NodeInfo> nodes;          // closest: nearest first
+    std::vector<ProviderInfo> providers;  // find_providers
+    Bytes value;                          // get
+    uint32_t stored_on = 0;               // provide, put: remote nodes that accepted
+    NodeId peer_id;                       // ping
+    PeerAddr obs;                         // ping: how the peer saw us
+};
+
+struct Action {
+    enum class Kind : uint8_t { send, dial, hangup, done };
+    Kind kind = Kind::send;
+    PeerRef peer = 0;  // send; hangup of a session
+    DialId dial = 0;   // dial; hangup of a dial that is taking too long
+    PeerAddr addr;     // dial
+    bool has_expect = false;
+    NodeId expect;                          // dial: the id the peer must prove (if has_expect)
+    ByteView payload;                       // send: one encoded DhtMsg for a Data frame
+    const RequestResult* result = nullptr;  // done
+};
+
+struct SessionInfo {
+    NodeId id;                // proven by the handshake
+    PeerAddr remote;          // the socket's remote address (ip and port)
+    uint16_t ident_port = 0;  // the port from the peer's ident (0 = accepts no sessions)
+};
+
+struct Readiness {
+    bool bootstrap = false;
+    bool routing_ready = false;
+    bool queues_ok = false;
+    bool draining = false;
+    uint32_t seeds_up = 0;
+    uint32_t seeds_required = 0;
+    uint32_t seeds_configured = 0;
+};
+
+class Node {
+public:
+    Node(const NodeConfig& cfg, const Identity& self, Env env, Time now);
+    ~Node();
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // ---- inputs ----
+    // on_session_open: a session authenticated. |dial| is the DialId the node asked for,
+    // or 0 for an inbound session.
+    void on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Time now);
+    void on_session_closed(PeerRef ref, Err why, Time now);
+    // on_dial_failed: the dial never produced an open session (refused, timed out, or the
+    // handshake failed; Err::peer_id_mismatch when the peer proved another id).
+    void on_dial_failed(DialId dial, Err why, Time now);
+    // on_frame: one Data payload from an open session.
+    void on_frame(PeerRef ref, ByteView payload, Time now);
+    void on_timer(Time now);
+
+    // add_seed registers a bootstrap address and dials it (with backoff on failure).
+    void add_seed(const PeerAddr& addr, Time now);
+    // begin_drain marks the node as shutting down: maintenance stops, API calls fail with
+    // Err::shutting_down, peers are still answered.
+    void begin_drain(Time now);
+
+    // ---- API (each returns a request id, answered later by an Action::done) ----
+    RequestId closest(const Key& key, Time now, LookupOptions o = {});
+    RequestId find_providers(const Key& key, Time now, LookupOptions o = {});
+    RequestId get(const Key& key, Time now, LookupOptions o = {});
+    RequestId provide(const Key& key, std::span<const std::string> addrs, uint64_t ttl_secs,
+                      Time now);
+    RequestId put(ByteView value, Time now);
+    RequestId ping(const PeerAddr& addr, Time now);
+
+    // ---- outputs ----
+    // poll returns the next action. Views in it stay valid until the next call into the node.
+    bool poll(Action* out);
+    Time next_deadline() const;
+
+    // ---- views ----
+    const NodeId& id() const { return self_->id; }
+    const NodeConfig& config() const { return cfg_; }
+    const Counters& counters() const { return counters_; }
+    const RoutingTable& table() const { return table_; }
+    const Store& store() const { return store_; }
+    Readiness readiness() const;
+    size_t active_sessions() const { return conns_.size(); }
+    size_t pending_queries() const { return lookups_.size() + publishes_.size(); }
+    size_t rpcs_inflight() const { return rpcs_.size(); }
+    uint64_t unix_now(Time now) const;
+    // add_session_stats folds a finished session's counters into the node's.
+    void add_session_stats(const SessionStats& s);
+    // set_limits applies reloadable limits (store, rates) at runtime.
+    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst);
+    void check_invariants() const;
+
+    struct Conn;
+    struct Dial;
+    struct Rpc;
+    struct LookupState;
+    struct Publish;
+
+private:
+    struct TimerEntry {
+        Time at;
+        uint64_t seq;
+        uint8_t kind;
+        uint64_t id;
+        bool operator>(const TimerEntry& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+    };
+    struct Seed {
+        PeerAddr addr;
+        uint32_t attempts = 0;
+        bool up = false;  // authenticated at least once
+        bool dialing = false;
+        DialId dial = 0;
+    };
+    struct Published {  // our own provides and puts, republished within their lifetime
+        bool is_value = false;
+        std::vector<std::string> addrs;
+        uint64_t until_unix = 0;  // the lifetime the caller asked for
+        Bytes value;
+    };
+
+    // node.cc: timers, actions, sessions, RPCs, inbound requests and responses
+    void timer(Time at, uint8_t kind, uint64_t id);
+    Bytes& action_buffer();
+    void emit_send(PeerRef ref, const DhtMsg& m);
+    void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
+    Conn* conn_for(const NodeId& id);
+    DialId start_dial(const PeerAddr& addr, const NodeId* expect, Time now);
+    void learn_contact(const NodeId& id, const PeerAddr& addr, Time now);
+    void contact_removed(const Contact& c, Time now);
+    uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
+                      uint8_t owner_kind, uint64_t owner_id, Time now);
+    void transmit(Rpc& r, PeerRef ref, Time now);
+    void rpc_failed(uint64_t rid, Err why, Time now);
+    void hedge_check(uint64_t rid, Time now);
+    void handle_request(Conn& c, const DhtMsg& m, Time now);
+    void handle_response(Conn& c, const DhtMsg& m, Time now);
+    void reply(Conn& c, DhtMsg& m);
+    void reply_error(Conn& c, Op op, uint64_t rid, Code code);
+
+    // node_ops.cc: lookups, API, publishing, replication, maintenance
+    uint64_t start_lookup(LookupKind kind, const Key& target, uint8_t purpose, uint64_t purpose_id,
+                          LookupOptions o, Time now);
+    void pump_lookup(uint64_t lid, Time now);
+    void lookup_answer(LookupState& l, const Rpc& r, const DhtMsg& m, Time now);
+    void finish_lookup(uint64_t lid, Err err, Time now);
+    RequestResult& new_request(ApiOp op, const Key& key, Time now);
+    bool api_gate(RequestResult& r, Time now);
+    void complete(RequestResult& r, Err err, Time now);
+    void provide_round(const Key& key, const Published& pub, RequestId api, Time now);
+    void put_round(const Key& key, const Published& pub, RequestId api, Time now);
+    void start_publish(uint8_t kind, const Key& key, StoredRecord rec, Bytes value, RequestId api,
+                       Time now);
+    void publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& nodes, Time now);
+    void publish_rpc_done(uint64_t pid, bool ok, Time now);
+    void push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
+                          uint8_t owner_kind, uint64_t owner_id, Time now, uint32_t* sent);
+    void key_stored(const Key& key, Time now);
+    NodeId replica_radius(const Key& key);
+    void replication_on_add(const Contact& c, Time now);
+    void replication_on_remove(const Contact& c, Time now);
+    void republish(const Key& key, Time now);
+    void seed_dial(size_t i, Time now);
+    void seed_up(const Contact& seed, Time now);
+    void maintenance(Time now);
+
+    NodeConfig cfg_;
+    const Identity* self_;
+    Env env_;
+    Counters counters_;
+    RoutingTable table_;
+    Store store_;
+
+    std::unordered_map<PeerRef, std::unique_ptr<Conn>>
+        conns_;                        // looked up, never iterated into outputs
+    std::map<NodeId, PeerRef> by_id_;  // the session we send on, per authenticated peer
+    std::map<DialId, std::unique_ptr<Dial>> dials_;
+    std::map<NodeId, DialId> dial_by_id_;
+    std::map<uint64_t, std::unique_ptr<Rpc>> rpcs_;
+    std::map<uint64_t, std::unique_ptr<LookupState>> lookups_;
+    std::map<uint64_t, std::unique_ptr<Publish>> publishes_;
+    std::map<RequestId, std::unique_ptr<RequestResult>> requests_;
+
+    std::vector<Seed> seeds_;
+    bool joined_ = false;  // the self-lookup finished once
+    bool join_running_ = false;
+    uint64_t join_lookup_ = 0;
+    bool draining_ = false;
+    Time last_self_refresh_ = 0;
+
+    std::map<Key, Published> published_;
+    std::set<std::pair<Time, Key>> repub_queue_;  // publisher republish rounds
+    std::set<std::pair<Time, Key>> repl_queue_;   // holder replication rounds
+    std::map<Key, NodeId> replica_radius_;        // per held key, see replica_radius()
+
+    std::vector<TimerEntry> heap_;  // min-heap by (at, seq), lazily cancelled
+    // RPC timeouts and hedge checks change with every request, so they are kept exactly
+    // (erased when the RPC ends) rather than in the lazy heap: no spurious wake-ups.
+    std::set<std::pair<Time, uint64_t>> rpc_timeouts_;
+    std::set<std::pair<Time, uint64_t>> rpc_hedges_;
+    uint64_t timer_seq_ = 0;
+
+    std::vector<Action> actions_;
+    size_t action_head_ = 0;
+    std::vector<Bytes> action_bufs_;
+    size_t action_bufs_used_ = 0;
+    std::vector<std::unique_ptr<RequestResult>> retired_;  // results of pending done actions
+
+    uint64_t next_rid_ = 1;
+    uint64_t next_dial_ = 1;
+    uint64_t next_lookup_ = 1;
+    uint64_t next_publish_ = 1;
+    RequestId next_request_ = 1;
+    double node_tokens_ = 0;
+    Time node_tokens_at_ = 0;
+
+    // Scratch space reused by request handlers, so answering allocates little.
+    std::vector<Contact> scratch_contacts_;
+    std::vector<NodeInfo> scratch_nodes_;
+    std::vector<const StoredRecord*> scratch_records_;
+    std::vector<ProviderRecord> scratch_recs_;
+    std::vector<std::vector<std::string_view>> scratch_addr_views_;
+};
+
+}  // namespace svcdht::core

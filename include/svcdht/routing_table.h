@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// The Kademlia routing table: 256 buckets by common-prefix length with our id, k contacts
+// each in least-recently-seen order, a replacement cache per bucket, ping-before-evict,
+// failure counts, RTT per contact and the diversity caps. Pure: no I/O, no clock reads; the
+// node passes `now` and acts on what the table asks for (a ping of a stale contact).
+//
+// Deviations from the Kademlia paper, written down here:
+// - Fixed buckets by prefix length instead of splitting: with XOR distance the two are the
+//   same tree, and fixed indexing keeps closest() exact and allocation-bounded.
+// - Contacts enter only after an authenticated session (they proved their id), never
+//   straight from someone else's FIND_NODE answer.
+// - A contact that failed an RPC is replaced at once when the bucket has a replacement,
+//   and removed after MAX_CONTACT_FAILS failures otherwise (libtorrent does the same).
+// - Diversity caps limit how many contacts one /24 (/48) may hold in a bucket and one /16
+//   (/32) in the whole table, against eclipse attacks (loopback and private ranges exempt).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "svcdht/id.h"
+#include "svcdht/types.h"
+
+namespace svcdht::core {
+
+// A contact failing this many RPCs in a row is removed even with no replacement waiting.
+inline constexpr uint16_t MAX_CONTACT_FAILS = 3;
+// Replacement cache entries per bucket: enough to refill a bucket after a burst of churn
+// without keeping a second copy of the table.
+inline constexpr size_t REPLACEMENTS_PER_BUCKET = 8;
+
+struct Contact {
+    NodeId id;
+    PeerAddr addr;       // routing address: the IP we saw and the port of their ident
+    Time last_seen = 0;  // last time they answered or sent us something
+    Time added = 0;
+    uint32_t rtt_us = 0;         // EWMA of RPC round trips, 0 = unknown
+    uint16_t fails = 0;          // consecutive failed RPCs
+    uint16_t bad_referrals = 0;  // contacts they handed us that proved another id
+};
+
+struct DiversityConfig {
+    uint32_t per_prefix_max = 2;   // per bucket, from one IPv4 /24 or IPv6 /48
+    uint32_t prefix_max_pct = 20;  // of the whole table, from one IPv4 /16 or IPv6 /32
+    bool exempt_private = true;    // loopback and private ranges are not capped
+};
+
+enum class SeenResult : uint8_t {
+    added,               // a new contact is in the table
+    updated,             // an existing contact moved to most-recently-seen
+    replacement,         // the bucket is full: the contact waits in the replacement cache
+    rejected_diversity,  // over a diversity cap
+    rejected_self,       // our own id
+};
+
+class RoutingTable {
+public:
+    RoutingTable(const NodeId& self, uint32_t k, DiversityConfig div);
+
+    // seen records that |id| at |addr| is alive (an authenticated session or an answer).
+    // When the bucket is full, |ping_out| receives the least-recently-seen contact that
+    // should be pinged (ping-before-evict) if one is not already being pinged.
+    SeenResult seen(const NodeId& id, const PeerAddr& addr, Time now, Contact* ping_out = nullptr,
+                    bool* need_ping = nullptr);
+
+    // rpc_ok records a successful RPC round trip (updates RTT, clears failures).
+    void rpc_ok(const NodeId& id, Time rtt, Time now);
+    // rpc_failed counts a failed RPC. It returns true if the contact was removed (replaced
+    // from the cache, or over MAX_CONTACT_FAILS); |removed| then holds it.
+    bool rpc_failed(const NodeId& id, Contact* removed = nullptr);
+    // bad_referral charges |id| for handing out a contact that proved another id; three
+    // of them remove it.
+    bool bad_referral(const NodeId& id, Contact* removed = nullptr);
+    // ping_done ends a ping-before-evict round for |id|'s bucket.
+    void ping_done(const NodeId& id);
+    // remove drops |id| (if present) and promotes a replacement.
+    bool remove(const NodeId& id);
+
+    // closest writes up to |n| contacts closest to |target| into |out| (cleared first),
+    // nearest first. Exact. |skip_failing| leaves out contacts with failures.
+    void closest(const NodeId& target, size_t n, std::vector<Contact>& out,
+                 bool skip_failing = false) const;
+
+    const Contact* find(const NodeId& id) const;
+    bool contains(const NodeId& id) const { return find(id) != nullptr; }
+    size_t size() const { return size_; }
+    uint32_t k() const { return k_; }
+    const NodeId& self() const { return self_; }
+    int bucket_count() const { return static_cast<int>(buckets_.size()); }
+    std::span<const Contact> bucket(int i) const { return buckets_[static_cast<size_t>(i)].live; }
+    size_t replacements(int i) const { return buckets_[static_cast<size_t>(i)].repl.size(); }
+    Time bucket_touched(int i) const { return buckets_[static_cast<size_t>(i)].touched; }
+    void touch_bucket_of(const NodeId& target, Time now);
+    int bucket_index(const NodeId& id) const;
+    // random_id_in_bucket returns an id whose prefix length with ours is |i|, drawing the
+    // free bits from |rnd| (32 random bytes).
+    NodeId random_id_in_bucket(int i, const NodeId& rnd) const;
+    // bucket_prefix_max_pct returns the share (0..100) of bucket |i| held by its largest
+    // single /24 or /48 group (the dht_bucket_prefix_max_pct gauge).
+    uint32_t bucket_prefix_max_pct(int i) const;
+
+    void set_diversity(DiversityConfig d) { div_ = d; }
+    // check_invariants aborts if sizes, order, uniqueness, self-absence or bucket
+    // placement are wrong. Debug builds and the simulator call it after every event.
+    void check_invariants() const;
+
+private:
+    struct Bucket {
+        std::vector<Contact> live;  // index 0 = least recently seen
+        std::vector<Contact> repl;  // newest last
+        Time touched = 0;
+        bool pinging = false;
+    };
+    bool diversity_ok(const Bucket& b, const PeerAddr& addr) const;
+    Bucket& bucket_for(const NodeId& id);
+    bool remove_at(Bucket& b, size_t i);
+
+    NodeId self_;
+    uint32_t k_;
+    DiversityConfig div_;
+    std::vector<Bucket> buckets_;  // grows to the deepest prefix length seen
+    size_t size_ = 0;
+    // Table-wide counts per /16 (IPv4) or /32 (IPv6) group, kept sorted by key.
+    std::vector<std::pair<uint64_t, uint32_t>> wide_groups_;
+    void wide_add(const PeerAddr& a, int delta);
+    uint32_t wide_count(const PeerAddr& a) const;
+};
+
+// prefix_group returns a key naming the /24 (IPv4) or /48 (IPv6) an address is in;
+// wide_group the /16 or /32. Keys of the two families never collide.
+uint64_t prefix_group(const PeerAddr& a);
+uint64_t wide_group(const PeerAddr& a);
+
+}  // namespace svcdht::core

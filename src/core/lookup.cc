@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+// The iterative lookup state machine (see lookup.h). Candidate lists stay small (a few k
+// per path), so every decision is a linear walk in distance order.
+#include "svcdht/lookup.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace svcdht::core {
+
+namespace {
+// Candidates kept per path: three times k is enough to replace every failure among the
+// k closest twice over, and bounds what hostile answers can make us remember.
+constexpr uint32_t CAND_FACTOR = 3;
+// Failed candidates remembered per lookup (so they are not tried twice).
+constexpr uint32_t MAX_FAILED = 256;
+}  // namespace
+
+Lookup::Lookup(const LookupParams& p, const NodeId& self) : p_(p), self_(self) {
+    if (p_.disjoint == 0) p_.disjoint = 1;
+    if (p_.alpha == 0) p_.alpha = 1;
+    if (p_.k == 0) p_.k = 1;
+    cands_.reserve(std::min<size_t>(64, size_t{p_.k} * CAND_FACTOR * p_.disjoint));
+}
+
+void Lookup::insert(Candidate c) {
+    auto pos = std::lower_bound(
+        cands_.begin(), cands_.end(), c.id,
+        [&](const Candidate& x, const NodeId& id) { return closer_to(p_.target, x.id, id); });
+    cands_.insert(pos, c);
+    // Over the cap on this path: drop the farthest candidate that is not in flight,
+    // answered or failed. Failed ones do not count: they must not push live candidates
+    // out (a liar's answer is all failures), and they stay so they are not learned again.
+    const uint32_t cap = p_.k * CAND_FACTOR;
+    uint32_t live = 0;
+    for (const Candidate& x : cands_)
+        live += x.path == c.path && x.st != Candidate::State::failed ? 1u : 0u;
+    if (live > cap) {
+        for (size_t i = cands_.size(); i-- > 0;) {
+            const Candidate& x = cands_[i];
+            if (x.path != c.path) continue;
+            if (x.st != Candidate::State::fresh && x.st != Candidate::State::too_deep) continue;
+            cands_.erase(cands_.begin() + static_cast<std::ptrdiff_t>(i));
+            break;
+        }
+    }
+    // Failures are bounded too, farthest first, so a flood of bad referrals costs at most
+    // MAX_FAILED entries.
+    uint32_t failed = 0;
+    for (const Candidate& x : cands_) failed += x.st == Candidate::State::failed ? 1u : 0u;
+    if (failed > MAX_FAILED) {
+        for (size_t i = cands_.size(); i-- > 0;) {
+            if (cands_[i].st != Candidate::State::failed) continue;
+            cands_.erase(cands_.begin() + static_cast<std::ptrdiff_t>(i));
+            break;
+        }
+    }
+}
+
+void Lookup::seed(std::span<const Contact> contacts) {
+    uint32_t path = 0;
+    for (const Contact& ct : contacts) {
+        if (ct.id == self_ || find(ct.id) != nullptr) continue;
+        Candidate c;
+        c.id = ct.id;
+        c.addr = ct.addr;
+        c.depth = 1;
+        c.path = static_cast<uint8_t>(path);
+        if (c.depth > p_.hop_budget) c.st = Candidate::State::too_deep;
+        insert(c);
+        path = (path + 1) % p_.disjoint;
+    }
+}
+
+bool Lookup::learn(const Candidate& from, const NodeInfo& n) {
+    if (n.id == self_ || find(n.id) != nullptr) return false;
+    if (std::find(distrusted_.begin(), distrusted_.end(), from.id) != distrusted_.end())
+        return false;
+    Candidate c;
+    c.id = n.id;
+    c.addr = n.addr;
+    c.referrer = from.id;
+    c.depth = static_cast<uint8_t>(std::min<int>(from.depth + 1, 255));
+    c.path = from.path;
+    if (c.depth > p_.hop_budget) c.st = Candidate::State::too_deep;
+    insert(c);
+    return find(n.id) != nullptr;
+}
+
+void Lookup::distrust(const NodeId& referrer) {
+    if (referrer.is_zero()) return;
+    if (std::find(distrusted_.begin(), distrusted_.end(), referrer) == distrusted_.end())
+        distrusted_.push_back(referrer);
+    for (Candidate& c : cands_)
+        if (c.st == Candidate::State::fresh && c.referrer == referrer)
+            c.st = Candidate::State::failed;
+}
+
+const Candidate* Lookup::find(const NodeId& id) const {
+    // The list is ordered by distance to the target, and distinct ids have distinct
+    // distances, so a binary search finds an id.
+    auto it = std::lower_bound(
+        cands_.begin(), cands_.end(), id,
+        [&](const Candidate& x, const NodeId& v) { return closer_to(p_.target, x.id, v); });
+    return it != cands_.end() && it->id == id ? &*it : nullptr;
+}
+
+Candidate* Lookup::find(const NodeId& id) {
+    return const_cast<Candidate*>(std::as_const(*this).find(id));
+}
+
+Candidate* Lookup::next_query(bool* hedge) {
+    if (finished_) return nullptr;
+    for (uint32_t tries = 0; tries < p_.disjoint; ++tries) {
+        const uint32_t path = next_path_;
+        next_path_ = (next_path_ + 1) % p_.disjoint;
+        uint32_t inflight = 0, slow = 0;
+        for (const Candidate& c : cands_) {
+            if (c.path != path || c.st != Candidate::State::inflight) continue;
+            ++inflight;
+            slow += c.slow ? 1 : 0;
+        }
+        // Each slow query lends its slot to a hedge, at most beta of them.
+        const uint32_t capacity = p_.alpha + std::min(p_.beta, slow);
+        if (inflight >= capacity) continue;
+        // Only candidates among the k closest live ones are worth asking: beyond them the
+        // termination rule is already satisfied.
+        uint32_t rank = 0;
+        for (Candidate& c : cands_) {
+            if (c.path != path) continue;
+            if (c.st == Candidate::State::failed || c.st == Candidate::State::too_deep) continue;
+            if (++rank > p_.k) break;
+            if (c.st != Candidate::State::fresh) continue;
+            c.st = Candidate::State::inflight;
+            c.hedge = inflight >= p_.alpha;
+            *hedge = c.hedge;
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+void Lookup::answered(const NodeId& id) {
+    if (Candidate* c = find(id)) c->st = Candidate::State::answered;
+}
+
+void Lookup::failed(const NodeId& id) {
+    if (Candidate* c = find(id)) c->st = Candidate::State::failed;
+}
+
+void Lookup::mark_slow(const NodeId& id) {
+    if (Candidate* c = find(id); c != nullptr && c->st == Candidate::State::inflight)
+        c->slow = true;
+}
+
+void Lookup::mark_abandoned(const NodeId& id) {
+    if (Candidate* c = find(id); c != nullptr && c->st == Candidate::State::inflight) {
+        c->slow = true;
+        c->abandoned = true;
+    }
+}
+
+bool Lookup::path_done(uint32_t path) const {
+    uint32_t rank = 0;
+    bool answered_before = false;
+    for (const Candidate& c : cands_) {
+        if (c.path != path) continue;
+        if (c.st == Candidate::State::failed || c.st == Candidate::State::too_deep) continue;
+        if (c.st == Candidate::State::fresh) return false;
+        if (c.st == Candidate::State::inflight) {
+            const bool soft = c.slow && p_.beta > 0 && (answered_before || c.abandoned);
+            if (!soft) return false;
+        }
+        answered_before |= c.st == Candidate::State::answered;
+        if (++rank >= p_.k) break;
+    }
+    return true;
+}
+
+bool Lookup::finished() const {
+    if (finished_) return true;
+    for (uint32_t p = 0; p < p_.disjoint; ++p)
+        if (!path_done(p)) return false;
+    return true;
+}
+
+void Lookup::closest_answered(size_t n, std::vector<NodeInfo>& out) const {
+    out.clear();
+    for (const Candidate& c : cands_) {
+        if (out.size() >= n) break;
+        if (c.st == Candidate::State::answered) out.push_back({c.id, c.addr});
+    }
+}
+
+uint32_t Lookup::hops() const {
+    for (const Candidate& c : cands_)
+        if (c.st == Candidate::State::answered) return c.depth;
+    return 0;
+}
+
+uint32_t Lookup::inflight() const {
+    uint32_t n = 0;
+    for (const Candidate& c : cands_) n += c.st == Candidate::State::inflight ? 1 : 0;
+    return n;
+}
+
+uint32_t Lookup::slow_inflight() const {
+    uint32_t n = 0;
+    for (const Candidate& c : cands_) n += c.st == Candidate::State::inflight && c.slow ? 1 : 0;
+    return n;
+}
+
+}  // namespace svcdht::core

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// Private state of the Node engine, shared by node.cc (sessions, RPCs, dispatch, timers)
+// and node_ops.cc (lookups, API requests, publishing, replication, maintenance). Not part
+// of the public core API.
+#pragma once
+
+#include "svcdht/node.h"
+
+namespace svcdht::core {
+
+// Timer kinds in the node's heap. Entries are checked when they fire (lazy cancellation):
+// an RPC, lookup or dial that ended in the meantime makes its entry a no-op.
+enum TimerKind : uint8_t {
+    T_LOOKUP_DEADLINE = 1,
+    T_DIAL_TIMEOUT,
+    T_SEED,
+    T_MAINTENANCE,
+};
+
+// Who is waiting for an RPC.
+enum OwnerKind : uint8_t {
+    O_NONE = 0,
+    O_LOOKUP,      // owner_id = lookup id
+    O_PUBLISH,     // owner_id = publish id
+    O_EVICT_PING,  // ping-before-evict of a stale contact
+    O_API_PING,    // owner_id = request id
+    O_REPLICATE,   // a push to a closer node; nobody waits
+};
+
+// Why a lookup runs.
+enum Purpose : uint8_t { P_API, P_JOIN, P_REFRESH, P_PUBLISH };
+
+// What a publish job stores.
+enum PublishKind : uint8_t { PUB_RECORD, PUB_VALUE, PUB_REPLICATE };
+
+// Maintenance runs every 10 s: bucket refresh, the periodic self-lookup, seed redials and
+// the holders' replication rounds. Cheap when nothing is due.
+inline constexpr Time MAINTENANCE_INTERVAL = secs(10);
+// A dial not answered (open or failed) within this time is given up by the node.
+inline constexpr Time DIAL_TIMEOUT = secs(5);
+// Bucket refresh lookups started per maintenance round, so a node that was idle for long
+// does not start 30 lookups at once.
+inline constexpr uint32_t MAX_REFRESH_PER_ROUND = 2;
+// Records a GET_PROVIDERS answer carries (newest first).
+inline constexpr size_t MAX_PROVIDERS_PER_ANSWER = 20;
+// Outbound requests queued on one dial while it connects.
+inline constexpr size_t MAX_PENDING_PER_DIAL = 64;
+// Replication pushes started per maintenance round or table change, to pace bursts.
+inline constexpr uint32_t MAX_PUSHES_PER_ROUND = 256;
+// Bootstrap backoff: full jitter over base * 2^attempt, capped at 5 minutes.
+inline constexpr Time SEED_BACKOFF_BASE = secs(1);
+inline constexpr Time SEED_BACKOFF_CAP = secs(300);
+// Upper bound on RPCs in flight node-wide, for the queues_ok readiness gate.
+inline constexpr size_t MAX_RPCS_INFLIGHT = 4096;
+
+struct Node::Conn {
+    PeerRef ref = 0;
+    NodeId id;
+    PeerAddr remote;  // socket address
+    PeerAddr route;   // remote ip + ident port
+    bool routable = false;
+    double tokens = 0;  // inbound request token bucket
+    Time tokens_at = 0;
+    uint32_t inflight = 0;  // our RPCs waiting on this session
+};
+
+struct Node::Dial {
+    DialId id = 0;
+    PeerAddr addr;
+    bool has_expect = false;
+    NodeId expect;
+    int seed = -1;                  // index in seeds_, or -1
+    std::vector<uint64_t> pending;  // rids to send once open
+};
+
+struct Node::Rpc {
+    uint64_t rid = 0;
+    Op op = Op::ping;
+    NodeId peer;  // who must answer (unknown for an API ping until the session opens)
+    bool know_id = true;
+    PeerAddr addr;
+    PeerRef ref = 0;  // the session it went out on (0 = waiting for a dial)
+    DialId dial = 0;
+    Time created = 0;
+    Time sent = 0;
+    Time deadline = NEVER;  // RPC timeout, once transmitted (in rpc_timeouts_)
+    Time hedge_at = NEVER;  // next hedge check (in rpc_hedges_)
+    bool retried = false;   // already sent again after its session closed
+    uint8_t owner_kind = O_NONE;
+    uint64_t owner_id = 0;
+    Bytes msg;  // the encoded request
+};
+
+struct Node::LookupState {
+    uint64_t id = 0;
+    Lookup lk;
+    uint8_t purpose = P_API;
+    uint64_t purpose_id = 0;
+    Time started = 0;
+    uint32_t rpcs = 0;
+    bool found = false;
+    uint32_t found_depth = 0;
+    Bytes value;
+    std::vector<StoredRecord> providers;
+
+    LookupState(const LookupParams& p, const NodeId& self) : lk(p, self) {}
+};
+
+struct Node::Publish {
+    uint64_t id = 0;
+    uint8_t kind = PUB_RECORD;
+    Key key;
+    StoredRecord rec;  // PUB_RECORD
+    Bytes value;       // PUB_VALUE
+    RequestId api = 0;
+    uint32_t pending = 0;
+    uint32_t acks = 0;
+    Time started = 0;
+};
+
+}  // namespace svcdht::core

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+// k-bucket routing table (see routing_table.h for the deviations from the paper). Pure: no
+// I/O, no clock reads. closest() is exact and allocates only into its output.
+#include "svcdht/routing_table.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace svcdht::core {
+
+namespace {
+
+uint64_t group_key(const PeerAddr& a, size_t v4_bytes, size_t v6_bytes) {
+    // Family tag in the top byte keeps IPv4 and IPv6 groups apart.
+    uint64_t key = a.is_v4() ? (uint64_t{4} << 56) : (uint64_t{6} << 56);
+    const size_t n = a.is_v4() ? v4_bytes : v6_bytes;
+    for (size_t i = 0; i < n && i < 6; ++i) key |= uint64_t{a.ip[i]} << (8 * (5 - i));
+    return key;
+}
+
+}  // namespace
+
+uint64_t prefix_group(const PeerAddr& a) {
+    return group_key(a, 3, 6);
+}
+uint64_t wide_group(const PeerAddr& a) {
+    return group_key(a, 2, 4);
+}
+
+RoutingTable::RoutingTable(const NodeId& self, uint32_t k, DiversityConfig div)
+    : self_(self), k_(k), div_(div) {}
+
+int RoutingTable::bucket_index(const NodeId& id) const {
+    return common_prefix_len(self_, id);
+}
+
+RoutingTable::Bucket& RoutingTable::bucket_for(const NodeId& id) {
+    const auto i = static_cast<size_t>(bucket_index(id));
+    if (buckets_.size() <= i) buckets_.resize(i + 1);
+    return buckets_[i];
+}
+
+void RoutingTable::wide_add(const PeerAddr& a, int delta) {
+    const uint64_t key = wide_group(a);
+    auto it = std::lower_bound(wide_groups_.begin(), wide_groups_.end(), std::make_pair(key, 0u),
+                               [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (it == wide_groups_.end() || it->first != key) {
+        if (delta < 0) return;
+        it = wide_groups_.insert(it, {key, 0});
+    }
+    if (delta > 0) {
+        ++it->second;
+    } else if (--it->second == 0) {
+        wide_groups_.erase(it);
+    }
+}
+
+uint32_t RoutingTable::wide_count(const PeerAddr& a) const {
+    const uint64_t key = wide_group(a);
+    auto it = std::lower_bound(wide_groups_.begin(), wide_groups_.end(), std::make_pair(key, 0u),
+                               [](const auto& x, const auto& y) { return x.first < y.first; });
+    return it != wide_groups_.end() && it->first == key ? it->second : 0;
+}
+
+bool RoutingTable::diversity_ok(const Bucket& b, const PeerAddr& addr) const {
+    if (div_.exempt_private && addr.is_exempt()) return true;
+    const uint64_t g = prefix_group(addr);
+    uint32_t same = 0;
+    for (const Contact& c : b.live)
+        if (prefix_group(c.addr) == g) ++same;
+    if (same >= div_.per_prefix_max) return false;
+    // The table-wide cap is a share of the table, but never below the per-bucket cap, so a
+    // young table can still fill.
+    const uint64_t share = (uint64_t{div_.prefix_max_pct} * (size_ + 1)) / 100;
+    const uint64_t cap = std::max<uint64_t>(share, div_.per_prefix_max);
+    return wide_count(addr) + 1 <= cap;
+}
+
+SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, Contact* ping_out,
+                              bool* need_ping) {
+    if (need_ping) *need_ping = false;
+    if (id == self_) return SeenResult::rejected_self;
+    Bucket& b = bucket_for(id);
+    b.touched = now;
+    for (size_t i = 0; i < b.live.size(); ++i) {
+        if (b.live[i].id != id) continue;
+        Contact c = b.live[i];
+        if (c.addr != addr) {
+            wide_add(c.addr, -1);
+            wide_add(addr, +1);
+            c.addr = addr;
+        }
+        c.last_seen = now;
+        c.fails = 0;
+        b.live.erase(b.live.begin() + static_cast<std::ptrdiff_t>(i));
+        b.live.push_back(c);
+        return SeenResult::updated;
+    }
+    if (b.live.size() < k_) {
+        if (!diversity_ok(b, addr)) return SeenResult::rejected_diversity;
+        // A contact moving from the replacement cache to the table leaves the cache.
+        std::erase_if(b.repl, [&](const Contact& r) { return r.id == id; });
+        Contact c;
+        c.id = id;
+        c.addr = addr;
+        c.last_seen = now;
+        c.added = now;
+        if (b.live.capacity() == 0) b.live.reserve(k_);
+        b.live.push_back(c);
+        wide_add(addr, +1);
+        ++size_;
+        return SeenResult::added;
+    }
+    // Full bucket: remember the newcomer and ask for the oldest entry to be pinged.
+    auto it =
+        std::find_if(b.repl.begin(), b.repl.end(), [&](const Contact& r) { return r.id == id; });
+    if (it != b.repl.end()) {
+        Contact c = *it;
+        c.addr = addr;
+        c.last_seen = now;
+        b.repl.erase(it);
+        b.repl.push_back(c);
+    } else {
+        if (!diversity_ok(b, addr)) return SeenResult::rejected_diversity;
+        if (b.repl.size() >= REPLACEMENTS_PER_BUCKET) b.repl.erase(b.repl.begin());
+        Contact c;
+        c.id = id;
+        c.addr = addr;
+        c.last_seen = now;
+        c.added = now;
+        b.repl.push_back(c);
+    }
+    if (!b.pinging && ping_out != nullptr && need_ping != nullptr) {
+        b.pinging = true;
+        *ping_out = b.live.front();
+        *need_ping = true;
+    }
+    return SeenResult::replacement;
+}
+
+void RoutingTable::rpc_ok(const NodeId& id, Time rtt, Time now) {
+    if (id == self_) return;
+    const auto i = static_cast<size_t>(bucket_index(id));
+    if (i >= buckets_.size()) return;
+    auto& live = buckets_[i].live;
+    for (size_t j = 0; j < live.size(); ++j) {
+        if (live[j].id != id) continue;
+        Contact c = live[j];
+        const auto sample = static_cast<uint32_t>(std::min<Time>(rtt, UINT32_MAX));
+        // EWMA with weight 1/4 for the new sample: smooth, yet a changed path shows
+        // within a handful of RPCs.
+        c.rtt_us = c.rtt_us == 0 ? sample : (3 * c.rtt_us + sample) / 4;
+        c.fails = 0;
+        c.last_seen = now;
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(j));
+        live.push_back(c);  // an answer makes it the most recently seen
+        return;
+    }
+}
+
+bool RoutingTable::remove_at(Bucket& b, size_t i) {
+    wide_add(b.live[i].addr, -1);
+    b.live.erase(b.live.begin() + static_cast<std::ptrdiff_t>(i));
+    --size_;
+    // Promote the most recently seen replacement that passes the diversity caps, at its
+    // place in least-recently-seen order.
+    for (size_t r = b.repl.size(); r-- > 0;) {
+        if (!diversity_ok(b, b.repl[r].addr)) continue;
+        const Time t = b.repl[r].last_seen;
+        auto pos = std::upper_bound(b.live.begin(), b.live.end(), t,
+                                    [](Time x, const Contact& c) { return x < c.last_seen; });
+        b.live.insert(pos, b.repl[r]);
+        wide_add(b.repl[r].addr, +1);
+        ++size_;
+        b.repl.erase(b.repl.begin() + static_cast<std::ptrdiff_t>(r));
+        break;
+    }
+    return true;
+}
+
+bool RoutingTable::rpc_failed(const NodeId& id, Contact* removed) {
+    if (id == self_) return false;
+    const auto bi = static_cast<size_t>(bucket_index(id));
+    if (bi >= buckets_.size()) return false;
+    Bucket& b = buckets_[bi];
+    std::erase_if(b.repl, [&](const Contact& r) { return r.id == id; });
+    for (size_t i = 0; i < b.live.size(); ++i) {
+        if (b.live[i].id != id) continue;
+        ++b.live[i].fails;
+        if (!b.repl.empty() || b.live[i].fails >= MAX_CONTACT_FAILS) {
+            if (removed) *removed = b.live[i];
+            return remove_at(b, i);
+        }
+        return false;
+    }
+    return false;
+}
+
+bool RoutingTable::bad_referral(const NodeId& id, Contact* removed) {
+    if (id == self_) return false;
+    const auto bi = static_cast<size_t>(bucket_index(id));
+    if (bi >= buckets_.size()) return false;
+    Bucket& b = buckets_[bi];
+    for (size_t i = 0; i < b.live.size(); ++i) {
+        if (b.live[i].id != id) continue;
+        if (++b.live[i].bad_referrals >= MAX_CONTACT_FAILS) {
+            if (removed) *removed = b.live[i];
+            return remove_at(b, i);
+        }
+        return false;
+    }
+    return false;
+}
+
+void RoutingTable::ping_done(const NodeId& id) {
+    const auto bi = static_cast<size_t>(bucket_index(id));
+    if (bi < buckets_.size()) buckets_[bi].pinging = false;
+}
+
+bool RoutingTable::remove(const NodeId& id) {
+    if (id == self_) return false;
+    const auto bi = static_cast<size_t>(bucket_index(id));
+    if (bi >= buckets_.size()) return false;
+    Bucket& b = buckets_[bi];
+    std::erase_if(b.repl, [&](const Contact& r) { return r.id == id; });
+    for (size_t i = 0; i < b.live.size(); ++i)
+        if (b.live[i].id == id) return remove_at(b, i);
+    return false;
+}
+
+const Contact* RoutingTable::find(const NodeId& id) const {
+    if (id == self_) return nullptr;
+    const auto bi = static_cast<size_t>(bucket_index(id));
+    if (bi >= buckets_.size()) return nullptr;
+    for (const Contact& c : buckets_[bi].live)
+        if (c.id == id) return &c;
+    return nullptr;
+}
+
+void RoutingTable::touch_bucket_of(const NodeId& target, Time now) {
+    const auto bi = static_cast<size_t>(bucket_index(target));
+    if (bi < buckets_.size()) buckets_[bi].touched = now;
+}
+
+void RoutingTable::closest(const NodeId& target, size_t n, std::vector<Contact>& out,
+                           bool skip_failing) const {
+    out.clear();
+    if (n == 0 || size_ == 0) return;
+    // Distance classes, nearest first (c = prefix length of target with our id):
+    //   bucket c (first differing bit with the target is below c), then every bucket
+    //   deeper than c (first differing bit exactly c), then buckets c-1, c-2, ..., 0.
+    // Each class is strictly nearer than the next, so we stop after the class that brings
+    // the count to n and sort only what was gathered.
+    const int nb = static_cast<int>(buckets_.size());
+    const int c = common_prefix_len(self_, target);
+    auto take = [&](int i) {
+        for (const Contact& ct : buckets_[static_cast<size_t>(i)].live)
+            if (!skip_failing || ct.fails == 0) out.push_back(ct);
+    };
+    if (c < nb) take(c);
+    if (out.size() < n)
+        for (int i = c + 1; i < nb; ++i) take(i);
+    for (int i = std::min(c, nb) - 1; i >= 0 && out.size() < n; --i) take(i);
+    const size_t m = std::min(n, out.size());
+    std::partial_sort(
+        out.begin(), out.begin() + static_cast<std::ptrdiff_t>(m), out.end(),
+        [&](const Contact& a, const Contact& b) { return closer_to(target, a.id, b.id); });
+    out.resize(m);
+}
+
+NodeId RoutingTable::random_id_in_bucket(int i, const NodeId& rnd) const {
+    NodeId id = rnd;
+    for (int bit = 0; bit <= i && bit < static_cast<int>(ID_BITS); ++bit) {
+        const auto byte = static_cast<size_t>(bit / 8);
+        const auto mask = static_cast<uint8_t>(0x80u >> (bit % 8));
+        const bool self_bit = (self_.b[byte] & mask) != 0;
+        const bool want = bit < i ? self_bit : !self_bit;
+        id.b[byte] = static_cast<uint8_t>(want ? (id.b[byte] | mask) : (id.b[byte] & ~mask));
+    }
+    return id;
+}
+
+uint32_t RoutingTable::bucket_prefix_max_pct(int i) const {
+    const auto& live = buckets_[static_cast<size_t>(i)].live;
+    if (live.empty()) return 0;
+    uint32_t best = 0;
+    for (size_t a = 0; a < live.size(); ++a) {
+        uint32_t same = 0;
+        const uint64_t g = prefix_group(live[a].addr);
+        for (const Contact& c : live) same += prefix_group(c.addr) == g ? 1u : 0u;
+        best = std::max(best, same);
+    }
+    return static_cast<uint32_t>(best * 100 / live.size());
+}
+
+void RoutingTable::check_invariants() const {
+    size_t total = 0;
+    std::vector<NodeId> ids;
+    std::vector<std::pair<uint64_t, uint32_t>> groups;
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+        const Bucket& b = buckets_[i];
+        if (b.live.size() > k_ || b.repl.size() > REPLACEMENTS_PER_BUCKET) std::abort();
+        for (const Contact& c : b.live) {
+            if (c.id == self_ || static_cast<size_t>(bucket_index(c.id)) != i) std::abort();
+            ids.push_back(c.id);
+            const uint64_t g = wide_group(c.addr);
+            auto it = std::find_if(groups.begin(), groups.end(),
+                                   [&](const auto& p) { return p.first == g; });
+            if (it == groups.end()) {
+                groups.push_back({g, 1});
+            } else {
+                ++it->second;
+            }
+        }
+        for (size_t j = 1; j < b.live.size(); ++j)
+            if (b.live[j - 1].last_seen > b.live[j].last_seen) std::abort();  // LRS order
+        for (const Contact& c : b.repl)
+            if (c.id == self_ || static_cast<size_t>(bucket_index(c.id)) != i) std::abort();
+        total += b.live.size();
+    }
+    if (total != size_) std::abort();
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) std::abort();
+    std::sort(groups.begin(), groups.end());
+    if (groups != wide_groups_) std::abort();
+}
+
+}  // namespace svcdht::core

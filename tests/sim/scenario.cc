@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+// Scenario drivers over the simulator (see scenario.h). Wall time and RSS are read here,
+// outside the core, only to report them.
+#include "scenario.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "svcdht/blake3.h"
+
+namespace svcdht::sim {
+
+using namespace core;
+
+namespace {
+
+double percentile(std::vector<double> v, double q) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+NodeId random_id(Sim& sim) {
+    NodeId id;
+    for (size_t i = 0; i < 32; i += 8) {
+        const uint64_t r = sim.rng_draw(UINT64_MAX);
+        for (size_t j = 0; j < 8; ++j) id.b[i + j] = static_cast<uint8_t>(r >> (8 * j));
+    }
+    return id;
+}
+
+// random_up_honest picks a live, honest host to issue a request from. Requests never start
+// on slow hosts: the scenarios measure what slow peers cost a lookup, and a slow requester
+// pays its slowness on every hop whatever the lookup does.
+uint32_t random_up_honest(Sim& sim, uint32_t except = UINT32_MAX) {
+    for (;;) {
+        const auto h = static_cast<uint32_t>(sim.rng_draw(sim.host_count()));
+        if (h != except && sim.up(h) && !sim.hostile(h) && !sim.slow(h)) return h;
+    }
+}
+
+}  // namespace
+
+SimConfig sim_config(const ScenarioConfig& c) {
+    SimConfig s;
+    s.seed = c.seed;
+    s.latency_median = c.latency_median;
+    s.latency_p99 = c.latency_p99;
+    s.loss = c.loss;
+    s.fast_crypto = c.fast_crypto;
+    s.check_invariants = c.check_invariants;
+    s.node.k = c.k;
+    s.node.alpha = c.alpha;
+    s.node.beta = c.beta;
+    s.node.replica = c.replica;
+    s.node.disjoint = c.disjoint;
+    return s;
+}
+
+std::vector<uint32_t> random_seeds(Sim& sim, uint32_t below) {
+    std::vector<uint32_t> seeds;
+    for (int tries = 0; seeds.size() < 3 && tries < 50; ++tries) {
+        const auto s = static_cast<uint32_t>(sim.rng_draw(below));
+        if (!sim.up(s) || sim.hostile(s) || std::find(seeds.begin(), seeds.end(), s) != seeds.end())
+            continue;
+        seeds.push_back(s);
+    }
+    return seeds;
+}
+
+void Tally::add(const RequestResult* r, bool success) {
+    ++total;
+    if (r == nullptr) return;
+    rpcs += r->rpcs;
+    if (!success) return;
+    ++ok;
+    hops.push_back(r->hops);
+    lat_ms.push_back(static_cast<double>(r->elapsed) / 1000.0);
+}
+
+void Tally::into(Report& rep) const {
+    rep.success_rate = total ? static_cast<double>(ok) / total : 0;
+    rep.hops_p50 = percentile(hops, 0.50);
+    rep.hops_p95 = percentile(hops, 0.95);
+    rep.hops_p99 = percentile(hops, 0.99);
+    rep.hops_max = hops.empty() ? 0 : *std::max_element(hops.begin(), hops.end());
+    rep.latency_p50_ms = percentile(lat_ms, 0.50);
+    rep.latency_p95_ms = percentile(lat_ms, 0.95);
+    rep.latency_p99_ms = percentile(lat_ms, 0.99);
+    rep.rpcs_per_lookup = total ? rpcs / total : 0;
+    rep.lookups = total;
+}
+
+double Tally::latency_ms(double q) const {
+    return percentile(lat_ms, q);
+}
+double Tally::hops_at(double q) const {
+    return percentile(hops, q);
+}
+double Tally::success() const {
+    return total ? static_cast<double>(ok) / total : 0;
+}
+
+// settle_requests runs the simulation until every issued request is answered (or a bound).
+void settle_requests(Sim& sim, const std::vector<Issued>& issued, Unanswered& u) {
+    const Time limit = sim.now() + secs(60);
+    for (;;) {
+        uint32_t missing = 0;
+        for (const Issued& i : issued)
+            if (sim.up(i.host) && sim.result(i.host, i.id) == nullptr) ++missing;
+        if (missing == 0) return;
+        if (sim.now() >= limit) {
+            u.n += missing;
+            return;
+        }
+        sim.run_until(sim.now() + msec(500));
+    }
+}
+
+void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, LookupOptions o) {
+    std::vector<Issued> issued;
+    for (uint32_t j = 0; j < c.lookups; ++j) {
+        const uint32_t h = random_up_honest(sim);
+        const NodeId target = random_id(sim);
+        const uint32_t want = sim.true_closest(target, 1, h).front();
+        issued.push_back({h, sim.closest(h, target, o), target, want});
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        // Success: the nearest honest node in the answer is the true nearest honest node.
+        // (A hostile node that really is nearer is a legitimate answer: it proved its id.)
+        bool ok = false;
+        if (r != nullptr && r->err == Err::ok) {
+            for (const NodeInfo& n : r->nodes) {
+                const uint32_t h = sim.host_of(n.id);
+                if (h != UINT32_MAX && sim.hostile(h)) continue;
+                ok = n.id == sim.id(i.want);
+                break;
+            }
+        }
+        if (!ok && std::getenv("DHT_SIM_DEBUG") != nullptr) {
+            std::fprintf(
+                stderr,
+                "failed lookup from host %u target %s: %s, %zu nodes, hops %u, rpcs %u, %.0f ms\n",
+                i.host, i.target.short_hex().c_str(), r ? err_name(r->err) : "unanswered",
+                r ? r->nodes.size() : 0, r ? r->hops : 0, r ? r->rpcs : 0,
+                r ? static_cast<double>(r->elapsed) / 1000 : 0.0);
+            const auto truth = sim.true_closest(i.target, 5, i.host);
+            for (size_t j = 0; j < truth.size(); ++j)
+                std::fprintf(
+                    stderr, "  truth %zu: host %u %s cpl %d%s\n", j, truth[j],
+                    sim.id(truth[j]).short_hex().c_str(),
+                    common_prefix_len(i.target, sim.id(truth[j])),
+                    sim.node(i.host)->table().contains(sim.id(truth[j])) ? " (in table)" : "");
+            {
+                const auto near = sim.true_closest(sim.id(truth[0]), 20, truth[0]);
+                int know = 0, failing = 0;
+                for (uint32_t n : near) {
+                    const Contact* ct = sim.node(n)->table().find(sim.id(truth[0]));
+                    know += ct != nullptr;
+                    failing += ct != nullptr && ct->fails > 0;
+                }
+                std::fprintf(
+                    stderr,
+                    "  %d of the 20 nodes nearest truth 0 know it (%d failing); it knows %zu\n",
+                    know, failing, sim.node(truth[0])->table().size());
+            }
+            for (size_t j = 0; r && j < std::min<size_t>(5, r->nodes.size()); ++j)
+                std::fprintf(stderr, "  got %zu: %s cpl %d\n", j,
+                             r->nodes[j].id.short_hex().c_str(),
+                             common_prefix_len(i.target, r->nodes[j].id));
+        }
+        t.add(r, ok);
+    }
+}
+
+// publish_values puts |n| distinct values from random hosts and returns their keys.
+std::vector<Key> publish_values(Sim& sim, uint32_t n, std::vector<uint32_t>* putters,
+                                Unanswered& u) {
+    std::vector<Key> keys;
+    std::vector<Issued> issued;
+    for (uint32_t j = 0; j < n; ++j) {
+        const uint32_t h = random_up_honest(sim);
+        Bytes v(64);
+        for (auto& b : v) b = static_cast<uint8_t>(sim.rng_draw(256));
+        keys.push_back(NodeId::from(blake3(v)));
+        issued.push_back({h, sim.put(h, v), keys.back(), UINT32_MAX});
+        if (putters) putters->push_back(h);
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    return keys;
+}
+
+void run_gets(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t>& putters,
+              Tally& t, Unanswered& u, LookupOptions o) {
+    std::vector<Issued> issued;
+    for (size_t j = 0; j < keys.size(); ++j) {
+        const uint32_t h = random_up_honest(sim, putters[j]);
+        issued.push_back({h, sim.get(h, keys[j], o), keys[j], UINT32_MAX});
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        t.add(r, r != nullptr && r->err == Err::ok && !r->value.empty());
+    }
+}
+
+// provide_keys provides |n| random keys from random hosts; returns the keys and the share
+// that reached at least one remote holder.
+std::vector<Key> provide_keys(Sim& sim, uint32_t n, std::vector<uint32_t>* providers,
+                              double* success, Unanswered& u) {
+    std::vector<Key> keys;
+    std::vector<Issued> issued;
+    for (uint32_t j = 0; j < n; ++j) {
+        const uint32_t h = random_up_honest(sim);
+        keys.push_back(random_id(sim));
+        issued.push_back({h, sim.provide(h, keys.back(), 0), keys.back(), UINT32_MAX});
+        providers->push_back(h);
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    uint32_t ok = 0;
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        ok += r != nullptr && r->err == Err::ok && r->stored_on > 0 ? 1 : 0;
+        if (std::getenv("DHT_SIM_DEBUG") != nullptr && (r == nullptr || r->stored_on == 0))
+            std::fprintf(
+                stderr,
+                "provide from host %u key %s: %s stored_on %u rpcs %u elapsed %.0f ms table %zu\n",
+                i.host, i.target.short_hex().c_str(), r ? err_name(r->err) : "unanswered",
+                r ? r->stored_on : 0, r ? r->rpcs : 0,
+                r ? static_cast<double>(r->elapsed) / 1000 : 0.0, sim.node(i.host)->table().size());
+    }
+    *success = n ? static_cast<double>(ok) / n : 0;
+    return keys;
+}
+
+double find_all(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t>& providers,
+                Tally* t, Unanswered& u) {
+    std::vector<Issued> issued;
+    for (size_t j = 0; j < keys.size(); ++j) {
+        const uint32_t h = random_up_honest(sim, providers[j]);
+        issued.push_back({h, sim.find_providers(h, keys[j]), keys[j], UINT32_MAX});
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    uint32_t found = 0;
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        const bool ok = r != nullptr && r->err == Err::ok && !r->providers.empty();
+        found += ok ? 1 : 0;
+        if (t) t->add(r, ok);
+    }
+    return keys.empty() ? 0 : static_cast<double>(found) / static_cast<double>(keys.size());
+}
+
+void build_network(Sim& sim, const ScenarioConfig& c) {
+    const bool hostile = c.scenario == "hostile";
+    for (uint32_t i = 0; i < c.nodes; ++i) {
+        const bool slow =
+            i > 0 && c.slow > 0 && sim.rng_draw(1000000) < static_cast<uint64_t>(c.slow * 1e6);
+        const bool bad =
+            hostile && i > 0 && sim.rng_draw(1000000) < static_cast<uint64_t>(c.hostile * 1e6);
+        sim.add_host(slow, bad);
+    }
+    sim.start(0, {});
+    for (uint32_t i = 1; i < c.nodes; ++i) {
+        sim.run_until(sim.now() + c.join_interval);
+        sim.start(i, random_seeds(sim, i));
+    }
+    sim.run_until(sim.now() + secs(30));
+}
+
+Report run_scenario(const ScenarioConfig& c) {
+    const auto wall0 = std::chrono::steady_clock::now();
+    Sim sim(sim_config(c));
+    Report rep;
+    rep.scenario = c.scenario;
+    rep.seed = c.seed;
+    rep.nodes = c.nodes;
+    build_network(sim, c);
+    Tally t;
+    LookupOptions o;
+    o.disjoint = c.disjoint;
+    Unanswered u;
+
+    if (c.scenario == "lookup" || c.scenario == "hostile" || c.scenario == "slow") {
+        if (c.op == "get") {
+            std::vector<uint32_t> putters;
+            const std::vector<Key> keys = publish_values(sim, c.lookups, &putters, u);
+            run_gets(sim, keys, putters, t, u, o);
+        } else {
+            run_find_node(sim, c, t, u, o);
+        }
+        t.into(rep);
+    } else if (c.scenario == "provide") {
+        std::vector<uint32_t> providers;
+        double ok = 0;
+        const std::vector<Key> keys = provide_keys(sim, c.lookups, &providers, &ok, u);
+        rep.provide_success = ok;
+        find_all(sim, keys, providers, &t, u);
+        t.into(rep);
+    } else if (c.scenario == "churn") {
+        std::vector<uint32_t> providers;
+        double ok = 0;
+        const std::vector<Key> keys = provide_keys(sim, c.lookups, &providers, &ok, u);
+        rep.provide_success = ok;
+        // Crash a share of the nodes at once (any node, chosen at random), wait 5 s, then
+        // look every key up from a survivor (WORKLOAD W5).
+        const auto kill = static_cast<uint32_t>(c.churn * c.nodes);
+        for (uint32_t killed = 0; killed < kill;) {
+            const auto h = static_cast<uint32_t>(sim.rng_draw(sim.host_count()));
+            if (!sim.up(h)) continue;
+            sim.crash(h);
+            ++killed;
+        }
+        sim.run_until(sim.now() + secs(5));
+        rep.found_after_churn = find_all(sim, keys, providers, &t, u);
+        t.into(rep);
+    } else if (c.scenario == "gradual") {
+        std::vector<uint32_t> providers;
+        double ok = 0;
+        const std::vector<Key> keys = provide_keys(sim, c.lookups, &providers, &ok, u);
+        rep.provide_success = ok;
+        // Replace a share of the nodes one at a time, evenly over the span: a random node
+        // dies and a new one joins through three random live nodes.
+        const auto replace = static_cast<uint32_t>(c.churn * c.nodes);
+        const Time step = replace ? c.gradual_span / replace : c.gradual_span;
+        for (uint32_t r = 0; r < replace; ++r) {
+            sim.run_until(sim.now() + step);
+            uint32_t victim;
+            do {
+                victim = static_cast<uint32_t>(sim.rng_draw(sim.host_count()));
+            } while (!sim.up(victim));
+            sim.crash(victim);
+            const uint32_t fresh = sim.add_host();
+            sim.start(fresh, random_seeds(sim, sim.host_count()));
+        }
+        sim.run_until(sim.now() + secs(60));
+        rep.found_after_churn = find_all(sim, keys, providers, &t, u);
+        t.into(rep);
+    } else if (c.scenario == "partition") {
+        // Two halves for 10 minutes, then heal; lookups across the former cut (each for
+        // the exact id of a node on the other side) once a refresh interval has passed.
+        std::vector<uint8_t> group(sim.host_count());
+        for (uint32_t h = 0; h < sim.host_count(); ++h)
+            group[h] = static_cast<uint8_t>(sim.rng_draw(2));
+        sim.partition(group);
+        Tally during;
+        run_find_node(sim, c, during, u, o);
+        sim.run_until(sim.now() + secs(600));
+        sim.heal();
+        sim.run_until(sim.now() + NodeConfig{}.refresh_interval);
+        std::vector<Issued> issued;
+        for (uint32_t j = 0; j < c.lookups; ++j) {
+            const uint32_t h = random_up_honest(sim);
+            uint32_t other;
+            do {
+                other = random_up_honest(sim, h);
+            } while (group[other] == group[h]);
+            issued.push_back({h, sim.closest(h, sim.id(other), o), sim.id(other), other});
+            sim.run_until(sim.now() + msec(5));
+        }
+        settle_requests(sim, issued, u);
+        for (const Issued& i : issued) {
+            const RequestResult* r = sim.result(i.host, i.id);
+            t.add(r, r != nullptr && r->err == Err::ok && !r->nodes.empty() &&
+                         r->nodes[0].id == sim.id(i.want));
+        }
+        t.into(rep);
+        rep.extra["success_during_partition"] =
+            during.total ? static_cast<double>(during.ok) / during.total : 0;
+    }
+    rep.extra["unanswered"] = u.n;
+    {
+        double sessions = 0, table = 0, up = 0;
+        for (uint32_t h = 0; h < sim.host_count(); ++h) {
+            if (!sim.up(h) || sim.node(h) == nullptr) continue;
+            ++up;
+            sessions += static_cast<double>(sim.node(h)->active_sessions());
+            table += static_cast<double>(sim.node(h)->table().size());
+        }
+        rep.extra["sessions_per_node"] = up ? sessions / up : 0;
+        rep.extra["table_per_node"] = up ? table / up : 0;
+    }
+    rep.events = sim.events();
+    rep.event_hash = sim.event_hash();
+    rep.virtual_s = static_cast<double>(sim.now()) / 1e6;
+    rep.extra["bytes_delivered"] = static_cast<double>(sim.bytes_delivered());
+    rep.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    rep.peak_rss_kb = ru.ru_maxrss;
+    return rep;
+}
+
+std::string Report::json() const {
+    char buf[2048];
+    auto num = [](double v) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%.6g", v);
+        return std::string(b);
+    };
+    std::snprintf(
+        buf, sizeof buf,
+        "{\"scenario\":\"%s\",\"seed\":%llu,\"nodes\":%u,\"lookups\":%u,\"success_rate\":%s,"
+        "\"hops\":{\"p50\":%s,\"p95\":%s,\"p99\":%s,\"max\":%s},"
+        "\"latency_ms\":{\"p50\":%s,\"p95\":%s,\"p99\":%s},\"rpcs_per_lookup\":%s,"
+        "\"provide_success\":%s,\"found_after_churn\":%s,\"wall_s\":%s,\"peak_rss_kb\":%ld,"
+        "\"events\":%llu,\"event_hash\":\"%016llx\",\"virtual_s\":%s",
+        scenario.c_str(), static_cast<unsigned long long>(seed), nodes, lookups,
+        num(success_rate).c_str(), num(hops_p50).c_str(), num(hops_p95).c_str(),
+        num(hops_p99).c_str(), num(hops_max).c_str(), num(latency_p50_ms).c_str(),
+        num(latency_p95_ms).c_str(), num(latency_p99_ms).c_str(), num(rpcs_per_lookup).c_str(),
+        provide_success < 0 ? "null" : num(provide_success).c_str(),
+        found_after_churn < 0 ? "null" : num(found_after_churn).c_str(), num(wall_s).c_str(),
+        peak_rss_kb, static_cast<unsigned long long>(events),
+        static_cast<unsigned long long>(event_hash), num(virtual_s).c_str());
+    std::string out = buf;
+    for (const auto& [k, v] : extra) out += ",\"" + k + "\":" + num(v);
+    return out + "}";
+}
+
+}  // namespace svcdht::sim

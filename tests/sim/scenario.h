@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// Scenarios over the simulator, shared by the dht-sim tool and the simulation tests: build
+// a network (joins spread in virtual time, each joiner bootstrapping off three random
+// earlier nodes), then run lookups, provides, churn, a partition, hostile nodes or slow
+// nodes, and report figures. Virtual-time figures are deterministic for a seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "simnet.h"
+
+namespace svcdht::sim {
+
+struct ScenarioConfig {
+    std::string scenario =
+        "lookup";  // lookup | provide | churn | gradual | partition | hostile | slow
+    uint32_t nodes = 100;
+    uint32_t lookups = 100;
+    uint64_t seed = 1;
+    Time latency_median = core::msec(20);
+    Time latency_p99 = core::msec(100);
+    double loss = 0;
+    double slow = 0;       // fraction of slow hosts
+    double churn = 0.25;   // fraction crashed (churn) or replaced (gradual)
+    double hostile = 0.1;  // fraction of hostile hosts (hostile scenario)
+    uint32_t alpha = 3, beta = 1, k = 20, replica = 3, disjoint = 1;
+    std::string op = "find_node";  // lookup kind for lookup/hostile/slow: find_node | get
+    bool fast_crypto = false;
+    bool check_invariants = false;
+    Time join_interval = core::msec(20);
+    Time gradual_span = core::secs(6 * 3600);
+};
+
+struct Report {
+    std::string scenario;
+    uint64_t seed = 0;
+    uint32_t nodes = 0, lookups = 0;
+    double success_rate = 0;
+    double hops_p50 = 0, hops_p95 = 0, hops_p99 = 0, hops_max = 0;
+    double latency_p50_ms = 0, latency_p95_ms = 0, latency_p99_ms = 0;
+    double rpcs_per_lookup = 0;
+    double provide_success = -1;  // -1 when the scenario has no provide phase
+    double found_after_churn = -1;
+    double wall_s = 0;
+    long peak_rss_kb = 0;
+    uint64_t events = 0;
+    uint64_t event_hash = 0;
+    double virtual_s = 0;
+    std::map<std::string, double> extra;
+
+    std::string json() const;
+};
+
+Report run_scenario(const ScenarioConfig& cfg);
+
+// ---- building blocks, for tests that run several phases on one network ----------------
+
+SimConfig sim_config(const ScenarioConfig& cfg);
+// build_network creates and starts |cfg.nodes| hosts in |sim| and lets them settle.
+void build_network(Sim& sim, const ScenarioConfig& cfg);
+
+struct Issued {
+    uint32_t host;
+    core::RequestId id;
+    core::NodeId target;
+    uint32_t want;  // the host expected first in the answer, or UINT32_MAX
+};
+
+// Requests still unanswered a minute after the last was issued. Every request must end
+// (with a result or an error), so the fuzzer treats any of these as a failure.
+struct Unanswered {
+    uint32_t n = 0;
+};
+
+// Tally collects lookup outcomes: success, hops and latency (virtual time).
+struct Tally {
+    std::vector<double> hops, lat_ms;
+    double rpcs = 0;
+    uint32_t ok = 0, total = 0;
+    void add(const core::RequestResult* r, bool success);
+    void into(Report& rep) const;
+    double latency_ms(double q) const;
+    double hops_at(double q) const;
+    double success() const;
+};
+
+void settle_requests(Sim& sim, const std::vector<Issued>& issued, Unanswered& u);
+// run_find_node looks up cfg.lookups random targets from random live, honest, fast hosts.
+// Success: the nearest honest node in the answer is the true nearest honest node.
+void run_find_node(Sim& sim, const ScenarioConfig& cfg, Tally& t, Unanswered& u,
+                   core::LookupOptions o = {});
+// publish_values puts |n| random 64-byte values from random hosts; returns their keys.
+std::vector<core::Key> publish_values(Sim& sim, uint32_t n, std::vector<uint32_t>* putters,
+                                      Unanswered& u);
+// run_gets gets every key from a random host other than its putter.
+void run_gets(Sim& sim, const std::vector<core::Key>& keys, const std::vector<uint32_t>& putters,
+              Tally& t, Unanswered& u, core::LookupOptions o = {});
+// provide_keys provides |n| random keys; |success| gets the share stored on a remote node.
+std::vector<core::Key> provide_keys(Sim& sim, uint32_t n, std::vector<uint32_t>* providers,
+                                    double* success, Unanswered& u);
+// find_all looks every key up from a live host other than its provider; returns the share
+// found.
+double find_all(Sim& sim, const std::vector<core::Key>& keys,
+                const std::vector<uint32_t>& providers, Tally* t, Unanswered& u);
+// random_seeds picks up to three live honest hosts below |below| to bootstrap from.
+std::vector<uint32_t> random_seeds(Sim& sim, uint32_t below);
+
+}  // namespace svcdht::sim

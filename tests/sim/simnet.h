@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// A deterministic network simulator for svc-dht: one event queue ordered by (virtual time,
+// sequence), hosts running the real Node engine, and TCP connections modelled as ordered
+// byte pipes whose deliveries are split at random byte boundaries. Every byte goes through
+// the real Session (HELLO, ident/auth, framing) and DhtMsg codecs. Links have a lognormal
+// latency (median and p99 settable), loss (as retransmission delay), slow hosts, partitions
+// between groups, and crash/restart. One master seed drives everything; the event log is
+// hashed so that a replay can be checked bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "svcdht/env.h"
+#include "svcdht/node.h"
+#include "svcdht/session.h"
+
+namespace svcdht::sim {
+
+using core::Time;
+
+// FastCrypto stands in for Ed25519 in large simulations: "signatures" are keyed BLAKE3
+// hashes anyone could forge. Ids still derive from keys, so a peer still cannot prove an
+// id it does not hold a key for; only the cost of signing goes away.
+class FastCrypto final : public core::Crypto {
+public:
+    core::KeyPair keypair_from_seed(const core::Seed32& seed) const override;
+    core::Signature sign(const core::SecretKey& sk, core::ByteView msg) const override;
+    bool verify(const core::PublicKey& pk, core::ByteView msg,
+                const core::Signature& sig) const override;
+};
+
+struct SimConfig {
+    uint64_t seed = 1;
+    Time latency_median = core::msec(20);  // one-way
+    Time latency_p99 = core::msec(100);
+    double loss = 0;          // probability that a delivery needs one retransmission
+    double slow_factor = 10;  // latency multiplier for links touching a slow host
+    Time connect_timeout = core::secs(3);
+    bool fast_crypto = false;
+    bool check_invariants = false;  // run Node::check_invariants after every event
+    core::NodeConfig node;          // the template every honest host starts from
+};
+
+class Sim {
+public:
+    explicit Sim(const SimConfig& cfg);
+    ~Sim();
+    Sim(const Sim&) = delete;
+    Sim& operator=(const Sim&) = delete;
+
+    // add_host creates a host with its own identity and address (not running yet).
+    uint32_t add_host(bool slow = false, bool hostile = false);
+    // start runs the host's node (or hostile responder) and dials |seeds|.
+    void start(uint32_t h, const std::vector<uint32_t>& seeds);
+    // crash stops a host at once: its node state is gone and its connections go silent
+    // (peers notice only through timeouts). restart brings it back, same id and address,
+    // empty state.
+    void crash(uint32_t h);
+    void restart(uint32_t h, const std::vector<uint32_t>& seeds);
+    // partition puts each host in a group; hosts in different groups cannot reach each
+    // other (connections across are blackholed, new ones time out). heal removes it.
+    void partition(const std::vector<uint8_t>& group_of_host);
+    void heal();
+
+    void run_until(Time t);
+    Time now() const { return now_; }
+
+    // API calls on host |h|; results arrive in result() once done.
+    core::RequestId closest(uint32_t h, const core::Key& key, core::LookupOptions o = {});
+    core::RequestId find_providers(uint32_t h, const core::Key& key, core::LookupOptions o = {});
+    core::RequestId get(uint32_t h, const core::Key& key, core::LookupOptions o = {});
+    core::RequestId provide(uint32_t h, const core::Key& key, uint64_t ttl_secs);
+    core::RequestId put(uint32_t h, core::ByteView value);
+    const core::RequestResult* result(uint32_t h, core::RequestId id) const;
+
+    uint32_t host_count() const { return static_cast<uint32_t>(hosts_.size()); }
+    bool up(uint32_t h) const;
+    bool hostile(uint32_t h) const;
+    bool slow(uint32_t h) const;
+    const core::NodeId& id(uint32_t h) const;
+    // host_of returns the host with node id |id|, or UINT32_MAX.
+    uint32_t host_of(const core::NodeId& id) const;
+    const core::PeerAddr& addr(uint32_t h) const;
+    core::Node* node(uint32_t h);
+    // true_closest returns the up, honest hosts nearest |target| (excluding |except|).
+    std::vector<uint32_t> true_closest(const core::NodeId& target, size_t n, uint32_t except) const;
+
+    uint64_t event_hash() const { return hash_; }
+    uint64_t events() const { return events_; }
+    uint64_t bytes_delivered() const { return bytes_; }
+    uint64_t rng_draw(uint64_t below);  // the simulator's own stream, for scenarios
+
+    struct Host;
+    struct Conn;
+
+private:
+    struct Event;
+    void push(Event e);
+    void dispatch(Event& e);
+    void drain(uint32_t h);
+    void flush_dirty();
+    void arm_node_timer(uint32_t h);
+    void arm_session_timer(Conn& c, int side);
+    void start_session(Conn& c, int side);
+    void feed(Conn& c, int side, core::ByteView bytes);
+    void on_session_event(Conn& c, int side, const core::SessionEvent& ev);
+    void close_side(Conn& c, int side, core::Err why, bool notify_peer);
+    void send_bytes(Conn& c, int from_side);
+    void connect(uint32_t h, core::DialId dial, const core::PeerAddr& addr, bool has_expect,
+                 const core::NodeId& expect);
+    void hostile_data(Conn& c, int side, core::ByteView payload);
+    const core::Crypto& crypto() const { return *crypto_; }
+    Time link_latency(const Conn& c);
+    bool reachable(uint32_t a, uint32_t b) const;
+    void mix(uint64_t v);
+    void check_node(uint32_t h);
+
+    SimConfig cfg_;
+    std::unique_ptr<core::Crypto> crypto_;
+    core::SeededRng rng_;
+    uint64_t seed_state_;
+    Time now_ = 0;
+    uint64_t seq_ = 0;
+    uint64_t hash_ = 1469598103934665603ULL;
+    uint64_t events_ = 0;
+    uint64_t bytes_ = 0;
+    std::vector<Event> queue_;
+    std::vector<std::unique_ptr<Host>> hosts_;
+    std::map<core::PeerAddr, uint32_t> by_addr_;
+    std::map<core::NodeId, uint32_t> by_id_;
+    std::unordered_map<uint32_t, std::unique_ptr<Conn>> conns_;
+    uint32_t next_conn_ = 1;
+    std::vector<std::pair<uint32_t, int>> dirty_;
+    std::vector<uint32_t> garbage_;  // connections closed on both sides, freed after the event
+    std::vector<uint8_t> group_;
+    std::vector<uint32_t> hostile_hosts_;
+};
+
+}  // namespace svcdht::sim

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// The lookup state machine on its own: alpha in flight, termination on the k closest,
+// hedging capacity and the soft timeout, abandonment of the nearest, disjoint paths that
+// never share a node, the hop budget, and distrust of a lying referrer.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+#include "svcdht/lookup.h"
+#include "util.h"
+
+using namespace svcdht::core;
+using svcdht::test::id_of_byte;
+
+namespace {
+
+// Ids at increasing distance from the zero target: id i has value i in its last byte.
+NodeId near(uint32_t i) {
+    NodeId id;
+    id.b[30] = static_cast<uint8_t>(i >> 8);
+    id.b[31] = static_cast<uint8_t>(i);
+    return id;
+}
+
+std::vector<Contact> contacts(std::initializer_list<uint32_t> ids) {
+    std::vector<Contact> out;
+    for (uint32_t i : ids) {
+        Contact c;
+        c.id = near(i);
+        c.addr = PeerAddr::v4(1, 2, 3, static_cast<uint8_t>(i), 9444);
+        out.push_back(c);
+    }
+    return out;
+}
+
+LookupParams params(uint32_t k, uint32_t alpha, uint32_t beta, uint32_t d = 1) {
+    LookupParams p;
+    p.k = k;
+    p.alpha = alpha;
+    p.beta = beta;
+    p.disjoint = d;
+    return p;
+}
+
+NodeId self_far() {
+    return id_of_byte(0xff);
+}
+
+std::vector<NodeId> drain_queries(Lookup& l) {
+    std::vector<NodeId> out;
+    bool hedge = false;
+    while (Candidate* c = l.next_query(&hedge)) out.push_back(c->id);
+    return out;
+}
+
+}  // namespace
+
+TEST(Lookup, AlphaInFlightClosestFirstThenEndsWhenKClosestAnswered) {
+    Lookup l(params(3, 2, 0), self_far());
+    l.seed(contacts({50, 40, 30, 20, 10}));
+    auto q = drain_queries(l);
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_EQ(q[0], near(10));
+    EXPECT_EQ(q[1], near(20));
+    EXPECT_FALSE(l.finished());
+    // 10 answers with a closer contact, 5: it is asked next.
+    const Candidate from = *l.find(near(10));
+    l.learn(from, {near(5), PeerAddr::v4(9, 9, 9, 9, 1)});
+    l.answered(near(10));
+    q = drain_queries(l);
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0], near(5));
+    EXPECT_EQ(l.find(near(5))->depth, 2);
+    l.answered(near(5));
+    l.failed(near(20));
+    q = drain_queries(l);
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0], near(30));
+    EXPECT_FALSE(l.finished()) << "30 is among the 3 closest live candidates";
+    l.answered(near(30));
+    EXPECT_TRUE(l.finished()) << "5, 10, 30 answered; 40 and 50 are beyond k";
+    std::vector<NodeInfo> res;
+    l.closest_answered(3, res);
+    ASSERT_EQ(res.size(), 3u);
+    EXPECT_EQ(res[0].id, near(5));
+    EXPECT_EQ(l.hops(), 2u);
+}
+
+TEST(Lookup, SlowQueryLendsItsSlotToAtMostBetaHedges) {
+    Lookup l(params(5, 1, 1), self_far());
+    l.seed(contacts({10, 20, 30, 40}));
+    auto q = drain_queries(l);
+    ASSERT_EQ(q.size(), 1u);
+    l.mark_slow(near(10));
+    bool hedge = false;
+    Candidate* c = l.next_query(&hedge);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->id, near(20));
+    EXPECT_TRUE(hedge);
+    EXPECT_EQ(l.next_query(&hedge), nullptr) << "beta 1: one hedge";
+    l.mark_slow(near(20));
+    EXPECT_EQ(l.next_query(&hedge), nullptr) << "still one hedge at most";
+    EXPECT_EQ(l.slow_inflight(), 2u);
+}
+
+TEST(Lookup, SoftTimeoutEndsWithoutSlowCandidatesUnlessNearestAndNotAbandoned) {
+    Lookup l(params(2, 3, 1), self_far());
+    l.seed(contacts({10, 20}));
+    drain_queries(l);
+    l.answered(near(20));
+    l.mark_slow(near(10));
+    EXPECT_FALSE(l.finished())
+        << "10 is nearer than all answered: its answer would change the result";
+    l.mark_abandoned(near(10));
+    EXPECT_TRUE(l.finished());
+    // A slow candidate behind an answered one does not block.
+    Lookup m(params(2, 3, 1), self_far());
+    m.seed(contacts({10, 20}));
+    drain_queries(m);
+    m.answered(near(10));
+    m.mark_slow(near(20));
+    EXPECT_TRUE(m.finished());
+    // Without hedging (beta 0) a slow candidate always blocks.
+    Lookup n(params(2, 3, 0), self_far());
+    n.seed(contacts({10, 20}));
+    drain_queries(n);
+    n.answered(near(10));
+    n.mark_slow(near(20));
+    EXPECT_FALSE(n.finished());
+}
+
+TEST(Lookup, DisjointPathsNeverShareAQueriedNode) {
+    Lookup l(params(4, 2, 0, 2), self_far());
+    l.seed(contacts({10, 20, 30, 40, 50, 60}));
+    std::set<NodeId> queried;
+    std::vector<std::pair<NodeId, int>> inflight;
+    for (int round = 0; round < 20 && !l.finished(); ++round) {
+        bool hedge = false;
+        while (Candidate* c = l.next_query(&hedge)) {
+            EXPECT_TRUE(queried.insert(c->id).second) << "queried twice";
+            inflight.push_back({c->id, c->path});
+        }
+        if (inflight.empty()) break;
+        const auto [id, path] = inflight.front();
+        inflight.erase(inflight.begin());
+        // Every answer hands out the same new contacts: each may join one path only.
+        const Candidate from = *l.find(id);
+        for (uint32_t x : {5u, 15u, 25u}) l.learn(from, {near(x), PeerAddr::v4(9, 9, 9, 9, 1)});
+        l.answered(id);
+    }
+    std::set<int> paths;
+    for (const Candidate& c : l.candidates()) paths.insert(c.path);
+    EXPECT_EQ(paths.size(), 2u);
+    for (uint32_t x : {5u, 15u, 25u}) EXPECT_EQ(queried.count(near(x)), 1u);
+}
+
+TEST(Lookup, HopBudgetStopsDeepCandidates) {
+    LookupParams p = params(3, 1, 0);
+    p.hop_budget = 2;
+    Lookup l(p, self_far());
+    l.seed(contacts({100}));
+    drain_queries(l);
+    Candidate c1 = *l.find(near(100));
+    l.learn(c1, {near(50), PeerAddr::v4(9, 9, 9, 9, 1)});
+    l.answered(near(100));
+    drain_queries(l);
+    Candidate c2 = *l.find(near(50));
+    l.learn(c2, {near(10), PeerAddr::v4(9, 9, 9, 8, 1)});
+    l.answered(near(50));
+    EXPECT_EQ(l.find(near(10))->st, Candidate::State::too_deep);
+    EXPECT_TRUE(drain_queries(l).empty());
+    EXPECT_TRUE(l.finished());
+}
+
+TEST(Lookup, DistrustedReferrerIsIgnored) {
+    Lookup l(params(5, 3, 0), self_far());
+    l.seed(contacts({100, 200}));
+    drain_queries(l);
+    const Candidate liar = *l.find(near(100));
+    for (uint32_t x : {1u, 2u, 3u, 4u}) l.learn(liar, {near(x), PeerAddr::v4(6, 6, 6, 6, 1)});
+    l.answered(near(100));
+    // The first fabricated contact proves another id: its referrer's others are dropped.
+    bool hedge = false;
+    Candidate* c = l.next_query(&hedge);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->id, near(1));
+    l.distrust(near(100));
+    l.failed(near(1));
+    for (uint32_t x : {2u, 3u, 4u}) EXPECT_EQ(l.find(near(x))->st, Candidate::State::failed);
+    EXPECT_FALSE(l.learn(liar, {near(7), PeerAddr::v4(6, 6, 6, 6, 1)}))
+        << "later answers are not merged";
+}
+
+TEST(Lookup, FabricatedFailuresDoNotPushOutLiveCandidates) {
+    Lookup l(params(2, 1, 0), self_far());  // cap: 3k = 6 live candidates per path
+    l.seed(contacts({500, 600}));
+    drain_queries(l);
+    const Candidate from = *l.find(near(500));
+    for (uint32_t x = 1; x <= 10; ++x) {
+        l.learn(from, {near(x), PeerAddr::v4(6, 6, 6, 6, 1)});
+        l.failed(near(x));
+    }
+    EXPECT_NE(l.find(near(600)), nullptr) << "a live candidate survives ten failed nearer ones";
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+// The Node engine answering a peer directly (no network): every inbound operation with its
+// response codes, the 1400 answer to a half-decodable request, rate limits (1429), clients
+// with port 0 kept out of the routing table, and store expiry on the timer.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "svcdht/blake3.h"
+#include "svcdht/node.h"
+#include "util.h"
+
+using namespace svcdht::core;
+using namespace svcdht::test;
+
+namespace {
+
+constexpr uint64_t UNIX0 = T0_UNIX;
+constexpr PeerRef PEER = 7;
+
+struct Harness {
+    Identity me = identity(21);
+    Identity peer = identity(22);
+    SeededRng rng{5};
+    NodeConfig cfg;
+    std::unique_ptr<Node> node;
+    Time now = secs(1);
+
+    explicit Harness(uint16_t peer_port = 9444, uint32_t peer_rate = 200, uint32_t burst = 400) {
+        cfg.listen_port = 9444;
+        cfg.unix_epoch_offset_us = static_cast<int64_t>(UNIX0) * 1000000;
+        cfg.peer_rate = peer_rate;
+        cfg.peer_burst = burst;
+        cfg.max_value_bytes = 64;
+        node = std::make_unique<Node>(cfg, me, Env{&rng, &crypto(), nullptr}, 0);
+        SessionInfo info;
+        info.id = peer.id;
+        info.remote = PeerAddr::v4(198, 51, 100, 9, 40000);
+        info.ident_port = peer_port;
+        node->on_session_open(PEER, info, 0, now);
+        drain();
+    }
+    // drain returns the DhtMsg bytes sent to PEER.
+    std::vector<Bytes> drain() {
+        std::vector<Bytes> out;
+        Action a;
+        while (node->poll(&a))
+            if (a.kind == Action::Kind::send && a.peer == PEER)
+                out.emplace_back(a.payload.begin(), a.payload.end());
+        return out;
+    }
+    // ask sends one request and returns the single answer, decoded into |m| (views into
+    // |keep|).
+    bool ask(const DhtMsg& req, DhtMsg* m, Bytes* keep) {
+        node->on_frame(PEER, encode(req), now);
+        auto sent = drain();
+        if (sent.size() != 1) return false;
+        *keep = sent[0];
+        DecodeHeader h;
+        return decode_dht(*keep, 65536, m, &h) == Err::ok;
+    }
+};
+
+DhtMsg request(Op op, uint64_t rid) {
+    DhtMsg m;
+    m.op = op;
+    m.rid = rid;
+    return m;
+}
+
+}  // namespace
+
+TEST(Node, PingAnswersWithTheObservedAddress) {
+    Harness h;
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(request(Op::ping, 11), &m, &keep));
+    EXPECT_EQ(m.rid, 11u);
+    EXPECT_EQ(m.code, Code::ok);
+    EXPECT_EQ(m.obs, PeerAddr::v4(198, 51, 100, 9, 40000));
+    EXPECT_TRUE(h.node->table().contains(h.peer.id)) << "a peer with a port is routable";
+}
+
+TEST(Node, ClientsWithPortZeroStayOutOfTheTable) {
+    Harness h(0);
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(request(Op::ping, 1), &m, &keep));
+    EXPECT_EQ(h.node->table().size(), 0u);
+}
+
+TEST(Node, HalfDecodableRequestGets1400WithItsRid) {
+    Harness h;
+    // {"v":1,"op":2,"rid":77,"f":1,"target":h'00'} : a 1-byte target.
+    const Bytes bad = from_hex(
+        "a5617601626f7002637269641"
+        "84d61660166746172676574"
+        "4100");
+    h.node->on_frame(PEER, bad, h.now);
+    auto sent = h.drain();
+    ASSERT_EQ(sent.size(), 1u);
+    DhtMsg m;
+    DecodeHeader hd;
+    ASSERT_EQ(decode_dht(sent[0], 65536, &m, &hd), Err::ok);
+    EXPECT_EQ(m.rid, 77u);
+    EXPECT_EQ(m.code, Code::bad_request);
+    EXPECT_EQ(h.node->counters().frames_rejected_total[static_cast<size_t>(Err::bad_field_length)],
+              1u);
+    // Garbage gets no answer, only a count.
+    h.node->on_frame(PEER, from_hex("ff00"), h.now);
+    EXPECT_TRUE(h.drain().empty());
+    EXPECT_EQ(h.node->counters().frames_rejected_total[static_cast<size_t>(Err::unsupported_type)],
+              1u);
+    // Responses are never answered (this one matches no request).
+    DhtMsg resp = request(Op::ping, 5);
+    resp.f = MsgFlag::response;
+    resp.code = Code::busy;
+    h.node->on_frame(PEER, encode(resp), h.now);
+    EXPECT_TRUE(h.drain().empty());
+    EXPECT_EQ(
+        h.node->counters().frames_rejected_total[static_cast<size_t>(Err::unexpected_response)],
+        1u);
+}
+
+TEST(Node, PutAndGetValueCodes) {
+    Harness h;
+    const Bytes v = {'x', 'y', 'z'};
+    DhtMsg put = request(Op::put_value, 1);
+    put.has_key = put.has_val = true;
+    put.key = NodeId::from(blake3(v));
+    put.val = v;
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(put, &m, &keep));
+    EXPECT_EQ(m.code, Code::ok);
+    DhtMsg wrong = put;
+    wrong.rid = 2;
+    wrong.key = id_of_byte(1);
+    ASSERT_TRUE(h.ask(wrong, &m, &keep));
+    EXPECT_EQ(m.code, Code::bad_request) << "key must be BLAKE3(val)";
+    const Bytes big(65, 1);
+    DhtMsg large = put;
+    large.rid = 3;
+    large.val = big;
+    large.key = NodeId::from(blake3(big));
+    ASSERT_TRUE(h.ask(large, &m, &keep));
+    EXPECT_EQ(m.code, Code::too_large);
+    DhtMsg get = request(Op::get_value, 4);
+    get.has_key = true;
+    get.key = put.key;
+    ASSERT_TRUE(h.ask(get, &m, &keep));
+    EXPECT_EQ(m.code, Code::ok);
+    EXPECT_TRUE(bytes_equal(m.val, v));
+    get.key = id_of_byte(9);
+    get.rid = 5;
+    ASSERT_TRUE(h.ask(get, &m, &keep));
+    EXPECT_EQ(m.code, Code::not_found);
+    EXPECT_TRUE(m.has_nodes);
+    EXPECT_EQ(m.nodes.size(), 0u) << "the only contact is the requester, left out";
+}
+
+TEST(Node, AddProviderCodesAndGetProviders) {
+    Harness h;
+    const Identity pub = identity(30);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.30:9444"};
+    auto record = [&](uint64_t ts, uint64_t ttl) {
+        ProviderRecord r;
+        r.key = id_of_byte(0x44);
+        r.pk = pub.keys.pk;
+        r.addrs = ItemList<std::string_view>::of(addrs);
+        r.ttl = ttl;
+        r.ts = ts;
+        sign_record(r, crypto(), pub.keys.sk);
+        return r;
+    };
+    DhtMsg add = request(Op::add_provider, 1);
+    add.has_rec = true;
+    add.rec = record(UNIX0, 600);
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::ok);
+    add.rid = 2;
+    add.rec = record(UNIX0 - 10, 600);
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::stale_record) << "older than the one held";
+    add.rid = 3;
+    add.rec = record(UNIX0 - 1000, 600);
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::stale_record) << "expired";
+    add.rid = 4;
+    add.rec = record(UNIX0 + 5, 600);
+    add.rec.sig[0] ^= 1;
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::bad_signature);
+    add.rid = 5;
+    add.rec = record(UNIX0 + 1000, 600);
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::bad_request) << "from the future";
+    EXPECT_EQ(h.node->counters().rejected_total[static_cast<size_t>(Err::bad_signature)], 1u);
+
+    DhtMsg get = request(Op::get_providers, 6);
+    get.has_key = true;
+    get.key = id_of_byte(0x44);
+    ASSERT_TRUE(h.ask(get, &m, &keep));
+    EXPECT_EQ(m.code, Code::ok);
+    ASSERT_EQ(m.providers.size(), 1u);
+    const ProviderRecord got = *m.providers.begin();
+    EXPECT_EQ(got.ts, UNIX0);
+    EXPECT_EQ(admit_record(got, crypto(), UNIX0, 172800), Err::ok)
+        << "served intact, signature and all";
+
+    // The record expires on the node's timer (ts + ttl = 600 s after UNIX0, engine time 0).
+    EXPECT_LE(h.node->next_deadline(), secs(600));
+    h.node->on_timer(secs(600));
+    EXPECT_EQ(h.node->store().record_count(), 0u);
+}
+
+TEST(Node, PerPeerQuotaAnswers1429) {
+    Harness h(9444, 10, 5);
+    int ok = 0, quota = 0;
+    for (uint64_t rid = 1; rid <= 8; ++rid) {
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, rid), &m, &keep));
+        ok += m.code == Code::ok;
+        quota += m.code == Code::quota_exceeded;
+    }
+    EXPECT_EQ(ok, 5) << "the burst";
+    EXPECT_EQ(quota, 3);
+    h.now += msec(300);  // 10/s refills three tokens
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(request(Op::ping, 99), &m, &keep));
+    EXPECT_EQ(m.code, Code::ok);
+    EXPECT_EQ(h.node->counters().rejected_total[static_cast<size_t>(Err::quota_exceeded)], 3u);
+}
+
+TEST(Node, FindNodeAnswersAtMostKAndNeverTheRequester) {
+    Harness h;
+    // Twenty-five more peers open sessions and enter the table.
+    for (uint8_t i = 0; i < 25; ++i) {
+        SessionInfo info;
+        info.id = identity(static_cast<uint8_t>(100 + i)).id;
+        info.remote = PeerAddr::v4(static_cast<uint8_t>(20 + i), 0, 113, 1, 9444);  // distinct /16s
+        info.ident_port = 9444;
+        h.node->on_session_open(100 + i, info, 0, h.now);
+    }
+    h.drain();
+    DhtMsg find = request(Op::find_node, 3);
+    find.has_target = true;
+    find.target = h.peer.id;
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(find, &m, &keep));
+    EXPECT_EQ(m.nodes.size(), 20u);
+    for (const NodeInfo& n : m.nodes) EXPECT_NE(n.id, h.peer.id);
+}
+
+TEST(Node, ApiOnAnEmptyTableFailsFast) {
+    Harness h;
+    Node& n = *h.node;
+    SeededRng rng(1);
+    Identity lonely = identity(40);
+    NodeConfig cfg;
+    Node alone(cfg, lonely, Env{&rng, &crypto(), nullptr}, 0);
+    const RequestId id = alone.closest(id_of_byte(1), 0);
+    Action a;
+    ASSERT_TRUE(alone.poll(&a));
+    ASSERT_EQ(a.kind, Action::Kind::done);
+    EXPECT_EQ(a.result->id, id);
+    EXPECT_EQ(a.result->err, Err::no_peers);
+    EXPECT_TRUE(alone.readiness().routing_ready) << "no seeds: standalone";
+    (void)n;
+}
