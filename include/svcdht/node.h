@@ -58,6 +58,11 @@ struct NodeConfig {
     StoreLimits store;
     DiversityConfig diversity;
     uint32_t bootstrap_required = 0;  // 0 = min(3, number of seeds)
+    // Seeds the embedder will add (names may still be resolving): until they are added and
+    // one has answered, routing is not ready. 0 = judge by the seeds added so far.
+    uint32_t seeds_expected = 0;
+    // RPCs in flight node-wide; more fail at once with Err::busy (and queues are not ok).
+    uint32_t max_inflight = 4096;
     // Inbound request rate per peer (token bucket): sustained rate and burst.
     uint32_t peer_rate = 200;
     uint32_t peer_burst = 400;
@@ -183,8 +188,8 @@ public:
     uint64_t unix_now(Time now) const;
     // add_session_stats folds a finished session's counters into the node's.
     void add_session_stats(const SessionStats& s);
-    // set_limits applies reloadable limits (store, rates) at runtime.
-    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst);
+    // set_limits applies reloadable limits (store, rates, value size) at runtime.
+    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst, size_t max_value_bytes);
     void check_invariants() const;
 
     struct Conn;

@@ -276,6 +276,10 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
                         uint8_t owner_kind, uint64_t owner_id, Time now) {
     if (know_id && to == self_->id) return 0;
     if (!addr.valid() || addr.port == 0) return 0;
+    if (rpcs_.size() >= cfg_.max_inflight) {
+        counters_.error(Err::busy);
+        return 0;
+    }
     Conn* c = know_id ? conn_for(to) : nullptr;
     if (c != nullptr && c->inflight >= cfg_.max_inflight_per_peer) {
         counters_.error(Err::busy);
@@ -671,14 +675,14 @@ void Node::on_timer(Time now) {
 
 Readiness Node::readiness() const {
     Readiness r;
-    r.seeds_configured = static_cast<uint32_t>(seeds_.size());
+    r.seeds_configured = std::max<uint32_t>(static_cast<uint32_t>(seeds_.size()), cfg_.seeds_expected);
     r.seeds_required = cfg_.bootstrap_required != 0
                            ? std::min<uint32_t>(cfg_.bootstrap_required, r.seeds_configured)
                            : std::min<uint32_t>(3, r.seeds_configured);
     for (const Seed& s : seeds_) r.seeds_up += s.up ? 1 : 0;
     r.bootstrap = r.seeds_up >= r.seeds_required;
-    r.routing_ready = seeds_.empty() || joined_;
-    r.queues_ok = requests_.size() < cfg_.max_api_requests && rpcs_.size() < MAX_RPCS_INFLIGHT;
+    r.routing_ready = r.seeds_configured == 0 || joined_;
+    r.queues_ok = requests_.size() < cfg_.max_api_requests && rpcs_.size() < cfg_.max_inflight;
     r.draining = draining_;
     return r;
 }
@@ -693,7 +697,8 @@ void Node::add_session_stats(const SessionStats& s) {
     counters_.frames_rejected_total[static_cast<size_t>(Err::bad_ctrl_type)] += s.bad_ctrl;
 }
 
-void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst) {
+void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst, size_t max_value_bytes) {
+    cfg_.max_value_bytes = max_value_bytes;
     cfg_.store = store;
     store_.set_limits(store);
     cfg_.peer_rate = peer_rate;

@@ -50,8 +50,6 @@ inline constexpr uint32_t MAX_PUSHES_PER_ROUND = 256;
 // Bootstrap backoff: full jitter over base * 2^attempt, capped at 5 minutes.
 inline constexpr Time SEED_BACKOFF_BASE = secs(1);
 inline constexpr Time SEED_BACKOFF_CAP = secs(300);
-// Upper bound on RPCs in flight node-wide, for the queues_ok readiness gate.
-inline constexpr size_t MAX_RPCS_INFLIGHT = 4096;
 
 struct Node::Conn {
     PeerRef ref = 0;

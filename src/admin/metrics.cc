@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+// Prometheus text exposition (format 0.0.4) of the core's counter table, the gauges read off
+// the node and the network, build info, and process metrics read from /proc. Every label
+// value comes from a fixed set.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+
+#include "admin/routes.h"
+#include "svcdht/counters.h"
+#include "svcdht_build.h"
+
+namespace svcdht::admin {
+
+using core::Counters;
+
+const BuildInfo& build_info() {
+    static const BuildInfo b = [] {
+        BuildInfo i;
+        i.version = SVCDHT_VERSION;
+        i.git = SVCDHT_GIT;
+        i.build_ts = SVCDHT_BUILD_TS;
+        i.compiler = SVCDHT_COMPILER;
+        i.features = {"oap1", "ed25519", "blake3", "disjoint-lookups", "hedging", "diversity-caps", "admin-http",
+                      "prometheus"};
+        return i;
+    }();
+    return b;
+}
+
+namespace {
+
+class Out {
+public:
+    void header(const char* name, const char* type, const char* help) {
+        o_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, double v) {
+        o_ << name;
+        if (!labels.empty()) o_ << "{" << labels << "}";
+        char b[48];
+        if (v == static_cast<double>(static_cast<uint64_t>(v))) {
+            std::snprintf(b, sizeof b, " %llu\n", static_cast<unsigned long long>(v));
+        } else {
+            std::snprintf(b, sizeof b, " %.6f\n", v);
+        }
+        o_ << b;
+    }
+    template <size_t N>
+    void histogram(const char* name, const std::string& labels, const core::Histogram<N>& h) {
+        uint64_t cum = 0;
+        const std::string sep = labels.empty() ? "" : labels + ",";
+        for (size_t i = 0; i < N; ++i) {
+            cum += h.counts[i];
+            char le[32];
+            std::snprintf(le, sizeof le, "%g", h.bounds[i]);
+            sample(std::string(name) + "_bucket", sep + "le=\"" + le + "\"", static_cast<double>(cum));
+        }
+        cum += h.counts[N];
+        sample(std::string(name) + "_bucket", sep + "le=\"+Inf\"", static_cast<double>(cum));
+        sample(std::string(name) + "_sum", labels, h.sum);
+        sample(std::string(name) + "_count", labels, static_cast<double>(h.count));
+    }
+    std::string str() const { return o_.str(); }
+
+private:
+    std::ostringstream o_;
+};
+
+std::string label(const char* k, const std::string& v) { return std::string(k) + "=\"" + v + "\""; }
+
+struct Proc {
+    double rss_bytes = 0, cpu_secs = 0, start_secs = 0, open_fds = 0;
+};
+
+Proc read_proc() {
+    Proc p;
+    const long page = sysconf(_SC_PAGESIZE);
+    const long ticks = sysconf(_SC_CLK_TCK);
+    {
+        std::ifstream f("/proc/self/statm");
+        unsigned long long size = 0, resident = 0;
+        if (f >> size >> resident) p.rss_bytes = static_cast<double>(resident) * static_cast<double>(page);
+    }
+    {
+        std::ifstream f("/proc/self/stat");
+        std::string line;
+        std::getline(f, line);
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        const size_t rp = line.rfind(')');
+        if (rp != std::string::npos) {
+            std::istringstream in(line.substr(rp + 2));
+            std::string field;
+            unsigned long long utime = 0, stime = 0, start = 0;
+            for (int i = 3; i <= 22 && in >> field; ++i) {
+                if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+                if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+                if (i == 22) start = std::strtoull(field.c_str(), nullptr, 10);
+            }
+            p.cpu_secs = static_cast<double>(utime + stime) / static_cast<double>(ticks);
+            std::ifstream st("/proc/stat");
+            std::string key;
+            unsigned long long btime = 0;
+            while (st >> key) {
+                if (key == "btime") {
+                    st >> btime;
+                    break;
+                }
+            }
+            p.start_secs = static_cast<double>(btime) + static_cast<double>(start) / static_cast<double>(ticks);
+        }
+    }
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') ++p.open_fds;
+        closedir(d);
+        p.open_fds -= 1;  // the directory stream itself
+    }
+    return p;
+}
+
+}  // namespace
+
+std::string render_metrics(NodeView& v, const HttpMetrics& http) {
+    core::Node& node = v.node();
+    const Counters& c = node.counters();
+    const NetMetrics net = v.net_metrics();
+    Out o;
+
+    size_t n = 0;
+    const core::CounterInfo* table = core::counter_table(&n);
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t value = c.*(table[i].field);
+        // Frames dropped on sessions still open are not folded into the node yet.
+        if (std::strcmp(table[i].name, "dht_peer_dropped_total") == 0) value += net.live.tx_dropped;
+        o.header(table[i].name, "counter", table[i].help);
+        o.sample(table[i].name, "", static_cast<double>(value));
+    }
+
+    o.header("dht_error_total", "counter", "Failed operations of this node, by error");
+    for (int i = 0; i < core::ERR_COUNT; ++i)
+        if (c.error_total[static_cast<size_t>(i)] != 0)
+            o.sample("dht_error_total", label("kind", core::err_name(static_cast<core::Err>(i))),
+                     static_cast<double>(c.error_total[static_cast<size_t>(i)]));
+
+    o.header("dht_lookups_total", "counter", "Lookups started, by kind");
+    for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
+        o.sample("dht_lookups_total", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+                 static_cast<double>(c.lookups_total[static_cast<size_t>(k)]));
+
+    auto rpc_table = [&](const char* name, const char* help, const auto& arr) {
+        o.header(name, "counter", help);
+        for (int op = 0; op < core::OP_COUNT; ++op)
+            for (int code = 0; code < core::CODE_COUNT; ++code)
+                o.sample(name,
+                         label("op", core::op_name(static_cast<core::Op>(op + 1))) + "," +
+                             label("code", core::code_name(core::code_at(code))),
+                         static_cast<double>(arr[static_cast<size_t>(op)][static_cast<size_t>(code)]));
+    };
+    rpc_table("dht_rpcs_total", "RPCs this node sent, by operation and outcome (timeout: no answer)", c.rpcs_total);
+    rpc_table("dht_rpcs_served_total", "Requests this node answered, by operation and response code",
+              c.rpcs_served_total);
+
+    o.header("dht_frames_rejected_total", "counter", "Frames dropped undecoded or unprocessed, by reason");
+    {
+        auto with_live = [&](core::Err e, uint64_t live) {
+            return c.frames_rejected_total[static_cast<size_t>(e)] + live;
+        };
+        for (int i = 0; i < core::ERR_COUNT; ++i) {
+            const auto e = static_cast<core::Err>(i);
+            uint64_t live = 0;
+            if (e == core::Err::data_before_auth) live = net.live.data_before_auth;
+            if (e == core::Err::unknown_kind) live = net.live.unknown_kind;
+            if (e == core::Err::frame_too_large) live = net.live.oversize;
+            if (e == core::Err::frame_empty) live = net.live.empty;
+            if (e == core::Err::bad_ctrl_type) live = net.live.bad_ctrl;
+            const uint64_t total = with_live(e, live);
+            if (total != 0) o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)), static_cast<double>(total));
+        }
+    }
+
+    o.header("dht_route_updates_total", "counter", "Routing table changes, by action");
+    for (int a = 0; a < core::ROUTE_ACTION_COUNT; ++a)
+        o.sample("dht_route_updates_total", label("action", core::route_action_name(static_cast<core::RouteAction>(a))),
+                 static_cast<double>(c.route_updates_total[static_cast<size_t>(a)]));
+
+    o.header("rejected_total", "counter", "Inbound work refused (quotas, admission, connection caps), by reason");
+    for (int i = 0; i < core::ERR_COUNT; ++i)
+        if (c.rejected_total[static_cast<size_t>(i)] != 0)
+            o.sample("rejected_total", label("reason", core::err_name(static_cast<core::Err>(i))),
+                     static_cast<double>(c.rejected_total[static_cast<size_t>(i)]));
+    o.sample("rejected_total", label("reason", "conns_per_ip"), static_cast<double>(net.rejected_per_ip));
+    o.sample("rejected_total", label("reason", "admin_conns"), static_cast<double>(net.admin_rejected));
+
+    o.header("http_requests_total", "counter", "Admin HTTP requests, by route, method and status");
+    for (const auto& [key, count] : http.requests) {
+        const auto& [route, method, status] = key;
+        o.sample("http_requests_total",
+                 label("route", route) + "," + label("method", method) + "," + label("status", std::to_string(status)),
+                 static_cast<double>(count));
+    }
+
+    o.header("dht_get_latency_seconds", "histogram", "Latency of get requests");
+    o.histogram("dht_get_latency_seconds", "", c.get_latency);
+    o.header("dht_put_latency_seconds", "histogram", "Latency of provide and put publishes");
+    o.histogram("dht_put_latency_seconds", "", c.put_latency);
+    o.header("dht_lookup_latency_seconds", "histogram", "Latency of lookups, by kind");
+    for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
+        o.histogram("dht_lookup_latency_seconds", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+                    c.lookup_latency[static_cast<size_t>(k)]);
+    o.header("dht_lookup_hops", "histogram", "Routing hops of lookups, by kind");
+    for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
+        o.histogram("dht_lookup_hops", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+                    c.lookup_hops[static_cast<size_t>(k)]);
+
+    const Gates g = v.gates();
+    auto gauge = [&](const char* name, const char* help, double value) {
+        o.header(name, "gauge", help);
+        o.sample(name, "", value);
+    };
+    gauge("dht_routing_table_size", "Contacts in the routing table", static_cast<double>(node.table().size()));
+    gauge("dht_active_sessions", "Authenticated peer sessions open", static_cast<double>(net.sessions));
+    gauge("dht_pending_queries", "Lookups and publishes in progress", static_cast<double>(node.pending_queries()));
+    gauge("dht_rpcs_inflight", "RPCs waiting for an answer", static_cast<double>(node.rpcs_inflight()));
+    gauge("dht_provider_records", "Provider records stored", static_cast<double>(node.store().record_count()));
+    gauge("dht_values_stored", "Values stored", static_cast<double>(node.store().value_count()));
+    gauge("dht_bootstrap_seeds_up", "Bootstrap seeds that authenticated", static_cast<double>(g.seeds_up));
+    o.header("dht_bucket_prefix_max_pct", "gauge", "Share of a bucket held by its largest /24 (IPv6 /48)");
+    const core::RoutingTable& t = node.table();
+    for (int b = 0; b < t.bucket_count(); ++b)
+        if (!t.bucket(b).empty())
+            o.sample("dht_bucket_prefix_max_pct", label("bucket", std::to_string(b)),
+                     static_cast<double>(t.bucket_prefix_max_pct(b)));
+    gauge("dht_ready", "1 when every readiness gate is open", g.ready() ? 1 : 0);
+    gauge("dht_connections", "TCP connections to peers, handshaking ones included", static_cast<double>(net.connections));
+
+    const BuildInfo& b = build_info();
+    o.header("dht_build_info", "gauge", "Build information");
+    o.sample("dht_build_info", label("version", b.version) + "," + label("git", b.git), 1);
+
+    const Proc p = read_proc();
+    gauge("process_resident_memory_bytes", "Resident memory size in bytes", p.rss_bytes);
+    o.header("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds");
+    o.sample("process_cpu_seconds_total", "", p.cpu_secs);
+    gauge("process_open_fds", "Number of open file descriptors", p.open_fds);
+    gauge("process_start_time_seconds", "Start time of the process since the unix epoch in seconds", p.start_secs);
+    return o.str();
+}
+
+}  // namespace svcdht::admin

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// The admin HTTP routes of DESIGN 5, as pure functions: (request, node view) -> a response,
+// or a pending engine request whose result is rendered later by render_done(). No sockets:
+// tests and the fuzzer call route() with a NodeView over a real (sans-IO) Node.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "admin/http.h"
+#include "svcdht/node.h"
+#include "svcdht/session.h"
+
+namespace svcdht::admin {
+
+struct Gates {
+    bool listeners_bound = false;
+    bool bootstrap = false;
+    bool routing_ready = false;
+    bool queues_ok = false;
+    bool not_draining = true;
+    uint32_t seeds_up = 0, seeds_required = 0, seeds_configured = 0;
+    bool ready() const { return listeners_bound && bootstrap && routing_ready && queues_ok && not_draining; }
+};
+
+struct NetMetrics {
+    uint64_t sessions = 0, connections = 0;
+    core::SessionStats live;  // counters of sessions still open
+    uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0, io_errors = 0;
+    uint64_t admin_connections = 0, admin_rejected = 0;
+};
+
+struct AdminSettings {
+    size_t max_value_bytes = 16384;
+    bool require_token = false;  // admin_bind is not loopback
+    uint64_t ttl_secs = 86400, max_ttl_secs = 172800;
+    uint32_t max_lookups = 256;
+};
+
+struct BuildInfo {
+    std::string version, git, build_ts, compiler;
+    std::vector<std::string> features;
+};
+const BuildInfo& build_info();
+
+// http_requests_total{route,method,status}: labels come from fixed sets (route templates,
+// known methods, status codes), so the map stays small whatever clients send.
+struct HttpMetrics {
+    std::map<std::tuple<std::string, std::string, int>, uint64_t> requests;
+    void count(const std::string& route, const std::string& method, int status);
+};
+
+class NodeView {
+public:
+    virtual ~NodeView() = default;
+    virtual core::Node& node() = 0;
+    virtual Gates gates() const = 0;
+    virtual NetMetrics net_metrics() const = 0;
+    virtual const AdminSettings& settings() const = 0;
+    virtual const std::string& admin_token() const = 0;
+    virtual core::Time now() const = 0;
+    // pump hands the node's actions to the network after an API call.
+    virtual void pump() = 0;
+};
+
+// What an API request waits for, and how to answer when it is done.
+struct Pending {
+    enum class Kind : uint8_t { provide, find_providers, put, get, closest };
+    Kind kind = Kind::closest;
+    core::RequestId id = 0;
+    std::string cid;  // the key as the client wrote it
+    uint64_t ttl_used = 0;
+};
+
+struct RouteResult {
+    bool pending = false;
+    Pending wait;
+    HttpResponse response;
+    std::string route;  // template for the metrics label, e.g. "/dht/get/{key}"
+};
+
+RouteResult route(const HttpRequest& req, NodeView& view, HttpMetrics& metrics);
+HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeView& view);
+HttpResponse error_response(int status, std::string_view code, std::string_view detail);
+
+// render_metrics writes the Prometheus text exposition (format 0.0.4) of every metric of
+// DESIGN 6, build info and process metrics.
+std::string render_metrics(NodeView& view, const HttpMetrics& http);
+
+}  // namespace svcdht::admin

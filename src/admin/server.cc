@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+// Admin connections on libuv (see server.h). A Conn owns two handles (the TCP stream and
+// its read timer) and is freed only when both close callbacks have run.
+#include "admin/server.h"
+
+#include <algorithm>
+
+#include "daemon/log.h"
+
+namespace svcdht::admin {
+
+namespace {
+// Unparsed input kept per connection: one request's worth of URL, headers and body, plus
+// room for the start of the next pipelined one.
+constexpr size_t ADMIN_MAX_INPUT = MAX_BODY + MAX_HEADERS + MAX_URL + 64 * 1024;
+}  // namespace
+
+struct Server::Conn final : io::RequestWaiter {
+    uv_tcp_t tcp{};
+    uv_timer_t timer{};
+    Server* server = nullptr;
+    HttpParser parser;
+    std::string input;
+    std::string route_label;
+    std::string method;
+    Pending pending;
+    bool waiting = false;  // a route is waiting for the engine
+    bool writing = false;
+    bool closing = false;
+    bool keep_alive = true;
+    int open_handles = 2;
+
+    void on_request_done(const core::RequestResult& r) override;
+    void process();
+    void handle(const HttpRequest& req);
+    void respond(const HttpResponse& resp);
+    void begin_close();
+    void arm_timer();
+    static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+    static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+    static void on_write(uv_write_t* req, int status);
+    static void on_timeout(uv_timer_t* t);
+    static void on_closed(uv_handle_t* h);
+};
+
+namespace {
+struct Write {
+    uv_write_t req{};
+    std::string data;
+    Server::Conn* conn = nullptr;
+};
+}  // namespace
+
+Server::Server(uv_loop_t* uv, NodeView& view, io::Loop& net, uint32_t max_conns)
+    : uv_(uv), view_(view), net_(net), max_conns_(max_conns) {}
+
+Server::~Server() = default;
+
+bool Server::bind(const std::string& addr, std::string* err) {
+    sockaddr_storage sa;
+    if (!io::parse_addr(addr, &sa)) {
+        *err = "admin address " + addr + " is not a numeric IP:PORT";
+        return false;
+    }
+    const core::PeerAddr pa = io::to_peer_addr(reinterpret_cast<sockaddr*>(&sa));
+    bool v6_loopback = pa.ip_len == 16 && pa.ip[15] == 1;
+    for (size_t i = 0; i + 1 < 16 && v6_loopback; ++i) v6_loopback = pa.ip[i] == 0;
+    loopback_ = (pa.ip_len == 4 && pa.ip[0] == 127) || v6_loopback;
+    uv_tcp_init(uv_, &listener_);
+    listener_.data = this;
+    listener_open_ = true;
+    int r = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&sa), 0);
+    if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, on_connection);
+    if (r != 0) {
+        *err = "cannot listen on " + addr + " (admin): " + uv_strerror(r);
+        return false;
+    }
+    return true;
+}
+
+size_t Server::waiting() const {
+    size_t n = 0;
+    for (const auto& c : conns_) n += c->waiting ? 1u : 0u;
+    return n;
+}
+
+void Server::on_connection(uv_stream_t* listener, int status) {
+    auto* self = static_cast<Server*>(listener->data);
+    if (status < 0) {
+        daemon::logger().warn("admin accept failed", {{"error", uv_strerror(status)}});
+        return;
+    }
+    auto c = std::make_unique<Conn>();
+    Conn* conn = c.get();
+    conn->server = self;
+    uv_tcp_init(self->uv_, &conn->tcp);
+    uv_timer_init(self->uv_, &conn->timer);
+    conn->tcp.data = conn;
+    conn->timer.data = conn;
+    self->conns_.push_back(std::move(c));
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&conn->tcp)) != 0) {
+        conn->begin_close();
+        return;
+    }
+    if (self->conns_.size() > self->max_conns_) {
+        ++self->rejected_;
+        HttpResponse r = error_response(503, "too_many_connections", "the admin connection limit is reached");
+        r.close = true;
+        conn->keep_alive = false;
+        conn->respond(r);
+        return;
+    }
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), Conn::on_alloc, Conn::on_read);
+    conn->arm_timer();
+}
+
+void Server::Conn::arm_timer() { uv_timer_start(&timer, on_timeout, READ_TIMEOUT_MS, 0); }
+
+void Server::Conn::on_alloc(uv_handle_t*, size_t suggested, uv_buf_t* buf) {
+    // Admin traffic is light: a plain heap buffer per read, freed in on_read.
+    buf->base = new char[suggested];
+    buf->len = suggested;
+}
+
+void Server::Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+    auto* c = static_cast<Conn*>(s->data);
+    if (nread > 0 && !c->closing) {
+        if (c->input.size() + static_cast<size_t>(nread) > ADMIN_MAX_INPUT) {
+            delete[] buf->base;
+            HttpResponse r = error_response(413, "payload_too_large", "request larger than the admin plane accepts");
+            r.close = true;
+            c->keep_alive = false;
+            c->respond(r);
+            return;
+        }
+        c->input.append(buf->base, static_cast<size_t>(nread));
+    }
+    delete[] buf->base;
+    if (nread < 0) {
+        c->begin_close();
+        return;
+    }
+    c->process();
+}
+
+void Server::Conn::process() {
+    while (!waiting && !writing && !closing) {
+        size_t used = 0;
+        const HttpParser::Status st = parser.feed(input.data(), input.size(), &used);
+        input.erase(0, used);
+        if (st == HttpParser::Status::need_more) return;
+        if (st == HttpParser::Status::error) {
+            const int code = parser.error_status();
+            const char* what = code == 414   ? "uri_too_long"
+                               : code == 431 ? "headers_too_large"
+                               : code == 413 ? "payload_too_large"
+                                             : "bad_request";
+            const char* detail = code == 414   ? "the URL is longer than 2 KiB"
+                                 : code == 431 ? "the headers are larger than 16 KiB"
+                                 : code == 413 ? "the body is larger than 1 MiB"
+                                               : "malformed HTTP request";
+            HttpResponse r = error_response(code, what, detail);
+            r.close = true;
+            keep_alive = false;
+            route_label = "other";
+            method = "OTHER";
+            respond(r);
+            return;
+        }
+        handle(parser.request());
+    }
+}
+
+void Server::Conn::handle(const HttpRequest& req) {
+    uv_timer_stop(&timer);
+    keep_alive = req.keep_alive;
+    method = req.method;
+    RouteResult rr = route(req, server->view_, server->metrics_);
+    route_label = rr.route;
+    if (!rr.pending) {
+        respond(rr.response);
+        return;
+    }
+    waiting = true;
+    pending = rr.wait;
+    server->net_.watch(rr.wait.id, this);
+    server->view_.pump();  // may answer at once (a local hit) and call on_request_done
+}
+
+void Server::Conn::on_request_done(const core::RequestResult& r) {
+    if (!waiting || closing) return;
+    waiting = false;
+    respond(render_done(pending, r, server->view_));
+}
+
+void Server::Conn::respond(const HttpResponse& resp) {
+    server->metrics_.count(route_label.empty() ? "other" : route_label, method, resp.status);
+    if (resp.close) keep_alive = false;
+    auto* w = new Write;
+    w->conn = this;
+    w->req.data = w;
+    w->data = serialize(resp, keep_alive);
+    writing = true;
+    uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp), &b, 1, on_write) != 0) {
+        delete w;
+        writing = false;
+        begin_close();
+    }
+}
+
+void Server::Conn::on_write(uv_write_t* req, int status) {
+    auto* w = static_cast<Write*>(req->data);
+    Conn* c = w->conn;
+    delete w;
+    c->writing = false;
+    if (status < 0 || !c->keep_alive) {
+        c->begin_close();
+        return;
+    }
+    if (c->closing) return;
+    c->parser.resume();
+    c->arm_timer();
+    c->process();  // a pipelined request may already be buffered
+}
+
+void Server::Conn::on_timeout(uv_timer_t* t) {
+    auto* c = static_cast<Conn*>(t->data);
+    if (c->waiting || c->writing || c->closing) return;
+    HttpResponse r = error_response(408, "request_timeout", "no complete request within 5 s");
+    r.close = true;
+    c->keep_alive = false;
+    c->route_label = "other";
+    c->method = "OTHER";
+    c->respond(r);
+}
+
+void Server::Conn::begin_close() {
+    if (closing) return;
+    closing = true;
+    if (waiting) server->net_.forget(this);
+    waiting = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
+}
+
+void Server::Conn::on_closed(uv_handle_t* h) {
+    auto* c = static_cast<Conn*>(h->data);
+    if (--c->open_handles == 0) c->server->closed(c);
+}
+
+void Server::closed(Conn* c) {
+    conns_.erase(std::remove_if(conns_.begin(), conns_.end(), [&](const auto& p) { return p.get() == c; }),
+                 conns_.end());
+}
+
+void Server::on_listener_closed(uv_handle_t* h) { static_cast<Server*>(h->data)->listener_open_ = false; }
+
+void Server::close() {
+    if (listener_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener_)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&listener_), on_listener_closed);
+    std::vector<Conn*> all;
+    for (auto& c : conns_) all.push_back(c.get());
+    for (Conn* c : all) c->begin_close();
+}
+
+}  // namespace svcdht::admin

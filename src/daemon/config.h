@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// The daemon's configuration: one table of keys (name, type, default, clamp, environment
+// name and aliases, flag, whether SIGHUP reloads it, help) that feeds the TOML file, the
+// environment and command-line parsers, `--help`, `svc-dht config check`, and the test that
+// keeps the man pages and packaging/svc-dht.conf in agreement with it.
+// Precedence: flags > environment > file > built-in defaults (DESIGN 7).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace svcdht::daemon {
+
+struct Config;
+
+enum class KeyType : uint8_t { string, uint, boolean, address, address_list, path, choice };
+
+struct KeyDef {
+    const char* key;          // "max_conns", "diversity.per_prefix_max"
+    KeyType type;
+    const char* def;          // default as text (micronode profile); "" = none
+    const char* macro_def;    // default under profile macronode, or nullptr = same
+    uint64_t min, max;        // clamp range for uint keys
+    const char* env;          // RON_DHT_...
+    const char* aliases;      // older environment names, space separated, or ""
+    const char* flag;         // "--max-conns"
+    const char* metavar;      // "N"
+    bool reloadable;          // SIGHUP applies it
+    const char* choices;      // for choice keys: "micronode|macronode"
+    const char* unit;         // "ms", "s", "bytes", "" (for docs)
+    const char* help;
+    // exactly one of these points at the Config member the key sets
+    uint64_t Config::*u = nullptr;
+    std::string Config::*s = nullptr;
+    bool Config::*b = nullptr;
+    std::vector<std::string> Config::*l = nullptr;
+};
+
+const std::vector<KeyDef>& config_table();
+const KeyDef* find_key(const std::string& key);
+
+struct Config {
+    std::string listen, admin_bind, network, profile, identity_file, data_dir, admin_token_file;
+    std::string log_format, log_level, config_file;
+    std::vector<std::string> bootstrap;
+    uint64_t bootstrap_required = 0, bootstrap_timeout_ms = 0;
+    bool strict_ready = false;
+    uint64_t max_value_bytes = 0, max_records = 0, max_store_bytes = 0;
+    uint64_t max_conns = 0, max_conns_per_ip = 0, max_admin_conns = 0;
+    uint64_t idle_timeout_ms = 0, handshake_timeout_ms = 0;
+    uint64_t k = 0, alpha = 0, beta = 0, replica = 0, disjoint = 0, hop_budget = 0;
+    uint64_t rpc_timeout_ms = 0, hedge_after_ms = 0, deadline_ms = 0;
+    uint64_t ttl_secs = 0, max_ttl_secs = 0, republish_secs = 0, refresh_secs = 0;
+    uint64_t peer_rate = 0, peer_burst = 0, max_inflight = 0, max_lookups = 0;
+    uint64_t per_prefix_max = 0, prefix_max_pct = 0;
+    bool exempt_private = true;
+
+    // For every key: where its value came from ("default", "file PATH", "env NAME",
+    // "flag --x") and the effective value as text.
+    std::map<std::string, std::string> source;
+    std::map<std::string, std::string> text;
+};
+
+// A problem found while loading; |fatal| ones exit 2, the rest are warnings (clamps,
+// deprecated aliases).
+struct ConfigIssue {
+    bool fatal;
+    std::string message;
+};
+
+// Raw values by key before typing, each with its source.
+struct RawValue {
+    std::string value;
+    std::string source;
+};
+using RawValues = std::map<std::string, std::vector<RawValue>>;
+
+// load_config builds the effective configuration from the built-in defaults, the TOML
+// file (--config or RON_DHT_CONFIG), the environment |envp| and the command-line flag
+// values |flags| (key -> values, already matched to keys by the caller). It appends every
+// issue to |issues| and returns false if any is fatal.
+bool load_config(const RawValues& flags, const std::string& config_path, char** envp, Config* out,
+                 std::vector<ConfigIssue>* issues);
+
+// read_toml parses a TOML config file into raw values. Unknown keys and values of the wrong
+// shape are fatal issues naming the key.
+bool read_toml(const std::string& path, RawValues* out, std::vector<ConfigIssue>* issues);
+
+// describe_config writes `svc-dht config check` output: every key, its effective value and
+// its source, in table order.
+std::string describe_config(const Config& c);
+
+// help_text writes the options part of `svc-dht --help`, from the table.
+std::string options_help();
+
+// reload_changes lists the reloadable keys whose value differs between |old_c| and |new_c|
+// ("key: old -> new"), and the non-reloadable ones that changed and need a restart.
+void reload_changes(const Config& old_c, const Config& new_c, std::vector<std::string>* applied,
+                    std::vector<std::string>* need_restart);
+
+}  // namespace svcdht::daemon

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+// The svc-dht process lifecycle (see daemon.h): start-up order (identity, bind peers, bind
+// admin, start the node), readiness notification, the strict-ready deadline, graceful and
+// forced stops, and SIGHUP reloads.
+#include "daemon/daemon.h"
+
+#include <unistd.h>
+
+#include <cassert>
+#include <fstream>
+
+#include "daemon/identity.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+
+namespace svcdht::daemon {
+
+Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp)
+    : cfg_(std::move(cfg)), flags_(std::move(flags)), config_path_(std::move(config_path)), envp_(envp) {}
+
+Daemon::~Daemon() = default;
+
+core::NodeConfig Daemon::node_config() const {
+    core::NodeConfig n;
+    n.network = cfg_.network;
+    n.k = static_cast<uint32_t>(cfg_.k);
+    n.alpha = static_cast<uint32_t>(cfg_.alpha);
+    n.beta = static_cast<uint32_t>(cfg_.beta);
+    n.disjoint = static_cast<uint32_t>(cfg_.disjoint);
+    n.replica = static_cast<uint32_t>(cfg_.replica);
+    n.hop_budget = static_cast<uint32_t>(cfg_.hop_budget);
+    n.rpc_timeout = core::msec(cfg_.rpc_timeout_ms);
+    n.hedge_after = core::msec(cfg_.hedge_after_ms);
+    n.lookup_deadline = core::msec(cfg_.deadline_ms);
+    n.refresh_interval = core::secs(cfg_.refresh_secs);
+    n.ttl_secs = cfg_.ttl_secs;
+    n.max_ttl_secs = cfg_.max_ttl_secs;
+    n.republish_secs = cfg_.republish_secs;
+    n.max_value_bytes = cfg_.max_value_bytes;
+    n.store.max_items = cfg_.max_records;
+    n.store.max_bytes = cfg_.max_store_bytes;
+    n.diversity.per_prefix_max = static_cast<uint32_t>(cfg_.per_prefix_max);
+    n.diversity.prefix_max_pct = static_cast<uint32_t>(cfg_.prefix_max_pct);
+    n.diversity.exempt_private = cfg_.exempt_private;
+    n.bootstrap_required = static_cast<uint32_t>(cfg_.bootstrap_required);
+    n.seeds_expected = static_cast<uint32_t>(cfg_.bootstrap.size());
+    n.peer_rate = static_cast<uint32_t>(cfg_.peer_rate);
+    n.peer_burst = static_cast<uint32_t>(cfg_.peer_burst);
+    n.max_inflight = static_cast<uint32_t>(cfg_.max_inflight);
+    n.max_api_requests = static_cast<uint32_t>(cfg_.max_lookups);
+    // Record timestamps are unix seconds; the engine counts monotonic microseconds.
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const int64_t unix_us = static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+    n.unix_epoch_offset_us = unix_us - static_cast<int64_t>(io::now_us());
+    return n;
+}
+
+core::SessionConfig Daemon::session_config() const {
+    core::SessionConfig s;
+    s.network = cfg_.network;
+    s.handshake_timeout = core::msec(cfg_.handshake_timeout_ms);
+    s.idle_timeout = core::msec(cfg_.idle_timeout_ms);
+    return s;
+}
+
+bool Daemon::load_admin_token(const std::string& path, std::string* err) {
+    if (path.empty()) {
+        admin_token_.clear();
+        return true;
+    }
+    std::ifstream f(path);
+    std::string token;
+    if (!f || !std::getline(f, token) || token.empty()) {
+        *err = "cannot read a token from admin_token_file " + path;
+        return false;
+    }
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    admin_token_ = token;
+    return true;
+}
+
+admin::Gates Daemon::gates() const {
+    admin::Gates g;
+    const core::Readiness r = net_->node().readiness();
+    g.listeners_bound = net_->listener_bound() || draining_;
+    g.bootstrap = r.bootstrap;
+    g.routing_ready = r.routing_ready;
+    g.queues_ok = r.queues_ok;
+    g.not_draining = !draining_;
+    g.seeds_up = r.seeds_up;
+    g.seeds_required = r.seeds_required;
+    g.seeds_configured = r.seeds_configured;
+    return g;
+}
+
+admin::NetMetrics Daemon::net_metrics() const {
+    admin::NetMetrics m;
+    m.sessions = net_->sessions();
+    m.connections = net_->connections();
+    m.live = net_->live_session_stats();
+    const io::NetStats& s = net_->stats();
+    m.accepted = s.accepted;
+    m.dialed = s.dialed;
+    m.accept_paused = s.accept_paused;
+    m.rejected_per_ip = s.rejected_per_ip;
+    m.evicted_idle = s.evicted_idle;
+    m.io_errors = s.io_errors;
+    if (admin_) {
+        m.admin_connections = admin_->connections();
+        m.admin_rejected = admin_->rejected();
+    }
+    return m;
+}
+
+int Daemon::run() {
+    Logger& log = logger();
+    if (!platform::platform_init()) {
+        log.error("libsodium failed to initialise");
+        return EXIT_FORCED;
+    }
+    std::string err, warning;
+    bool created = false;
+    if (!load_or_create(cfg_.identity_file, crypto_, &ident_, &created, &err, &warning)) {
+        log.error("identity", {{"error", err}});
+        return EXIT_CONFIG;
+    }
+    if (!warning.empty()) log.warn(warning);
+    if (created) log.info("created identity key file", {{"path", cfg_.identity_file}});
+    if (!load_admin_token(cfg_.admin_token_file, &err)) {
+        log.error("config", {{"error", err}});
+        return EXIT_CONFIG;
+    }
+
+    uv_loop_init(&loop_);
+    io::NetOptions net;
+    net.listen = cfg_.listen;
+    net.seeds = cfg_.bootstrap;
+    net.max_conns = static_cast<uint32_t>(cfg_.max_conns);
+    net.max_conns_per_ip = static_cast<uint32_t>(cfg_.max_conns_per_ip);
+    net_ = std::make_unique<io::Loop>(&loop_, node_config(), session_config(), ident_,
+                                      core::Env{&rng_, &crypto_, &logger()}, net);
+    if (!net_->bind(&err)) {
+        log.error("bind failed", {{"error", err}});
+        net_->close_all();
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        return EXIT_BIND;
+    }
+    admin_ = std::make_unique<admin::Server>(&loop_, *this, *net_, static_cast<uint32_t>(cfg_.max_admin_conns));
+    if (!admin_->bind(cfg_.admin_bind, &err)) {
+        log.error("bind failed", {{"error", err}});
+        admin_->close();
+        net_->close_all();
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        return EXIT_BIND;
+    }
+    settings_.max_value_bytes = cfg_.max_value_bytes;
+    settings_.require_token = !admin_->loopback();
+    settings_.ttl_secs = cfg_.ttl_secs;
+    settings_.max_ttl_secs = cfg_.max_ttl_secs;
+    settings_.max_lookups = static_cast<uint32_t>(cfg_.max_lookups);
+    if (settings_.require_token && admin_token_.empty())
+        log.warn("admin_bind is not loopback and no admin_token_file is set: mutating endpoints will refuse");
+
+    net_->start();
+
+    uv_signal_init(&loop_, &sigint_);
+    uv_signal_init(&loop_, &sigterm_);
+    uv_signal_init(&loop_, &sighup_);
+    sigint_.data = sigterm_.data = sighup_.data = this;
+    uv_signal_start(&sigint_, on_signal, SIGINT);
+    uv_signal_start(&sigterm_, on_signal, SIGTERM);
+    uv_signal_start(&sighup_, on_signal, SIGHUP);
+    uv_check_init(&loop_, &check_);
+    check_.data = this;
+    uv_check_start(&check_, on_check);
+    uv_timer_init(&loop_, &drain_timer_);
+    uv_timer_init(&loop_, &ready_timer_);
+    drain_timer_.data = ready_timer_.data = this;
+    handles_ready_ = true;
+    if (cfg_.strict_ready) uv_timer_start(&ready_timer_, on_ready_timer, cfg_.bootstrap_timeout_ms, 0);
+
+    log.info("svc-dht started",
+             {{"id", ident_.id.hex()},
+              {"listen", cfg_.listen},
+              {"port", std::to_string(net_->bound_port())},
+              {"admin", cfg_.admin_bind},
+              {"profile", cfg_.profile},
+              {"network", cfg_.network},
+              {"seeds", std::to_string(cfg_.bootstrap.size())}});
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    const int closed = uv_loop_close(&loop_);
+    // Every handle must be closed by now (libuv's rule); a leak here is a bug.
+    assert(closed == 0);
+    if (closed != 0) log.error("event loop closed with live handles");
+    log.info("svc-dht stopped", {{"exit", std::to_string(exit_code_)}});
+    return exit_code_;
+}
+
+void Daemon::on_signal(uv_signal_t* s, int signum) {
+    // Only flags here; on_check acts on them in the same loop turn.
+    auto* self = static_cast<Daemon*>(s->data);
+    if (signum == SIGHUP) {
+        self->reload_flag_ = true;
+    } else {
+        self->stop_flag_ = true;
+        if (++self->stop_signals_ >= 2) {
+            logger().warn("second stop signal: exiting at once");
+            _exit(EXIT_FORCED);
+        }
+    }
+}
+
+void Daemon::on_check(uv_check_t* c) { static_cast<Daemon*>(c->data)->service_flags(); }
+
+void Daemon::service_flags() {
+    if (reload_flag_) {
+        reload_flag_ = false;
+        reload();
+    }
+    if (stop_flag_ && !draining_) begin_stop();
+    if (draining_ && !finished_ && admin_->waiting() == 0 && uv_now(&loop_) >= drain_started_ms_ + DRAIN_LINGER_MS)
+        finish_stop();
+    if (!draining_ && !notified_ready_ && gates().ready()) {
+        notified_ready_ = true;
+        notify("READY=1\nSTATUS=ready");
+        logger().info("ready", {{"peers", std::to_string(net_->node().table().size())}});
+    }
+}
+
+void Daemon::on_ready_timer(uv_timer_t* t) {
+    auto* self = static_cast<Daemon*>(t->data);
+    if (self->gates().ready() || self->draining_) return;
+    const admin::Gates g = self->gates();
+    logger().error("not ready within bootstrap_timeout_ms (strict_ready)",
+                   {{"bootstrap", g.bootstrap ? "true" : "false"},
+                    {"routing_ready", g.routing_ready ? "true" : "false"},
+                    {"seeds_up", std::to_string(g.seeds_up)}});
+    self->exit_code_ = EXIT_NOT_READY;
+    self->begin_stop();
+}
+
+void Daemon::begin_stop() {
+    draining_ = true;
+    logger().info("stopping: draining in-flight requests");
+    notify("STOPPING=1");
+    net_->node().begin_drain(now());
+    net_->stop_listening();
+    drain_started_ms_ = uv_now(&loop_);
+    uv_timer_start(&drain_timer_, on_drain_timer, DRAIN_LINGER_MS, 0);
+}
+
+void Daemon::on_drain_timer(uv_timer_t* t) {
+    auto* self = static_cast<Daemon*>(t->data);
+    if (self->finished_) return;
+    if (self->admin_->waiting() == 0) {
+        self->finish_stop();
+        return;
+    }
+    if (uv_now(&self->loop_) < self->drain_started_ms_ + DRAIN_TIMEOUT_MS) {
+        uv_timer_start(t, on_drain_timer, 50, 0);  // check again until the bound
+        return;
+    }
+    logger().warn("drain timeout: closing with requests still in flight",
+                  {{"waiting", std::to_string(self->admin_->waiting())}});
+    self->finish_stop();
+}
+
+void Daemon::finish_stop() {
+    finished_ = true;
+    admin_->close();
+    net_->close_all();
+    if (handles_ready_) {
+        handles_ready_ = false;
+        for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+                               reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&check_),
+                               reinterpret_cast<uv_handle_t*>(&drain_timer_),
+                               reinterpret_cast<uv_handle_t*>(&ready_timer_)})
+            uv_close(h, nullptr);
+    }
+}
+
+void Daemon::apply_reloadable(const Config& c) {
+    logger().configure(parse_level(c.log_level), c.log_format == "json");
+    core::StoreLimits limits;
+    limits.max_items = c.max_records;
+    limits.max_bytes = c.max_store_bytes;
+    net_->node().set_limits(limits, static_cast<uint32_t>(c.peer_rate), static_cast<uint32_t>(c.peer_burst),
+                            c.max_value_bytes);
+    net_->set_limits(static_cast<uint32_t>(c.max_conns), static_cast<uint32_t>(c.max_conns_per_ip));
+    core::SessionConfig& s = net_->session_config();
+    s.idle_timeout = core::msec(c.idle_timeout_ms);
+    s.handshake_timeout = core::msec(c.handshake_timeout_ms);
+    admin_->set_max_conns(static_cast<uint32_t>(c.max_admin_conns));
+    settings_.max_value_bytes = c.max_value_bytes;
+}
+
+void Daemon::reload() {
+    Config fresh;
+    std::vector<ConfigIssue> issues;
+    notify("RELOADING=1");
+    const bool ok = load_config(flags_, config_path_, envp_, &fresh, &issues);
+    for (const ConfigIssue& i : issues) (i.fatal ? logger().error("reload", {{"error", i.message}}) : logger().warn(i.message));
+    if (!ok) {
+        logger().error("reload failed: keeping the running configuration");
+        notify("READY=1");
+        return;
+    }
+    std::string err;
+    if (fresh.admin_token_file != cfg_.admin_token_file || !fresh.admin_token_file.empty()) {
+        if (!load_admin_token(fresh.admin_token_file, &err)) logger().error("reload", {{"error", err}});
+    }
+    std::vector<std::string> applied, restart;
+    reload_changes(cfg_, fresh, &applied, &restart);
+    apply_reloadable(fresh);
+    for (const std::string& r : restart) logger().warn("changed key needs a restart", {{"change", r}});
+    std::string joined;
+    for (const std::string& a : applied) joined += (joined.empty() ? "" : "; ") + a;
+    logger().info("configuration reloaded", {{"changed", joined.empty() ? "nothing" : joined}});
+    // Keep the non-reloadable values of the running process.
+    for (const KeyDef& d : config_table()) {
+        if (d.reloadable) continue;
+        fresh.text[d.key] = cfg_.text[d.key];
+        fresh.source[d.key] = cfg_.source[d.key];
+    }
+    cfg_ = fresh;
+    notify("READY=1");
+}
+
+}  // namespace svcdht::daemon

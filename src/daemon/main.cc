@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+// svc-dht: the command line. Subcommands run (the daemon, default), keygen, config check,
+// ping, lookup, version; GNU long options from the config table; exit statuses 0 ok, 1
+// failure (a client command that failed, or a forced stop), 2 bad configuration or usage,
+// 3 bind failure, 4 not ready in time under --strict-ready (svc-dht(8)).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "admin/routes.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/identity.h"
+#include "daemon/log.h"
+#include "io/loop.h"
+#include "platform/sodium.h"
+
+using namespace svcdht;
+using namespace svcdht::daemon;
+
+namespace {
+
+const char* const USAGE =
+    "usage: svc-dht [run] [OPTIONS]          run a DHT node (the default)\n"
+    "       svc-dht keygen [--out FILE] [--force]\n"
+    "       svc-dht config check [OPTIONS]   print the effective configuration and sources\n"
+    "       svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n"
+    "       svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n"
+    "       svc-dht version\n"
+    "       svc-dht COMMAND --help\n";
+
+int usage_error(const std::string& what) {
+    std::fprintf(stderr, "svc-dht: %s (try 'svc-dht --help')\n", what.c_str());
+    return EXIT_CONFIG;
+}
+
+void print_run_help() {
+    std::printf("%s\nOptions (each also an environment variable and a config file key):\n"
+                "  --config FILE                   TOML configuration file (RON_DHT_CONFIG)\n"
+                "%s"
+                "  --help                          this help\n\n"
+                "Precedence: flags > environment > config file > defaults. Signals: SIGTERM/SIGINT stop\n"
+                "gracefully (a second one exits at once), SIGHUP reloads the reloadable keys.\n"
+                "See svc-dht(8) and svc-dht.conf(5).\n",
+                USAGE, options_help().c_str());
+}
+
+// Args holds what the command line said: config flag values (by key), --config, other
+// options a subcommand accepts, and positionals.
+struct Args {
+    RawValues flags;
+    std::string config_path;
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> extra;  // --out, --force, --timeout
+    bool help = false;
+};
+
+bool parse_args(int argc, char** argv, int start, const std::vector<std::string>& extra_opts, Args* a,
+                std::string* err) {
+    for (int i = start; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            a->help = true;
+            continue;
+        }
+        if (arg.rfind("--", 0) != 0 || arg == "--") {
+            if (arg.size() > 1 && arg[0] == '-') {
+                *err = "unknown option " + arg;
+                return false;
+            }
+            a->positional.push_back(arg);
+            continue;
+        }
+        std::string name = arg, value;
+        bool has_value = false;
+        if (const size_t eq = arg.find('='); eq != std::string::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            has_value = true;
+        }
+        auto take = [&]() -> bool {
+            if (has_value) return true;
+            if (i + 1 >= argc) {
+                *err = "option " + name + " needs a value";
+                return false;
+            }
+            value = argv[++i];
+            return true;
+        };
+        if (name == "--config") {
+            if (!take()) return false;
+            a->config_path = value;
+            continue;
+        }
+        if (std::find(extra_opts.begin(), extra_opts.end(), name) != extra_opts.end()) {
+            if (name == "--force") {
+                a->extra[name] = "true";
+                continue;
+            }
+            if (!take()) return false;
+            a->extra[name] = value;
+            continue;
+        }
+        const KeyDef* def = nullptr;
+        for (const KeyDef& d : config_table())
+            if (name == d.flag) def = &d;
+        if (def == nullptr) {
+            *err = "unknown option " + name;
+            return false;
+        }
+        if (def->type == KeyType::boolean && !has_value) {
+            value = "true";
+        } else if (!take()) {
+            return false;
+        }
+        a->flags[def->key].push_back({value, "flag " + name});
+    }
+    return true;
+}
+
+bool load(const Args& a, char** envp, Config* cfg, bool quiet_warnings) {
+    std::string path = a.config_path;
+    if (path.empty()) {
+        if (const char* env = std::getenv("RON_DHT_CONFIG"); env != nullptr) path = env;
+    }
+    std::vector<ConfigIssue> issues;
+    const bool ok = load_config(a.flags, path, envp, cfg, &issues);
+    for (const ConfigIssue& i : issues) {
+        if (i.fatal || !quiet_warnings) std::fprintf(stderr, "svc-dht: config: %s\n", i.message.c_str());
+    }
+    return ok;
+}
+
+// ---- one-shot clients: ping and lookup -----------------------------------------------------------
+
+class Client final : public io::RequestWaiter {
+public:
+    enum class Mode { ping, lookup };
+    Client(Mode mode, const Config& cfg, uint64_t timeout_ms) : mode_(mode), cfg_(cfg), timeout_ms_(timeout_ms) {}
+
+    int run(const core::PeerAddr& target, const core::Key& key) {
+        if (!platform::platform_init()) return EXIT_FORCED;
+        target_ = target;
+        key_ = key;
+        ident_ = core::make_identity(crypto_, platform::random_seed());
+        uv_loop_init(&loop_);
+        core::NodeConfig n;
+        n.network = cfg_.network;
+        n.seeds_expected = static_cast<uint32_t>(cfg_.bootstrap.size());
+        n.rpc_timeout = core::msec(cfg_.rpc_timeout_ms);
+        n.lookup_deadline = core::msec(cfg_.deadline_ms);
+        core::SessionConfig s;
+        s.network = cfg_.network;
+        io::NetOptions opts;  // no listener: a client advertises port 0
+        if (mode_ == Mode::lookup) opts.seeds = cfg_.bootstrap;
+        net_ = std::make_unique<io::Loop>(&loop_, n, s, ident_, core::Env{&rng_, &crypto_, nullptr}, opts);
+        net_->start();
+        uv_timer_init(&loop_, &timeout_);
+        timeout_.data = this;
+        uv_timer_start(&timeout_, on_timeout, timeout_ms_, 0);
+        uv_timer_init(&loop_, &poll_);
+        poll_.data = this;
+        if (mode_ == Mode::ping) {
+            watch(net_->node().ping(target_, net_->now()));
+        } else {
+            uv_timer_start(&poll_, on_poll, 20, 20);  // wait for the join, then look up
+        }
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        return status_;
+    }
+
+private:
+    void watch(core::RequestId id) {
+        net_->watch(id, this);
+        net_->pump();
+    }
+    static void on_poll(uv_timer_t* t) {
+        auto* self = static_cast<Client*>(t->data);
+        if (!self->net_->node().readiness().routing_ready) return;
+        uv_timer_stop(t);
+        self->phase_ = 1;
+        self->watch(self->net_->node().closest(self->key_, self->net_->now()));
+    }
+    static void on_timeout(uv_timer_t* t) {
+        auto* self = static_cast<Client*>(t->data);
+        std::fprintf(stderr, "svc-dht: %s timed out after %llu ms\n", self->mode_ == Mode::ping ? "ping" : "lookup",
+                     static_cast<unsigned long long>(self->timeout_ms_));
+        self->status_ = EXIT_FORCED;
+        self->finish();
+    }
+    void finish() {
+        net_->close_all();
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timeout_))) {
+            uv_close(reinterpret_cast<uv_handle_t*>(&timeout_), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+        }
+    }
+    void on_request_done(const core::RequestResult& r) override {
+        if (mode_ == Mode::ping) {
+            if (r.err != core::Err::ok) {
+                std::fprintf(stderr, "svc-dht: ping %s failed: %s\n", target_.format().c_str(), core::err_message(r.err));
+                status_ = EXIT_FORCED;
+            } else {
+                std::printf("peer      %s\naddress   %s\nobserved  %s\nrtt       %.3f ms\n", r.peer_id.hex().c_str(),
+                            target_.format().c_str(), r.obs.format().c_str(), static_cast<double>(r.elapsed) / 1000.0);
+            }
+            finish();
+            return;
+        }
+        if (phase_ == 1) {
+            if (r.err != core::Err::ok) {
+                std::fprintf(stderr, "svc-dht: lookup failed: %s\n", core::err_message(r.err));
+                status_ = EXIT_FORCED;
+                finish();
+                return;
+            }
+            std::printf("key       %s\nhops      %u\nclosest   %zu nodes\n", key_.cid().c_str(), r.hops, r.nodes.size());
+            for (const core::NodeInfo& n : r.nodes)
+                std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(), n.addr.format().c_str(),
+                            256 - core::common_prefix_len(n.id, key_));
+            phase_ = 2;
+            watch(net_->node().find_providers(key_, net_->now()));
+            return;
+        }
+        std::printf("providers %zu\n", r.providers.size());
+        for (const core::ProviderInfo& p : r.providers)
+            std::printf("  %s  ttl_secs_left=%llu publisher=%s\n", p.addrs.empty() ? "-" : p.addrs[0].c_str(),
+                        static_cast<unsigned long long>(p.secs_left), core::node_id_of(p.publisher).hex().c_str());
+        finish();
+    }
+
+    Mode mode_;
+    Config cfg_;
+    uint64_t timeout_ms_;
+    core::PeerAddr target_;
+    core::Key key_;
+    platform::SodiumCrypto crypto_;
+    platform::SystemRng rng_;
+    core::Identity ident_;
+    uv_loop_t loop_{};
+    uv_timer_t timeout_{}, poll_{};
+    std::unique_ptr<io::Loop> net_;
+    int phase_ = 0;
+    int status_ = EXIT_OK;
+};
+
+bool parse_timeout(const Args& a, uint64_t* ms) {
+    auto it = a.extra.find("--timeout");
+    if (it == a.extra.end()) return true;
+    char* end = nullptr;
+    *ms = std::strtoull(it->second.c_str(), &end, 10);
+    return !it->second.empty() && *end == '\0' && *ms > 0;
+}
+
+// resolve_target turns HOST:PORT into an address (names through getaddrinfo).
+bool resolve_target(const std::string& s, core::PeerAddr* out) {
+    sockaddr_storage sa;
+    if (io::parse_addr(s, &sa)) {
+        *out = io::to_peer_addr(reinterpret_cast<sockaddr*>(&sa));
+        return true;
+    }
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(s.substr(0, colon).c_str(), s.substr(colon + 1).c_str(), &hints, &res) != 0 || res == nullptr)
+        return false;
+    *out = io::to_peer_addr(res->ai_addr);
+    freeaddrinfo(res);
+    return true;
+}
+
+int cmd_run(int argc, char** argv, int start, char** envp) {
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start, {}, &a, &err)) return usage_error(err);
+    if (a.help) {
+        print_run_help();
+        return EXIT_OK;
+    }
+    if (!a.positional.empty()) return usage_error("unexpected argument " + a.positional[0]);
+    Config cfg;
+    if (!load(a, envp, &cfg, false)) return EXIT_CONFIG;
+    logger().configure(parse_level(cfg.log_level), cfg.log_format == "json");
+    Daemon d(cfg, a.flags, cfg.config_file, envp);
+    return d.run();
+}
+
+int cmd_config(int argc, char** argv, int start, char** envp) {
+    if (start >= argc || std::strcmp(argv[start], "check") != 0) {
+        if (start < argc && (std::strcmp(argv[start], "--help") == 0 || std::strcmp(argv[start], "-h") == 0)) {
+            std::printf("usage: svc-dht config check [OPTIONS]\n  Load the configuration exactly as `run` would and "
+                        "print every key, its effective value and where it came from; exit 2 if it is invalid.\n");
+            return EXIT_OK;
+        }
+        return usage_error("expected 'config check'");
+    }
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start + 1, {}, &a, &err)) return usage_error(err);
+    if (a.help) {
+        std::printf("usage: svc-dht config check [OPTIONS]\n  Options as for svc-dht run (see svc-dht --help).\n");
+        return EXIT_OK;
+    }
+    Config cfg;
+    if (!load(a, envp, &cfg, false)) return EXIT_CONFIG;
+    std::fputs(describe_config(cfg).c_str(), stdout);
+    return EXIT_OK;
+}
+
+int cmd_keygen(int argc, char** argv, int start) {
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start, {"--out", "--force"}, &a, &err)) return usage_error(err);
+    if (a.help) {
+        std::printf("usage: svc-dht keygen [--out FILE] [--force]\n  Create an Ed25519 identity key file (mode 0600) "
+                    "and print the node id. Without --out the key file is written to standard output.\n");
+        return EXIT_OK;
+    }
+    if (!a.positional.empty() || !a.flags.empty()) return usage_error("keygen takes only --out and --force");
+    if (!platform::platform_init()) return EXIT_FORCED;
+    const core::Seed32 seed = platform::random_seed();
+    platform::SodiumCrypto crypto;
+    const core::Identity id = core::make_identity(crypto, seed);
+    auto out = a.extra.find("--out");
+    if (out == a.extra.end()) {
+        std::string hex(64, '0');
+        core::hex_encode({seed.data(), seed.size()}, hex.data());
+        std::printf("svc-dht-ed25519-seed-v1\n%s\n", hex.c_str());
+        std::fprintf(stderr, "id %s\n", id.id.hex().c_str());
+        return EXIT_OK;
+    }
+    if (!write_key_file(out->second, seed, a.extra.count("--force") != 0, &err)) {
+        std::fprintf(stderr, "svc-dht: keygen: %s\n", err.c_str());
+        return EXIT_FORCED;
+    }
+    std::printf("wrote %s\nid %s\n", out->second.c_str(), id.id.hex().c_str());
+    return EXIT_OK;
+}
+
+int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp) {
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start, {"--timeout"}, &a, &err)) return usage_error(err);
+    if (a.help) {
+        if (mode == Client::Mode::ping) {
+            std::printf("usage: svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n  Open an OAP/1 session "
+                        "(HELLO and identity handshake), send PING, and print the peer's id, the address\n  it "
+                        "observed for us, and the round trip. Exit 0 on an answer, 1 otherwise.\n");
+        } else {
+            std::printf("usage: svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n  Join "
+                        "through the seed as a client (port 0), look KEY (b3:<64 hex> or 64 hex) up, and print\n  "
+                        "the closest nodes, the providers and the hop count. Exit 0 on success, 1 otherwise.\n");
+        }
+        return EXIT_OK;
+    }
+    if (a.positional.size() != 1)
+        return usage_error(mode == Client::Mode::ping ? "ping needs exactly one HOST:PORT" : "lookup needs exactly one KEY");
+    Config cfg;
+    if (!load(a, envp, &cfg, true)) return EXIT_CONFIG;
+    uint64_t timeout = mode == Client::Mode::ping ? 5000 : 15000;
+    if (!parse_timeout(a, &timeout)) return usage_error("--timeout expects milliseconds");
+    core::PeerAddr target;
+    core::Key key;
+    if (mode == Client::Mode::ping) {
+        if (!resolve_target(a.positional[0], &target)) return usage_error("cannot resolve " + a.positional[0]);
+    } else {
+        const std::string& k = a.positional[0];
+        auto r = k.rfind("b3:", 0) == 0 ? core::parse_cid(k) : core::parse_hex_id(k);
+        if (!r.ok()) return usage_error(std::string("KEY: ") + core::err_message(r.err()));
+        key = *r;
+        if (cfg.bootstrap.empty()) return usage_error("lookup needs --bootstrap HOST:PORT");
+    }
+    Client c(mode, cfg, timeout);
+    return c.run(target, key);
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+    const std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        print_run_help();
+        return EXIT_OK;
+    }
+    if (cmd == "version" || cmd == "--version") {
+        const admin::BuildInfo& b = admin::build_info();
+        std::printf("svc-dht %s (git %s, built %s, %s)\n", b.version.c_str(), b.git.c_str(), b.build_ts.c_str(),
+                    b.compiler.c_str());
+        return EXIT_OK;
+    }
+    if (cmd == "run") return cmd_run(argc, argv, 2, envp);
+    if (cmd == "config") return cmd_config(argc, argv, 2, envp);
+    if (cmd == "keygen") return cmd_keygen(argc, argv, 2);
+    if (cmd == "ping") return cmd_client(Client::Mode::ping, argc, argv, 2, envp);
+    if (cmd == "lookup") return cmd_client(Client::Mode::lookup, argc, argv, 2, envp);
+    if (!cmd.empty() && cmd[0] != '-') return usage_error("unknown command " + cmd);
+    return cmd_run(argc, argv, 1, envp);
+}
