@@ -19,7 +19,7 @@ MESON      ?= meson
 NINJA      ?= ninja
 S          ?= 60
 WERROR     ?= false
-FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session
+FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
 .PHONY: all deps run test asan fuzz fuzz-smoke sim-fuzz sizes bench format format-check clean

@@ -53,6 +53,12 @@ struct NodeId {
 
 using Key = NodeId;
 
+// NodeIdHash hashes an id by its first 8 bytes (ids are uniformly random). Hash maps keyed by
+// id are only ever looked up, never iterated into an output, so their order cannot leak.
+struct NodeIdHash {
+    size_t operator()(const NodeId& id) const { return static_cast<size_t>(id.prefix64()); }
+};
+
 // xor_distance returns a ^ b.
 NodeId xor_distance(const NodeId& a, const NodeId& b);
 

@@ -189,7 +189,8 @@ public:
     // add_session_stats folds a finished session's counters into the node's.
     void add_session_stats(const SessionStats& s);
     // set_limits applies reloadable limits (store, rates, value size) at runtime.
-    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst, size_t max_value_bytes);
+    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst,
+                    size_t max_value_bytes);
     void check_invariants() const;
 
     struct Conn;
@@ -273,10 +274,10 @@ private:
     Store store_;
 
     std::unordered_map<PeerRef, std::unique_ptr<Conn>>
-        conns_;                        // looked up, never iterated into outputs
-    std::map<NodeId, PeerRef> by_id_;  // the session we send on, per authenticated peer
+        conns_;  // looked up, never iterated into outputs
+    std::unordered_map<NodeId, PeerRef, NodeIdHash> by_id_;  // the session we send on, per peer
     std::map<DialId, std::unique_ptr<Dial>> dials_;
-    std::map<NodeId, DialId> dial_by_id_;
+    std::unordered_map<NodeId, DialId, NodeIdHash> dial_by_id_;
     std::map<uint64_t, std::unique_ptr<Rpc>> rpcs_;
     std::map<uint64_t, std::unique_ptr<LookupState>> lookups_;
     std::map<uint64_t, std::unique_ptr<Publish>> publishes_;

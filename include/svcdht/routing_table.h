@@ -13,6 +13,8 @@
 //   and removed after MAX_CONTACT_FAILS failures otherwise (libtorrent does the same).
 // - Diversity caps limit how many contacts one /24 (/48) may hold in a bucket and one /16
 //   (/32) in the whole table, against eclipse attacks (loopback and private ranges exempt).
+// - Ping-before-evict pings the least-recently-seen contact only when it is questionable
+//   (silent for STALE_AFTER); otherwise the newcomer waits in the replacement cache.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,10 @@ inline constexpr uint16_t MAX_CONTACT_FAILS = 3;
 // Replacement cache entries per bucket: enough to refill a bucket after a burst of churn
 // without keeping a second copy of the table.
 inline constexpr size_t REPLACEMENTS_PER_BUCKET = 8;
+// A full bucket pings its least-recently-seen contact only if that contact is questionable:
+// not heard from for this long (Mainline DHT's 15-minute rule). A contact seen recently is
+// known good, and pinging it for every newcomer would cost a session per inbound request.
+inline constexpr Time STALE_AFTER = secs(15 * 60);
 
 struct Contact {
     NodeId id;

@@ -9,7 +9,9 @@
 namespace svcdht::admin {
 
 namespace {
-HttpParser* self_of(llhttp_t* p) { return static_cast<HttpParser*>(p->data); }
+HttpParser* self_of(llhttp_t* p) {
+    return static_cast<HttpParser*>(p->data);
+}
 }  // namespace
 
 const std::string* HttpRequest::header(std::string_view name) const {
@@ -42,7 +44,8 @@ const char* reason_phrase(int status) {
 }
 
 std::string serialize(const HttpResponse& r, bool keep_alive) {
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
+    std::string out =
+        "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
     out += "Content-Type: " + r.content_type + "\r\n";
     out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
     for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
@@ -100,7 +103,8 @@ int HttpParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
         self->in_value_ = false;
     }
     std::string& name = self->req_.headers.back().first;
-    for (size_t i = 0; i < len; ++i) name += static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
+    for (size_t i = 0; i < len; ++i)
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(at[i])));
     return 0;
 }
 

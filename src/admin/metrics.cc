@@ -4,9 +4,9 @@
 // value comes from a fixed set.
 #include <unistd.h>
 
+#include <dirent.h>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <sstream>
 
@@ -25,8 +25,8 @@ const BuildInfo& build_info() {
         i.git = SVCDHT_GIT;
         i.build_ts = SVCDHT_BUILD_TS;
         i.compiler = SVCDHT_COMPILER;
-        i.features = {"oap1", "ed25519", "blake3", "disjoint-lookups", "hedging", "diversity-caps", "admin-http",
-                      "prometheus"};
+        i.features = {"oap1",    "ed25519",        "blake3",     "disjoint-lookups",
+                      "hedging", "diversity-caps", "admin-http", "prometheus"};
         return i;
     }();
     return b;
@@ -58,7 +58,8 @@ public:
             cum += h.counts[i];
             char le[32];
             std::snprintf(le, sizeof le, "%g", h.bounds[i]);
-            sample(std::string(name) + "_bucket", sep + "le=\"" + le + "\"", static_cast<double>(cum));
+            sample(std::string(name) + "_bucket", sep + "le=\"" + le + "\"",
+                   static_cast<double>(cum));
         }
         cum += h.counts[N];
         sample(std::string(name) + "_bucket", sep + "le=\"+Inf\"", static_cast<double>(cum));
@@ -71,7 +72,9 @@ private:
     std::ostringstream o_;
 };
 
-std::string label(const char* k, const std::string& v) { return std::string(k) + "=\"" + v + "\""; }
+std::string label(const char* k, const std::string& v) {
+    return std::string(k) + "=\"" + v + "\"";
+}
 
 struct Proc {
     double rss_bytes = 0, cpu_secs = 0, start_secs = 0, open_fds = 0;
@@ -84,7 +87,8 @@ Proc read_proc() {
     {
         std::ifstream f("/proc/self/statm");
         unsigned long long size = 0, resident = 0;
-        if (f >> size >> resident) p.rss_bytes = static_cast<double>(resident) * static_cast<double>(page);
+        if (f >> size >> resident)
+            p.rss_bytes = static_cast<double>(resident) * static_cast<double>(page);
     }
     {
         std::ifstream f("/proc/self/stat");
@@ -111,7 +115,8 @@ Proc read_proc() {
                     break;
                 }
             }
-            p.start_secs = static_cast<double>(btime) + static_cast<double>(start) / static_cast<double>(ticks);
+            p.start_secs = static_cast<double>(btime) +
+                           static_cast<double>(start) / static_cast<double>(ticks);
         }
     }
     if (DIR* d = opendir("/proc/self/fd")) {
@@ -149,23 +154,27 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
 
     o.header("dht_lookups_total", "counter", "Lookups started, by kind");
     for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
-        o.sample("dht_lookups_total", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+        o.sample("dht_lookups_total",
+                 label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
                  static_cast<double>(c.lookups_total[static_cast<size_t>(k)]));
 
     auto rpc_table = [&](const char* name, const char* help, const auto& arr) {
         o.header(name, "counter", help);
         for (int op = 0; op < core::OP_COUNT; ++op)
             for (int code = 0; code < core::CODE_COUNT; ++code)
-                o.sample(name,
-                         label("op", core::op_name(static_cast<core::Op>(op + 1))) + "," +
-                             label("code", core::code_name(core::code_at(code))),
-                         static_cast<double>(arr[static_cast<size_t>(op)][static_cast<size_t>(code)]));
+                o.sample(
+                    name,
+                    label("op", core::op_name(static_cast<core::Op>(op + 1))) + "," +
+                        label("code", core::code_name(core::code_at(code))),
+                    static_cast<double>(arr[static_cast<size_t>(op)][static_cast<size_t>(code)]));
     };
-    rpc_table("dht_rpcs_total", "RPCs this node sent, by operation and outcome (timeout: no answer)", c.rpcs_total);
-    rpc_table("dht_rpcs_served_total", "Requests this node answered, by operation and response code",
-              c.rpcs_served_total);
+    rpc_table("dht_rpcs_total",
+              "RPCs this node sent, by operation and outcome (timeout: no answer)", c.rpcs_total);
+    rpc_table("dht_rpcs_served_total",
+              "Requests this node answered, by operation and response code", c.rpcs_served_total);
 
-    o.header("dht_frames_rejected_total", "counter", "Frames dropped undecoded or unprocessed, by reason");
+    o.header("dht_frames_rejected_total", "counter",
+             "Frames dropped undecoded or unprocessed, by reason");
     {
         auto with_live = [&](core::Err e, uint64_t live) {
             return c.frames_rejected_total[static_cast<size_t>(e)] + live;
@@ -179,28 +188,35 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
             if (e == core::Err::frame_empty) live = net.live.empty;
             if (e == core::Err::bad_ctrl_type) live = net.live.bad_ctrl;
             const uint64_t total = with_live(e, live);
-            if (total != 0) o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)), static_cast<double>(total));
+            if (total != 0)
+                o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)),
+                         static_cast<double>(total));
         }
     }
 
     o.header("dht_route_updates_total", "counter", "Routing table changes, by action");
     for (int a = 0; a < core::ROUTE_ACTION_COUNT; ++a)
-        o.sample("dht_route_updates_total", label("action", core::route_action_name(static_cast<core::RouteAction>(a))),
+        o.sample("dht_route_updates_total",
+                 label("action", core::route_action_name(static_cast<core::RouteAction>(a))),
                  static_cast<double>(c.route_updates_total[static_cast<size_t>(a)]));
 
-    o.header("rejected_total", "counter", "Inbound work refused (quotas, admission, connection caps), by reason");
+    o.header("rejected_total", "counter",
+             "Inbound work refused (quotas, admission, connection caps), by reason");
     for (int i = 0; i < core::ERR_COUNT; ++i)
         if (c.rejected_total[static_cast<size_t>(i)] != 0)
             o.sample("rejected_total", label("reason", core::err_name(static_cast<core::Err>(i))),
                      static_cast<double>(c.rejected_total[static_cast<size_t>(i)]));
-    o.sample("rejected_total", label("reason", "conns_per_ip"), static_cast<double>(net.rejected_per_ip));
-    o.sample("rejected_total", label("reason", "admin_conns"), static_cast<double>(net.admin_rejected));
+    o.sample("rejected_total", label("reason", "conns_per_ip"),
+             static_cast<double>(net.rejected_per_ip));
+    o.sample("rejected_total", label("reason", "admin_conns"),
+             static_cast<double>(net.admin_rejected));
 
     o.header("http_requests_total", "counter", "Admin HTTP requests, by route, method and status");
     for (const auto& [key, count] : http.requests) {
         const auto& [route, method, status] = key;
         o.sample("http_requests_total",
-                 label("route", route) + "," + label("method", method) + "," + label("status", std::to_string(status)),
+                 label("route", route) + "," + label("method", method) + "," +
+                     label("status", std::to_string(status)),
                  static_cast<double>(count));
     }
 
@@ -210,11 +226,13 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     o.histogram("dht_put_latency_seconds", "", c.put_latency);
     o.header("dht_lookup_latency_seconds", "histogram", "Latency of lookups, by kind");
     for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
-        o.histogram("dht_lookup_latency_seconds", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+        o.histogram("dht_lookup_latency_seconds",
+                    label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
                     c.lookup_latency[static_cast<size_t>(k)]);
     o.header("dht_lookup_hops", "histogram", "Routing hops of lookups, by kind");
     for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
-        o.histogram("dht_lookup_hops", label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
+        o.histogram("dht_lookup_hops",
+                    label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
                     c.lookup_hops[static_cast<size_t>(k)]);
 
     const Gates g = v.gates();
@@ -222,21 +240,29 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
         o.header(name, "gauge", help);
         o.sample(name, "", value);
     };
-    gauge("dht_routing_table_size", "Contacts in the routing table", static_cast<double>(node.table().size()));
-    gauge("dht_active_sessions", "Authenticated peer sessions open", static_cast<double>(net.sessions));
-    gauge("dht_pending_queries", "Lookups and publishes in progress", static_cast<double>(node.pending_queries()));
-    gauge("dht_rpcs_inflight", "RPCs waiting for an answer", static_cast<double>(node.rpcs_inflight()));
-    gauge("dht_provider_records", "Provider records stored", static_cast<double>(node.store().record_count()));
+    gauge("dht_routing_table_size", "Contacts in the routing table",
+          static_cast<double>(node.table().size()));
+    gauge("dht_active_sessions", "Authenticated peer sessions open",
+          static_cast<double>(net.sessions));
+    gauge("dht_pending_queries", "Lookups and publishes in progress",
+          static_cast<double>(node.pending_queries()));
+    gauge("dht_rpcs_inflight", "RPCs waiting for an answer",
+          static_cast<double>(node.rpcs_inflight()));
+    gauge("dht_provider_records", "Provider records stored",
+          static_cast<double>(node.store().record_count()));
     gauge("dht_values_stored", "Values stored", static_cast<double>(node.store().value_count()));
-    gauge("dht_bootstrap_seeds_up", "Bootstrap seeds that authenticated", static_cast<double>(g.seeds_up));
-    o.header("dht_bucket_prefix_max_pct", "gauge", "Share of a bucket held by its largest /24 (IPv6 /48)");
+    gauge("dht_bootstrap_seeds_up", "Bootstrap seeds that authenticated",
+          static_cast<double>(g.seeds_up));
+    o.header("dht_bucket_prefix_max_pct", "gauge",
+             "Share of a bucket held by its largest /24 (IPv6 /48)");
     const core::RoutingTable& t = node.table();
     for (int b = 0; b < t.bucket_count(); ++b)
         if (!t.bucket(b).empty())
             o.sample("dht_bucket_prefix_max_pct", label("bucket", std::to_string(b)),
                      static_cast<double>(t.bucket_prefix_max_pct(b)));
     gauge("dht_ready", "1 when every readiness gate is open", g.ready() ? 1 : 0);
-    gauge("dht_connections", "TCP connections to peers, handshaking ones included", static_cast<double>(net.connections));
+    gauge("dht_connections", "TCP connections to peers, handshaking ones included",
+          static_cast<double>(net.connections));
 
     const BuildInfo& b = build_info();
     o.header("dht_build_info", "gauge", "Build information");
@@ -247,7 +273,8 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     o.header("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds");
     o.sample("process_cpu_seconds_total", "", p.cpu_secs);
     gauge("process_open_fds", "Number of open file descriptors", p.open_fds);
-    gauge("process_start_time_seconds", "Start time of the process since the unix epoch in seconds", p.start_secs);
+    gauge("process_start_time_seconds", "Start time of the process since the unix epoch in seconds",
+          p.start_secs);
     return o.str();
 }
 

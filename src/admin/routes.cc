@@ -37,19 +37,26 @@ bool const_time_equal(const std::string& a, const std::string& b) {
     return diff == 0;
 }
 
-uint64_t ms(core::Time t) { return t / 1000; }
+uint64_t ms(core::Time t) {
+    return t / 1000;
+}
 
-std::string cid_of(const core::Key& k) { return k.cid(); }
+std::string cid_of(const core::Key& k) {
+    return k.cid();
+}
 
 // parse_key accepts "b3:<64 hex>" (and, for node ids, bare 64 hex). On failure it writes the
 // 400 response naming |field|.
-bool parse_key(const std::string& text, const char* field, bool allow_bare, core::Key* out, HttpResponse* err) {
-    auto r = allow_bare && text.rfind("b3:", 0) != 0 ? core::parse_hex_id(text) : core::parse_cid(text);
+bool parse_key(const std::string& text, const char* field, bool allow_bare, core::Key* out,
+               HttpResponse* err) {
+    auto r =
+        allow_bare && text.rfind("b3:", 0) != 0 ? core::parse_hex_id(text) : core::parse_cid(text);
     if (r.ok()) {
         *out = *r;
         return true;
     }
-    std::string detail = std::string(field) + ": expected \"b3:\" followed by 64 lowercase hex characters";
+    std::string detail =
+        std::string(field) + ": expected \"b3:\" followed by 64 lowercase hex characters";
     if (r.err() == Err::bad_hex_length) {
         const size_t n = text.rfind("b3:", 0) == 0 ? text.size() - 3 : text.size();
         detail += " (got " + std::to_string(n) + " characters)";
@@ -62,7 +69,9 @@ bool parse_key(const std::string& text, const char* field, bool allow_bare, core
     return false;
 }
 
-std::string peer_hex(const core::PublicKey& pk) { return core::node_id_of(pk).hex(); }
+std::string peer_hex(const core::PublicKey& pk) {
+    return core::node_id_of(pk).hex();
+}
 
 uint64_t query_uint(const std::string& url, const char* name, uint64_t def) {
     const size_t q = url.find('?');
@@ -92,12 +101,18 @@ HttpResponse readyz(NodeView& v) {
     if (!g.not_draining) w.str("not_draining");
     w.end_array();
     w.key("gates").begin_object();
-    w.kv("listeners_bound", g.listeners_bound).kv("bootstrap", g.bootstrap).kv("routing_ready", g.routing_ready);
+    w.kv("listeners_bound", g.listeners_bound)
+        .kv("bootstrap", g.bootstrap)
+        .kv("routing_ready", g.routing_ready);
     w.kv("queues_ok", g.queues_ok).kv("not_draining", g.not_draining).end_object();
     w.key("seeds").begin_object();
     w.kv("up", uint64_t{g.seeds_up}).kv("required", uint64_t{g.seeds_required});
     w.kv("configured", uint64_t{g.seeds_configured}).end_object();
-    if (g.seeds_configured == 0) w.key("warnings").begin_array().str("no bootstrap seeds configured: standalone").end_array();
+    if (g.seeds_configured == 0)
+        w.key("warnings")
+            .begin_array()
+            .str("no bootstrap seeds configured: standalone")
+            .end_array();
     w.end_object();
     HttpResponse r = json(g.ready() ? 200 : 503, w.take());
     if (!g.ready()) r.headers.push_back({"Retry-After", RETRY_AFTER_S});
@@ -120,13 +135,19 @@ HttpResponse peers(NodeView& v) {
     const core::Time now = v.now();
     JsonWriter w;
     w.begin_object();
-    w.key("self").begin_object().kv("id", v.node().id().hex()).kv("port", uint64_t{v.node().config().listen_port});
+    w.key("self")
+        .begin_object()
+        .kv("id", v.node().id().hex())
+        .kv("port", uint64_t{v.node().config().listen_port});
     w.end_object();
     w.kv("count", uint64_t{t.size()});
     w.key("peers").begin_array();
     for (int b = 0; b < t.bucket_count(); ++b) {
         for (const core::Contact& c : t.bucket(b)) {
-            w.begin_object().kv("id", c.id.hex()).kv("addr", c.addr.format()).kv("bucket", static_cast<uint64_t>(b));
+            w.begin_object()
+                .kv("id", c.id.hex())
+                .kv("addr", c.addr.format())
+                .kv("bucket", static_cast<uint64_t>(b));
             w.key("rtt_ms").num(static_cast<double>(c.rtt_us) / 1000.0);
             w.kv("last_seen_s", core::to_secs(now > c.last_seen ? now - c.last_seen : 0));
             w.kv("fails", uint64_t{c.fails}).end_object();
@@ -151,7 +172,9 @@ HttpResponse debug_list(NodeView& v, const std::string& url) {
         if (e.is_value) {
             w.kv("kind", "value").kv("key", cid_of(e.key)).kv("bytes", uint64_t{e.value_len});
         } else {
-            w.kv("kind", "provider").kv("cid", cid_of(e.key)).kv("publisher", peer_hex(e.publisher));
+            w.kv("kind", "provider")
+                .kv("cid", cid_of(e.key))
+                .kv("publisher", peer_hex(e.publisher));
             w.key("addrs").begin_array();
             for (const auto& a : e.addrs) w.str(a);
             w.end_array();
@@ -170,7 +193,9 @@ bool check_token(const HttpRequest& req, NodeView& v, HttpResponse* out) {
     const std::string* auth = req.header("authorization");
     std::string detail;
     if (token.empty()) {
-        detail = "admin_bind is not loopback and no admin_token_file is configured: mutations are refused";
+        detail =
+            "admin_bind is not loopback and no admin_token_file is configured: mutations are "
+            "refused";
     } else if (auth == nullptr) {
         detail = "missing Authorization: Bearer <token>";
     } else if (auth->rfind("Bearer ", 0) != 0 || !const_time_equal(auth->substr(7), token)) {
@@ -190,12 +215,14 @@ bool gate_lookup(NodeView& v, bool write, HttpResponse* out) {
     if (!g.not_draining) {
         *out = error_response(503, "draining", "the node is shutting down");
     } else if (!g.routing_ready) {
-        *out = error_response(503, "not_ready", "routing is not ready: the join lookup has not finished");
+        *out = error_response(503, "not_ready",
+                              "routing is not ready: the join lookup has not finished");
     } else {
         const size_t pending = v.node().pending_queries();
         const size_t max = v.settings().max_lookups;
         if (write && pending * 4 >= max * 3) {
-            *out = error_response(503, "overloaded", "too many lookups in flight: writes are shed first");
+            *out = error_response(503, "overloaded",
+                                  "too many lookups in flight: writes are shed first");
         } else if (pending >= max) {
             *out = error_response(503, "overloaded", "too many lookups in flight");
         } else {
@@ -212,8 +239,8 @@ RouteResult provide(const HttpRequest& req, NodeView& v) {
     json_t* root = json_loadb(req.body.data(), req.body.size(), JSON_REJECT_DUPLICATES, &jerr);
     if (root == nullptr) {
         rr.response = error_response(400, "bad_json",
-                                     std::string("body is not valid JSON: ") + jerr.text + " (line " +
-                                         std::to_string(jerr.line) + ")");
+                                     std::string("body is not valid JSON: ") + jerr.text +
+                                         " (line " + std::to_string(jerr.line) + ")");
         return rr;
     }
     auto fail = [&](const char* code, const std::string& detail) {
@@ -224,10 +251,12 @@ RouteResult provide(const HttpRequest& req, NodeView& v) {
     if (!json_is_object(root)) return fail("bad_request", "body: expected a JSON object");
     const json_t* cid = json_object_get(root, "cid");
     if (cid == nullptr || !json_is_string(cid))
-        return fail("bad_cid", "cid: missing or not a string (expected \"b3:\" followed by 64 lowercase hex)");
+        return fail("bad_cid",
+                    "cid: missing or not a string (expected \"b3:\" followed by 64 lowercase hex)");
     const json_t* node = json_object_get(root, "node");
     if (node == nullptr || !json_is_string(node))
-        return fail("bad_node", "node: missing or not a string (expected a URI such as tcp://host:port)");
+        return fail("bad_node",
+                    "node: missing or not a string (expected a URI such as tcp://host:port)");
     const json_t* ttl = json_object_get(root, "ttl_secs");
     if (ttl != nullptr && (!json_is_integer(ttl) || json_integer_value(ttl) < 0))
         return fail("bad_ttl_secs", "ttl_secs: expected a non-negative integer (seconds)");
@@ -242,9 +271,10 @@ RouteResult provide(const HttpRequest& req, NodeView& v) {
         return rr;
     }
     if (!core::addr_valid(node_text)) {
-        rr.response = error_response(400, "bad_node",
-                                     "node: expected a URI with scheme tcp, quic, local, onion, http or https, "
-                                     "at most 256 bytes, without spaces");
+        rr.response = error_response(
+            400, "bad_node",
+            "node: expected a URI with scheme tcp, quic, local, onion, http or https, "
+            "at most 256 bytes, without spaces");
         return rr;
     }
     if (!gate_lookup(v, true, &rr.response)) return rr;
@@ -263,14 +293,16 @@ RouteResult put(const HttpRequest& req, NodeView& v) {
     RouteResult rr;
     const size_t max = v.settings().max_value_bytes;
     if (req.body.empty()) {
-        rr.response = error_response(400, "bad_body", "body: expected the value bytes (1 to " + std::to_string(max) +
-                                                          " bytes)");
+        rr.response = error_response(
+            400, "bad_body",
+            "body: expected the value bytes (1 to " + std::to_string(max) + " bytes)");
         return rr;
     }
     if (req.body.size() > max) {
-        rr.response = error_response(413, "value_too_large",
-                                     "body: " + std::to_string(req.body.size()) + " bytes, the limit (max_value_bytes) is " +
-                                         std::to_string(max));
+        rr.response =
+            error_response(413, "value_too_large",
+                           "body: " + std::to_string(req.body.size()) +
+                               " bytes, the limit (max_value_bytes) is " + std::to_string(max));
         return rr;
     }
     if (!gate_lookup(v, true, &rr.response)) return rr;
@@ -319,13 +351,18 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
     auto allow = [&](const char* template_, const char* allowed) {
         rr.route = template_;
         if (method == allowed) return true;
-        rr.response = error_response(405, "method_not_allowed",
-                                     method + " is not allowed on " + template_ + "; use " + allowed);
+        rr.response =
+            error_response(405, "method_not_allowed",
+                           method + " is not allowed on " + template_ + "; use " + allowed);
         rr.response.headers.push_back({"Allow", allowed});
         return false;
     };
-    auto param = [&](const char* prefix) -> std::string { return path.substr(std::strlen(prefix)); };
-    auto starts = [&](const char* prefix) { return path.rfind(prefix, 0) == 0 && path.size() > std::strlen(prefix); };
+    auto param = [&](const char* prefix) -> std::string {
+        return path.substr(std::strlen(prefix));
+    };
+    auto starts = [&](const char* prefix) {
+        return path.rfind(prefix, 0) == 0 && path.size() > std::strlen(prefix);
+    };
 
     if (path == "/healthz") {
         if (allow("/healthz", "GET")) rr.response = json(200, "{\"status\":\"ok\"}");
@@ -374,7 +411,9 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
         if (allow("/dht/_debug/list", "GET")) rr.response = debug_list(v, req.url);
     } else {
         rr.route = "other";
-        rr.response = error_response(404, "not_found", "no route for " + (path.size() > 64 ? path.substr(0, 64) + "..." : path));
+        rr.response = error_response(
+            404, "not_found",
+            "no route for " + (path.size() > 64 ? path.substr(0, 64) + "..." : path));
     }
     return rr;
 }
@@ -383,16 +422,22 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
     (void)v;
     if (r.err != Err::ok && !(p.kind == Pending::Kind::get && r.err == Err::not_found)) {
         switch (r.err) {
-            case Err::no_peers: return error_response(503, "no_peers", "the routing table is empty");
-            case Err::timeout: return error_response(504, "timeout", "no answer before the lookup deadline");
+            case Err::no_peers:
+                return error_response(503, "no_peers", "the routing table is empty");
+            case Err::timeout:
+                return error_response(504, "timeout", "no answer before the lookup deadline");
             case Err::busy:
-            case Err::too_many_requests: return error_response(503, "overloaded", core::err_message(r.err));
-            case Err::shutting_down: return error_response(503, "draining", "the node is shutting down");
-            case Err::value_too_large: return error_response(413, "value_too_large", core::err_message(r.err));
+            case Err::too_many_requests:
+                return error_response(503, "overloaded", core::err_message(r.err));
+            case Err::shutting_down:
+                return error_response(503, "draining", "the node is shutting down");
+            case Err::value_too_large:
+                return error_response(413, "value_too_large", core::err_message(r.err));
             case Err::ttl_too_large:
             case Err::too_many_addrs:
             case Err::addr_too_long:
-            case Err::bad_addr_scheme: return error_response(400, core::err_name(r.err), core::err_message(r.err));
+            case Err::bad_addr_scheme:
+                return error_response(400, core::err_name(r.err), core::err_message(r.err));
             default: return error_response(503, core::err_name(r.err), core::err_message(r.err));
         }
     }
@@ -400,7 +445,10 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
     const uint64_t elapsed = ms(r.elapsed);
     switch (p.kind) {
         case Pending::Kind::provide:
-            w.begin_object().kv("ok", true).kv("ttl_secs_used", p.ttl_used).kv("stored_on", uint64_t{r.stored_on});
+            w.begin_object()
+                .kv("ok", true)
+                .kv("ttl_secs_used", p.ttl_used)
+                .kv("stored_on", uint64_t{r.stored_on});
             w.kv("elapsed_ms", elapsed).end_object();
             break;
         case Pending::Kind::put:
@@ -409,7 +457,8 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
             break;
         case Pending::Kind::get: {
             if (r.err == Err::not_found)
-                return error_response(404, "not_found", "no value is stored under " + cid_of(r.key));
+                return error_response(404, "not_found",
+                                      "no value is stored under " + cid_of(r.key));
             HttpResponse out;
             out.content_type = "application/octet-stream";
             out.body.assign(r.value.begin(), r.value.end());
@@ -423,7 +472,9 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
                 w.key("addrs").begin_array();
                 for (const auto& a : pi.addrs) w.str(a);
                 w.end_array();
-                w.kv("ttl_secs_left", pi.secs_left).kv("publisher", peer_hex(pi.publisher)).end_object();
+                w.kv("ttl_secs_left", pi.secs_left)
+                    .kv("publisher", peer_hex(pi.publisher))
+                    .end_object();
             }
             w.end_array().kv("hops", uint64_t{r.hops}).kv("elapsed_ms", elapsed).end_object();
             break;
@@ -432,7 +483,9 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
             w.key("nodes").begin_array();
             for (const core::NodeInfo& n : r.nodes) {
                 w.begin_object().kv("id", n.id.hex()).kv("addr", n.addr.format());
-                w.kv("distance_bits", static_cast<uint64_t>(256 - core::common_prefix_len(n.id, r.key))).end_object();
+                w.kv("distance_bits",
+                     static_cast<uint64_t>(256 - core::common_prefix_len(n.id, r.key)))
+                    .end_object();
             }
             w.end_array().kv("hops", uint64_t{r.hops}).kv("elapsed_ms", elapsed).end_object();
             break;

@@ -22,13 +22,16 @@ struct Gates {
     bool queues_ok = false;
     bool not_draining = true;
     uint32_t seeds_up = 0, seeds_required = 0, seeds_configured = 0;
-    bool ready() const { return listeners_bound && bootstrap && routing_ready && queues_ok && not_draining; }
+    bool ready() const {
+        return listeners_bound && bootstrap && routing_ready && queues_ok && not_draining;
+    }
 };
 
 struct NetMetrics {
     uint64_t sessions = 0, connections = 0;
     core::SessionStats live;  // counters of sessions still open
-    uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0, io_errors = 0;
+    uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0,
+             io_errors = 0;
     uint64_t admin_connections = 0, admin_rejected = 0;
 };
 

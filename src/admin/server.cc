@@ -104,7 +104,8 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     }
     if (self->conns_.size() > self->max_conns_) {
         ++self->rejected_;
-        HttpResponse r = error_response(503, "too_many_connections", "the admin connection limit is reached");
+        HttpResponse r =
+            error_response(503, "too_many_connections", "the admin connection limit is reached");
         r.close = true;
         conn->keep_alive = false;
         conn->respond(r);
@@ -114,7 +115,9 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     conn->arm_timer();
 }
 
-void Server::Conn::arm_timer() { uv_timer_start(&timer, on_timeout, READ_TIMEOUT_MS, 0); }
+void Server::Conn::arm_timer() {
+    uv_timer_start(&timer, on_timeout, READ_TIMEOUT_MS, 0);
+}
 
 void Server::Conn::on_alloc(uv_handle_t*, size_t suggested, uv_buf_t* buf) {
     // Admin traffic is light: a plain heap buffer per read, freed in on_read.
@@ -127,7 +130,8 @@ void Server::Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     if (nread > 0 && !c->closing) {
         if (c->input.size() + static_cast<size_t>(nread) > ADMIN_MAX_INPUT) {
             delete[] buf->base;
-            HttpResponse r = error_response(413, "payload_too_large", "request larger than the admin plane accepts");
+            HttpResponse r = error_response(413, "payload_too_large",
+                                            "request larger than the admin plane accepts");
             r.close = true;
             c->keep_alive = false;
             c->respond(r);
@@ -250,11 +254,14 @@ void Server::Conn::on_closed(uv_handle_t* h) {
 }
 
 void Server::closed(Conn* c) {
-    conns_.erase(std::remove_if(conns_.begin(), conns_.end(), [&](const auto& p) { return p.get() == c; }),
-                 conns_.end());
+    conns_.erase(
+        std::remove_if(conns_.begin(), conns_.end(), [&](const auto& p) { return p.get() == c; }),
+        conns_.end());
 }
 
-void Server::on_listener_closed(uv_handle_t* h) { static_cast<Server*>(h->data)->listener_open_ = false; }
+void Server::on_listener_closed(uv_handle_t* h) {
+    static_cast<Server*>(h->data)->listener_open_ = false;
+}
 
 void Server::close() {
     if (listener_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener_)))

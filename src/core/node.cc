@@ -675,7 +675,8 @@ void Node::on_timer(Time now) {
 
 Readiness Node::readiness() const {
     Readiness r;
-    r.seeds_configured = std::max<uint32_t>(static_cast<uint32_t>(seeds_.size()), cfg_.seeds_expected);
+    r.seeds_configured =
+        std::max<uint32_t>(static_cast<uint32_t>(seeds_.size()), cfg_.seeds_expected);
     r.seeds_required = cfg_.bootstrap_required != 0
                            ? std::min<uint32_t>(cfg_.bootstrap_required, r.seeds_configured)
                            : std::min<uint32_t>(3, r.seeds_configured);
@@ -697,7 +698,8 @@ void Node::add_session_stats(const SessionStats& s) {
     counters_.frames_rejected_total[static_cast<size_t>(Err::bad_ctrl_type)] += s.bad_ctrl;
 }
 
-void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst, size_t max_value_bytes) {
+void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst,
+                      size_t max_value_bytes) {
     cfg_.max_value_bytes = max_value_bytes;
     cfg_.store = store;
     store_.set_limits(store);

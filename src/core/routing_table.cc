@@ -130,7 +130,8 @@ SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, 
         c.added = now;
         b.repl.push_back(c);
     }
-    if (!b.pinging && ping_out != nullptr && need_ping != nullptr) {
+    if (!b.pinging && ping_out != nullptr && need_ping != nullptr &&
+        b.live.front().last_seen + STALE_AFTER <= now) {
         b.pinging = true;
         *ping_out = b.live.front();
         *need_ping = true;

@@ -20,110 +20,138 @@ std::vector<KeyDef> build_table() {
     auto add = [&](KeyDef d) { t.push_back(d); };
     // key, type, default, macronode default, min, max, env, aliases, flag, metavar,
     // reloadable, choices, unit, help, member
-    add({"listen", K::address, "0.0.0.0:9444", nullptr, 0, 0, "RON_DHT_LISTEN", "", "--listen", "ADDR", false, "", "",
+    add({"listen", K::address, "0.0.0.0:9444", nullptr, 0, 0, "RON_DHT_LISTEN", "", "--listen",
+         "ADDR", false, "", "",
          "TCP address for OAP/1 peer sessions; [::]:PORT also accepts IPv4 where the system allows",
          nullptr, &Config::listen});
-    add({"admin_bind", K::address, "127.0.0.1:5301", nullptr, 0, 0, "RON_DHT_ADMIN_BIND", "DHT_ADMIN_BIND", "--admin",
-         "ADDR", false, "", "", "HTTP address of the admin plane (/healthz, /readyz, /metrics, /dht/...)", nullptr,
+    add({"admin_bind", K::address, "127.0.0.1:5301", nullptr, 0, 0, "RON_DHT_ADMIN_BIND",
+         "DHT_ADMIN_BIND", "--admin", "ADDR", false, "", "",
+         "HTTP address of the admin plane (/healthz, /readyz, /metrics, /dht/...)", nullptr,
          &Config::admin_bind});
-    add({"bootstrap", K::address_list, "", nullptr, 0, 0, "RON_DHT_BOOTSTRAP", "DHT_SEEDS", "--bootstrap",
-         "HOST:PORT", false, "", "",
-         "seed nodes to join through; repeat the flag or separate with commas; none runs standalone"});
+    add({"bootstrap", K::address_list, "", nullptr, 0, 0, "RON_DHT_BOOTSTRAP", "DHT_SEEDS",
+         "--bootstrap", "HOST:PORT", false, "", "",
+         "seed nodes to join through; repeat the flag or separate with commas; none runs "
+         "standalone"});
     t.back().l = &Config::bootstrap;
-    add({"bootstrap_required", K::uint, "0", nullptr, 0, 64, "RON_DHT_BOOTSTRAP_REQUIRED", "", "--bootstrap-required",
-         "N", false, "", "", "seeds that must authenticate before the bootstrap gate opens; 0 means min(3, seeds)",
+    add({"bootstrap_required", K::uint, "0", nullptr, 0, 64, "RON_DHT_BOOTSTRAP_REQUIRED", "",
+         "--bootstrap-required", "N", false, "", "",
+         "seeds that must authenticate before the bootstrap gate opens; 0 means min(3, seeds)",
          &Config::bootstrap_required});
-    add({"strict_ready", K::boolean, "false", nullptr, 0, 0, "RON_DHT_STRICT_READY", "", "--strict-ready", "", false,
-         "", "", "exit with status 4 if not ready within bootstrap_timeout_ms"});
+    add({"strict_ready", K::boolean, "false", nullptr, 0, 0, "RON_DHT_STRICT_READY", "",
+         "--strict-ready", "", false, "", "",
+         "exit with status 4 if not ready within bootstrap_timeout_ms"});
     t.back().b = &Config::strict_ready;
-    add({"bootstrap_timeout_ms", K::uint, "30000", nullptr, 1000, 3600000, "RON_DHT_BOOTSTRAP_TIMEOUT_MS", "",
-         "--bootstrap-timeout", "MS", false, "", "ms", "how long strict_ready waits for readiness",
-         &Config::bootstrap_timeout_ms});
-    add({"network", K::string, "ron", nullptr, 0, 0, "RON_DHT_NETWORK", "", "--network", "ID", false, "", "",
-         "network id; peers on another network are refused", nullptr, &Config::network});
-    add({"profile", K::choice, "micronode", nullptr, 0, 0, "RON_DHT_PROFILE", "", "--profile", "NAME", false,
-         "micronode|macronode", "",
-         "micronode: RAM only, ephemeral identity, small limits; macronode: identity file, data_dir, large limits",
+    add({"bootstrap_timeout_ms", K::uint, "30000", nullptr, 1000, 3600000,
+         "RON_DHT_BOOTSTRAP_TIMEOUT_MS", "", "--bootstrap-timeout", "MS", false, "", "ms",
+         "how long strict_ready waits for readiness", &Config::bootstrap_timeout_ms});
+    add({"network", K::string, "ron", nullptr, 0, 0, "RON_DHT_NETWORK", "", "--network", "ID",
+         false, "", "", "network id; peers on another network are refused", nullptr,
+         &Config::network});
+    add({"profile", K::choice, "micronode", nullptr, 0, 0, "RON_DHT_PROFILE", "", "--profile",
+         "NAME", false, "micronode|macronode", "",
+         "micronode: RAM only, ephemeral identity, small limits; macronode: identity file, "
+         "data_dir, large limits",
          nullptr, &Config::profile});
-    add({"identity_file", K::path, "", nullptr, 0, 0, "RON_DHT_IDENTITY", "", "--identity", "FILE", false, "", "",
-         "Ed25519 key file (created 0600 if missing); macronode default DATA_DIR/identity.key; unset in micronode "
+    add({"identity_file", K::path, "", nullptr, 0, 0, "RON_DHT_IDENTITY", "", "--identity", "FILE",
+         false, "", "",
+         "Ed25519 key file (created 0600 if missing); macronode default DATA_DIR/identity.key; "
+         "unset in micronode "
          "means an ephemeral identity",
          nullptr, &Config::identity_file});
-    add({"data_dir", K::path, "", "/var/lib/svc-dht", 0, 0, "RON_DHT_DATA_DIR", "", "--data-dir", "DIR", false, "",
-         "", "directory for persistent state (macronode)", nullptr, &Config::data_dir});
-    add({"admin_token_file", K::path, "", nullptr, 0, 0, "RON_DHT_ADMIN_TOKEN_FILE", "", "--admin-token-file", "FILE",
-         true, "", "", "file holding the bearer token mutating admin requests need when admin_bind is not loopback",
+    add({"data_dir", K::path, "", "/var/lib/svc-dht", 0, 0, "RON_DHT_DATA_DIR", "", "--data-dir",
+         "DIR", false, "", "", "directory for persistent state (macronode)", nullptr,
+         &Config::data_dir});
+    add({"admin_token_file", K::path, "", nullptr, 0, 0, "RON_DHT_ADMIN_TOKEN_FILE", "",
+         "--admin-token-file", "FILE", true, "", "",
+         "file holding the bearer token mutating admin requests need when admin_bind is not "
+         "loopback",
          nullptr, &Config::admin_token_file});
-    add({"log_format", K::choice, "text", nullptr, 0, 0, "RON_DHT_LOG_FORMAT", "", "--log-format", "FMT", true,
-         "text|json", "", "log lines on stderr as text or JSON", nullptr, &Config::log_format});
-    add({"log_level", K::choice, "info", nullptr, 0, 0, "RON_DHT_LOG_LEVEL", "", "--log-level", "LEVEL", true,
-         "debug|info|warn|error", "", "least severe level logged", nullptr, &Config::log_level});
+    add({"log_format", K::choice, "text", nullptr, 0, 0, "RON_DHT_LOG_FORMAT", "", "--log-format",
+         "FMT", true, "text|json", "", "log lines on stderr as text or JSON", nullptr,
+         &Config::log_format});
+    add({"log_level", K::choice, "info", nullptr, 0, 0, "RON_DHT_LOG_LEVEL", "", "--log-level",
+         "LEVEL", true, "debug|info|warn|error", "", "least severe level logged", nullptr,
+         &Config::log_level});
     add({"max_value_bytes", K::uint, "16384", nullptr, 64, 1048000, "RON_DHT_MAX_VALUE_BYTES", "",
-         "--max-value-bytes", "N", true, "", "bytes", "largest value PUT_VALUE and POST /dht/put accept",
-         &Config::max_value_bytes});
-    add({"max_records", K::uint, "100000", "10000000", 16, 1000000000, "RON_DHT_MAX_RECORDS", "", "--max-records", "N",
-         true, "", "", "provider records and values held at most", &Config::max_records});
-    add({"max_store_bytes", K::uint, "67108864", "4294967296", 65536, 1099511627776ULL, "RON_DHT_MAX_STORE_BYTES", "",
-         "--max-store-bytes", "N", true, "", "bytes", "memory the store may use at most", &Config::max_store_bytes});
-    add({"max_conns", K::uint, "512", nullptr, 8, 65536, "RON_DHT_MAX_CONNS", "", "--max-conns", "N", true, "", "",
-         "peer sessions at most; the oldest idle one is closed first", &Config::max_conns});
-    add({"max_conns_per_ip", K::uint, "16", nullptr, 1, 65536, "RON_DHT_MAX_CONNS_PER_IP", "", "--max-conns-per-ip",
-         "N", true, "", "", "peer sessions from one IP address at most (loopback exempt)", &Config::max_conns_per_ip});
-    add({"max_admin_conns", K::uint, "64", nullptr, 1, 4096, "RON_DHT_MAX_ADMIN_CONNS", "", "--max-admin-conns", "N",
-         true, "", "", "admin HTTP connections at most", &Config::max_admin_conns});
-    add({"idle_timeout_ms", K::uint, "60000", nullptr, 1000, 86400000, "RON_DHT_IDLE_TIMEOUT_MS", "",
-         "--idle-timeout", "MS", true, "", "ms", "a session without traffic for this long is closed",
-         &Config::idle_timeout_ms});
-    add({"handshake_timeout_ms", K::uint, "2000", nullptr, 100, 60000, "RON_DHT_HANDSHAKE_TIMEOUT_MS", "",
-         "--handshake-timeout", "MS", true, "", "ms", "HELLO and identity handshake must finish within this",
-         &Config::handshake_timeout_ms});
+         "--max-value-bytes", "N", true, "", "bytes",
+         "largest value PUT_VALUE and POST /dht/put accept", &Config::max_value_bytes});
+    add({"max_records", K::uint, "100000", "10000000", 16, 1000000000, "RON_DHT_MAX_RECORDS", "",
+         "--max-records", "N", true, "", "", "provider records and values held at most",
+         &Config::max_records});
+    add({"max_store_bytes", K::uint, "67108864", "4294967296", 65536, 1099511627776ULL,
+         "RON_DHT_MAX_STORE_BYTES", "", "--max-store-bytes", "N", true, "", "bytes",
+         "memory the store may use at most", &Config::max_store_bytes});
+    add({"max_conns", K::uint, "512", nullptr, 8, 65536, "RON_DHT_MAX_CONNS", "", "--max-conns",
+         "N", true, "", "", "peer sessions at most; the oldest idle one is closed first",
+         &Config::max_conns});
+    add({"max_conns_per_ip", K::uint, "16", nullptr, 1, 65536, "RON_DHT_MAX_CONNS_PER_IP", "",
+         "--max-conns-per-ip", "N", true, "", "",
+         "peer sessions from one IP address at most (loopback exempt)", &Config::max_conns_per_ip});
+    add({"max_admin_conns", K::uint, "64", nullptr, 1, 4096, "RON_DHT_MAX_ADMIN_CONNS", "",
+         "--max-admin-conns", "N", true, "", "", "admin HTTP connections at most",
+         &Config::max_admin_conns});
+    add({"idle_timeout_ms", K::uint, "60000", nullptr, 1000, 86400000, "RON_DHT_IDLE_TIMEOUT_MS",
+         "", "--idle-timeout", "MS", true, "", "ms",
+         "a session without traffic for this long is closed", &Config::idle_timeout_ms});
+    add({"handshake_timeout_ms", K::uint, "2000", nullptr, 100, 60000,
+         "RON_DHT_HANDSHAKE_TIMEOUT_MS", "", "--handshake-timeout", "MS", true, "", "ms",
+         "HELLO and identity handshake must finish within this", &Config::handshake_timeout_ms});
     add({"k", K::uint, "20", nullptr, 2, 64, "RON_DHT_K", "", "--k", "N", false, "", "",
          "bucket size and lookup width", &Config::k});
-    add({"alpha", K::uint, "3", nullptr, 1, 16, "RON_DHT_ALPHA", "DHT_ALPHA", "--alpha", "N", false, "", "",
-         "lookup RPCs in flight", &Config::alpha});
-    add({"beta", K::uint, "1", nullptr, 0, 16, "RON_DHT_BETA", "DHT_BETA", "--beta", "N", false, "", "",
-         "hedges allowed for slow lookup RPCs (at most alpha)", &Config::beta});
-    add({"disjoint", K::uint, "1", nullptr, 1, 8, "RON_DHT_DISJOINT", "", "--disjoint", "N", false, "", "",
-         "disjoint lookup paths (S/Kademlia); more resists liars, costs more RPCs", &Config::disjoint});
-    add({"replica", K::uint, "3", nullptr, 1, 20, "RON_DHT_REPLICA", "", "--replica", "N", false, "", "",
-         "nodes a provide or put is stored on", &Config::replica});
-    add({"rpc_timeout_ms", K::uint, "1500", nullptr, 50, 60000, "RON_DHT_TIMEOUT_MS", "DHT_MIN_LEG_BUDGET_MS",
-         "--rpc-timeout", "MS", false, "", "ms", "an RPC unanswered this long after it was sent fails",
-         &Config::rpc_timeout_ms});
-    add({"hedge_after_ms", K::uint, "250", nullptr, 1, 60000, "RON_DHT_HEDGE_AFTER_MS", "DHT_HEDGE_STAGGER_MS",
-         "--hedge-after", "MS", false, "", "ms", "a lookup RPC unanswered this long may be hedged",
-         &Config::hedge_after_ms});
-    add({"deadline_ms", K::uint, "5000", nullptr, 100, 600000, "RON_DHT_DEADLINE_MS", "DHT_DEADLINE_MS", "--deadline",
-         "MS", false, "", "ms", "a whole lookup ends after this", &Config::deadline_ms});
-    add({"hop_budget", K::uint, "6", nullptr, 1, 32, "RON_DHT_HOP_BUDGET", "DHT_HOP_BUDGET", "--hop-budget", "N",
-         false, "", "", "routing hops a lookup may take", &Config::hop_budget});
-    add({"ttl_secs", K::uint, "86400", nullptr, 1, 31536000, "RON_DHT_TTL_SECS", "DHT_DEFAULT_TTL_SECS", "--ttl", "S",
-         false, "", "s", "lifetime of provides without an explicit ttl, and of stored values",
-         &Config::ttl_secs});
-    add({"max_ttl_secs", K::uint, "172800", nullptr, 1, 31536000, "RON_DHT_MAX_TTL_SECS", "", "--max-ttl", "S", false,
-         "", "s", "longest record lifetime accepted", &Config::max_ttl_secs});
-    add({"republish_secs", K::uint, "43200", nullptr, 60, 31536000, "RON_DHT_REPUBLISH_SECS", "", "--republish", "S",
-         false, "", "s", "publishers and holders push records again this often", &Config::republish_secs});
-    add({"refresh_secs", K::uint, "900", nullptr, 10, 86400, "RON_DHT_REFRESH_SECS", "", "--refresh", "S", false, "",
-         "s", "a bucket untouched this long is refreshed with a lookup", &Config::refresh_secs});
-    add({"peer_rate", K::uint, "200", nullptr, 1, 1000000, "RON_DHT_PEER_RATE", "", "--peer-rate", "N", true, "",
-         "per s", "requests per second one peer may send before 1429 QuotaExceeded", &Config::peer_rate});
-    add({"peer_burst", K::uint, "400", nullptr, 1, 1000000, "RON_DHT_PEER_BURST", "", "--peer-burst", "N", true, "",
-         "", "burst of requests one peer may send at once", &Config::peer_burst});
-    add({"max_inflight", K::uint, "4096", nullptr, 16, 1000000, "RON_DHT_MAX_INFLIGHT", "DHT_MAX_CONCURRENT_LEGS",
-         "--max-inflight", "N", false, "", "", "RPCs in flight node-wide; beyond it queues are not ok",
-         &Config::max_inflight});
-    add({"max_lookups", K::uint, "256", nullptr, 1, 65536, "RON_DHT_MAX_LOOKUPS", "", "--max-lookups", "N", false,
-         "", "", "API lookups and publishes running at once; more are refused", &Config::max_lookups});
-    add({"diversity.per_prefix_max", K::uint, "2", nullptr, 1, 64, "RON_DHT_DIVERSITY_PER_PREFIX_MAX", "",
-         "--diversity-per-prefix-max", "N", false, "", "",
+    add({"alpha", K::uint, "3", nullptr, 1, 16, "RON_DHT_ALPHA", "DHT_ALPHA", "--alpha", "N", false,
+         "", "", "lookup RPCs in flight", &Config::alpha});
+    add({"beta", K::uint, "1", nullptr, 0, 16, "RON_DHT_BETA", "DHT_BETA", "--beta", "N", false, "",
+         "", "hedges allowed for slow lookup RPCs (at most alpha)", &Config::beta});
+    add({"disjoint", K::uint, "1", nullptr, 1, 8, "RON_DHT_DISJOINT", "", "--disjoint", "N", false,
+         "", "", "disjoint lookup paths (S/Kademlia); more resists liars, costs more RPCs",
+         &Config::disjoint});
+    add({"replica", K::uint, "3", nullptr, 1, 20, "RON_DHT_REPLICA", "", "--replica", "N", false,
+         "", "", "nodes a provide or put is stored on", &Config::replica});
+    add({"rpc_timeout_ms", K::uint, "1500", nullptr, 50, 60000, "RON_DHT_TIMEOUT_MS",
+         "DHT_MIN_LEG_BUDGET_MS", "--rpc-timeout", "MS", false, "", "ms",
+         "an RPC unanswered this long after it was sent fails", &Config::rpc_timeout_ms});
+    add({"hedge_after_ms", K::uint, "250", nullptr, 1, 60000, "RON_DHT_HEDGE_AFTER_MS",
+         "DHT_HEDGE_STAGGER_MS", "--hedge-after", "MS", false, "", "ms",
+         "a lookup RPC unanswered this long may be hedged", &Config::hedge_after_ms});
+    add({"deadline_ms", K::uint, "5000", nullptr, 100, 600000, "RON_DHT_DEADLINE_MS",
+         "DHT_DEADLINE_MS", "--deadline", "MS", false, "", "ms", "a whole lookup ends after this",
+         &Config::deadline_ms});
+    add({"hop_budget", K::uint, "6", nullptr, 1, 32, "RON_DHT_HOP_BUDGET", "DHT_HOP_BUDGET",
+         "--hop-budget", "N", false, "", "", "routing hops a lookup may take",
+         &Config::hop_budget});
+    add({"ttl_secs", K::uint, "86400", nullptr, 1, 31536000, "RON_DHT_TTL_SECS",
+         "DHT_DEFAULT_TTL_SECS", "--ttl", "S", false, "", "s",
+         "lifetime of provides without an explicit ttl, and of stored values", &Config::ttl_secs});
+    add({"max_ttl_secs", K::uint, "172800", nullptr, 1, 31536000, "RON_DHT_MAX_TTL_SECS", "",
+         "--max-ttl", "S", false, "", "s", "longest record lifetime accepted",
+         &Config::max_ttl_secs});
+    add({"republish_secs", K::uint, "43200", nullptr, 60, 31536000, "RON_DHT_REPUBLISH_SECS", "",
+         "--republish", "S", false, "", "s", "publishers and holders push records again this often",
+         &Config::republish_secs});
+    add({"refresh_secs", K::uint, "900", nullptr, 10, 86400, "RON_DHT_REFRESH_SECS", "",
+         "--refresh", "S", false, "", "s",
+         "a bucket untouched this long is refreshed with a lookup", &Config::refresh_secs});
+    add({"peer_rate", K::uint, "200", nullptr, 1, 1000000, "RON_DHT_PEER_RATE", "", "--peer-rate",
+         "N", true, "", "per s", "requests per second one peer may send before 1429 QuotaExceeded",
+         &Config::peer_rate});
+    add({"peer_burst", K::uint, "400", nullptr, 1, 1000000, "RON_DHT_PEER_BURST", "",
+         "--peer-burst", "N", true, "", "", "burst of requests one peer may send at once",
+         &Config::peer_burst});
+    add({"max_inflight", K::uint, "4096", nullptr, 16, 1000000, "RON_DHT_MAX_INFLIGHT",
+         "DHT_MAX_CONCURRENT_LEGS", "--max-inflight", "N", false, "", "",
+         "RPCs in flight node-wide; beyond it queues are not ok", &Config::max_inflight});
+    add({"max_lookups", K::uint, "256", nullptr, 1, 65536, "RON_DHT_MAX_LOOKUPS", "",
+         "--max-lookups", "N", false, "", "",
+         "API lookups and publishes running at once; more are refused", &Config::max_lookups});
+    add({"diversity.per_prefix_max", K::uint, "2", nullptr, 1, 64,
+         "RON_DHT_DIVERSITY_PER_PREFIX_MAX", "", "--diversity-per-prefix-max", "N", false, "", "",
          "contacts per bucket from one IPv4 /24 or IPv6 /48", &Config::per_prefix_max});
-    add({"diversity.prefix_max_pct", K::uint, "20", nullptr, 1, 100, "RON_DHT_DIVERSITY_PREFIX_MAX_PCT", "",
-         "--diversity-prefix-max-pct", "PCT", false, "", "%",
-         "share of the routing table from one IPv4 /16 or IPv6 /32", &Config::prefix_max_pct});
-    add({"diversity.exempt_private", K::boolean, "true", nullptr, 0, 0, "RON_DHT_DIVERSITY_EXEMPT_PRIVATE", "",
-         "--diversity-exempt-private", "BOOL", false, "", "",
-         "loopback and private addresses are not subject to the diversity caps"});
+    add({"diversity.prefix_max_pct", K::uint, "20", nullptr, 1, 100,
+         "RON_DHT_DIVERSITY_PREFIX_MAX_PCT", "", "--diversity-prefix-max-pct", "PCT", false, "",
+         "%", "share of the routing table from one IPv4 /16 or IPv6 /32", &Config::prefix_max_pct});
+    add({"diversity.exempt_private", K::boolean, "true", nullptr, 0, 0,
+         "RON_DHT_DIVERSITY_EXEMPT_PRIVATE", "", "--diversity-exempt-private", "BOOL", false, "",
+         "", "loopback and private addresses are not subject to the diversity caps"});
     t.back().b = &Config::exempt_private;
     return t;
 }
@@ -142,7 +170,8 @@ bool parse_uint(const std::string& s, uint64_t* v) {
 }
 
 bool parse_bool(std::string s, bool* v) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (s == "true" || s == "1" || s == "yes" || s == "on") {
         *v = true;
         return true;
@@ -159,7 +188,9 @@ bool valid_address(const std::string& a) {
     size_t colon;
     if (!a.empty() && a[0] == '[') {
         const size_t close = a.find(']');
-        if (close == std::string::npos || close + 1 >= a.size() || a[close + 1] != ':' || close == 1) return false;
+        if (close == std::string::npos || close + 1 >= a.size() || a[close + 1] != ':' ||
+            close == 1)
+            return false;
         colon = close + 1;
     } else {
         colon = a.rfind(':');
@@ -229,7 +260,8 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
                 auto ait = env.find(alias);
                 if (ait == env.end() || ait->second.empty()) continue;
                 chosen = {{ait->second, "env " + alias}};
-                issues->push_back({false, "environment name " + alias + " is deprecated; use " + d.env});
+                issues->push_back(
+                    {false, "environment name " + alias + " is deprecated; use " + d.env});
                 break;
             }
         }
@@ -253,8 +285,8 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
         }
         const std::string& src = vals.back().source;
         auto bad = [&](const std::string& what, const std::string& got) {
-            issues->push_back({true, std::string("key '") + d.key + "': expected " + what + ", got '" + got +
-                                         "' (from " + src + ")"});
+            issues->push_back({true, std::string("key '") + d.key + "': expected " + what +
+                                         ", got '" + got + "' (from " + src + ")"});
             ok = false;
         };
         c.source[d.key] = src;
@@ -268,9 +300,10 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
                 }
                 if (v < d.min || v > d.max) {
                     const uint64_t clamped = std::clamp(v, d.min, d.max);
-                    issues->push_back({false, std::string("key '") + d.key + "' = " + raw + " (from " + src +
-                                                  ") is outside " + std::to_string(d.min) + ".." +
-                                                  std::to_string(d.max) + "; using " + std::to_string(clamped)});
+                    issues->push_back(
+                        {false, std::string("key '") + d.key + "' = " + raw + " (from " + src +
+                                    ") is outside " + std::to_string(d.min) + ".." +
+                                    std::to_string(d.max) + "; using " + std::to_string(clamped)});
                     v = clamped;
                 }
                 c.*(d.u) = v;
@@ -339,17 +372,20 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
     if (!ok) return false;
     // Cross-checks: contradictions are fatal, naming the keys.
     if (c.beta > c.alpha) {
-        issues->push_back({true, "key 'beta' (" + std::to_string(c.beta) + ") is greater than 'alpha' (" +
-                                     std::to_string(c.alpha) + "): hedges cannot outnumber the lookup's parallelism"});
+        issues->push_back({true, "key 'beta' (" + std::to_string(c.beta) +
+                                     ") is greater than 'alpha' (" + std::to_string(c.alpha) +
+                                     "): hedges cannot outnumber the lookup's parallelism"});
         ok = false;
     }
     if (c.ttl_secs > c.max_ttl_secs) {
-        issues->push_back({true, "key 'ttl_secs' (" + std::to_string(c.ttl_secs) + ") is greater than 'max_ttl_secs' (" +
+        issues->push_back({true, "key 'ttl_secs' (" + std::to_string(c.ttl_secs) +
+                                     ") is greater than 'max_ttl_secs' (" +
                                      std::to_string(c.max_ttl_secs) + ")"});
         ok = false;
     }
     if (c.hedge_after_ms >= c.rpc_timeout_ms && c.beta > 0) {
-        issues->push_back({false, "key 'hedge_after_ms' is not below 'rpc_timeout_ms': hedges will never fire"});
+        issues->push_back(
+            {false, "key 'hedge_after_ms' is not below 'rpc_timeout_ms': hedges will never fire"});
     }
     if (c.network.size() > 64) {
         issues->push_back({true, "key 'network': at most 64 bytes"});
@@ -403,6 +439,22 @@ std::string options_help() {
     return o.str();
 }
 
+std::string keys_tsv() {
+    static const char* const TYPES[] = {"string",       "uint", "bool",  "address",
+                                        "address-list", "path", "choice"};
+    std::ostringstream o;
+    for (const KeyDef& d : config_table()) {
+        const bool range = d.type == KeyType::uint;
+        o << d.key << '\t' << TYPES[static_cast<int>(d.type)] << '\t' << d.def << '\t'
+          << (d.macro_def != nullptr ? d.macro_def : "") << '\t'
+          << (range ? std::to_string(d.min) : "") << '\t' << (range ? std::to_string(d.max) : "")
+          << '\t' << d.env << '\t' << d.aliases << '\t' << d.flag << '\t' << d.metavar << '\t'
+          << (d.reloadable ? "yes" : "no") << '\t' << d.choices << '\t' << d.unit << '\t' << d.help
+          << '\n';
+    }
+    return o.str();
+}
+
 void reload_changes(const Config& old_c, const Config& new_c, std::vector<std::string>* applied,
                     std::vector<std::string>* need_restart) {
     for (const KeyDef& d : config_table()) {
@@ -411,7 +463,8 @@ void reload_changes(const Config& old_c, const Config& new_c, std::vector<std::s
         const std::string av = a == old_c.text.end() ? "" : a->second;
         const std::string bv = b == new_c.text.end() ? "" : b->second;
         if (av == bv) continue;
-        (d.reloadable ? applied : need_restart)->push_back(std::string(d.key) + ": " + av + " -> " + bv);
+        (d.reloadable ? applied : need_restart)
+            ->push_back(std::string(d.key) + ": " + av + " -> " + bv);
     }
 }
 

@@ -18,18 +18,18 @@ struct Config;
 enum class KeyType : uint8_t { string, uint, boolean, address, address_list, path, choice };
 
 struct KeyDef {
-    const char* key;          // "max_conns", "diversity.per_prefix_max"
+    const char* key;  // "max_conns", "diversity.per_prefix_max"
     KeyType type;
-    const char* def;          // default as text (micronode profile); "" = none
-    const char* macro_def;    // default under profile macronode, or nullptr = same
-    uint64_t min, max;        // clamp range for uint keys
-    const char* env;          // RON_DHT_...
-    const char* aliases;      // older environment names, space separated, or ""
-    const char* flag;         // "--max-conns"
-    const char* metavar;      // "N"
-    bool reloadable;          // SIGHUP applies it
-    const char* choices;      // for choice keys: "micronode|macronode"
-    const char* unit;         // "ms", "s", "bytes", "" (for docs)
+    const char* def;        // default as text (micronode profile); "" = none
+    const char* macro_def;  // default under profile macronode, or nullptr = same
+    uint64_t min, max;      // clamp range for uint keys
+    const char* env;        // RON_DHT_...
+    const char* aliases;    // older environment names, space separated, or ""
+    const char* flag;       // "--max-conns"
+    const char* metavar;    // "N"
+    bool reloadable;        // SIGHUP applies it
+    const char* choices;    // for choice keys: "micronode|macronode"
+    const char* unit;       // "ms", "s", "bytes", "" (for docs)
     const char* help;
     // exactly one of these points at the Config member the key sets
     uint64_t Config::*u = nullptr;
@@ -92,8 +92,14 @@ bool read_toml(const std::string& path, RawValues* out, std::vector<ConfigIssue>
 // its source, in table order.
 std::string describe_config(const Config& c);
 
-// help_text writes the options part of `svc-dht --help`, from the table.
+// options_help writes the options part of `svc-dht --help`, from the table.
 std::string options_help();
+
+// keys_tsv writes the table as tab-separated rows (`svc-dht config keys`), for the tools
+// that generate and check the man pages and the default config file:
+// key type default macronode_default min max env aliases flag metavar reloadable choices
+// unit help.
+std::string keys_tsv();
 
 // reload_changes lists the reloadable keys whose value differs between |old_c| and |new_c|
 // ("key: old -> new"), and the non-reloadable ones that changed and need a restart.

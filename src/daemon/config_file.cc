@@ -54,7 +54,8 @@ void walk(const toml::table& t, const std::string& prefix, const std::string& pa
         }
         std::vector<std::string> texts;
         if (!to_text(v, &texts) || (texts.size() != 1 && d->type != KeyType::address_list)) {
-            issues->push_back({true, "key '" + key + "' in " + path + " has the wrong type (see svc-dht.conf(5))"});
+            issues->push_back({true, "key '" + key + "' in " + path +
+                                         " has the wrong type (see svc-dht.conf(5))"});
             *ok = false;
             continue;
         }
@@ -69,7 +70,8 @@ bool read_toml(const std::string& path, RawValues* out, std::vector<ConfigIssue>
     toml::parse_result r = toml::parse_file(path);
     if (!r) {
         const auto& e = r.error();
-        issues->push_back({true, "cannot read config file " + path + ": " + std::string(e.description()) + " (line " +
+        issues->push_back({true, "cannot read config file " + path + ": " +
+                                     std::string(e.description()) + " (line " +
                                      std::to_string(e.source().begin.line) + ")"});
         return false;
     }

@@ -16,7 +16,10 @@
 namespace svcdht::daemon {
 
 Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp)
-    : cfg_(std::move(cfg)), flags_(std::move(flags)), config_path_(std::move(config_path)), envp_(envp) {}
+    : cfg_(std::move(cfg)),
+      flags_(std::move(flags)),
+      config_path_(std::move(config_path)),
+      envp_(envp) {}
 
 Daemon::~Daemon() = default;
 
@@ -147,7 +150,8 @@ int Daemon::run() {
         uv_loop_close(&loop_);
         return EXIT_BIND;
     }
-    admin_ = std::make_unique<admin::Server>(&loop_, *this, *net_, static_cast<uint32_t>(cfg_.max_admin_conns));
+    admin_ = std::make_unique<admin::Server>(&loop_, *this, *net_,
+                                             static_cast<uint32_t>(cfg_.max_admin_conns));
     if (!admin_->bind(cfg_.admin_bind, &err)) {
         log.error("bind failed", {{"error", err}});
         admin_->close();
@@ -162,7 +166,9 @@ int Daemon::run() {
     settings_.max_ttl_secs = cfg_.max_ttl_secs;
     settings_.max_lookups = static_cast<uint32_t>(cfg_.max_lookups);
     if (settings_.require_token && admin_token_.empty())
-        log.warn("admin_bind is not loopback and no admin_token_file is set: mutating endpoints will refuse");
+        log.warn(
+            "admin_bind is not loopback and no admin_token_file is set: mutating endpoints will "
+            "refuse");
 
     net_->start();
 
@@ -180,16 +186,16 @@ int Daemon::run() {
     uv_timer_init(&loop_, &ready_timer_);
     drain_timer_.data = ready_timer_.data = this;
     handles_ready_ = true;
-    if (cfg_.strict_ready) uv_timer_start(&ready_timer_, on_ready_timer, cfg_.bootstrap_timeout_ms, 0);
+    if (cfg_.strict_ready)
+        uv_timer_start(&ready_timer_, on_ready_timer, cfg_.bootstrap_timeout_ms, 0);
 
-    log.info("svc-dht started",
-             {{"id", ident_.id.hex()},
-              {"listen", cfg_.listen},
-              {"port", std::to_string(net_->bound_port())},
-              {"admin", cfg_.admin_bind},
-              {"profile", cfg_.profile},
-              {"network", cfg_.network},
-              {"seeds", std::to_string(cfg_.bootstrap.size())}});
+    log.info("svc-dht started", {{"id", ident_.id.hex()},
+                                 {"listen", cfg_.listen},
+                                 {"port", std::to_string(net_->bound_port())},
+                                 {"admin", cfg_.admin_bind},
+                                 {"profile", cfg_.profile},
+                                 {"network", cfg_.network},
+                                 {"seeds", std::to_string(cfg_.bootstrap.size())}});
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     const int closed = uv_loop_close(&loop_);
@@ -214,7 +220,9 @@ void Daemon::on_signal(uv_signal_t* s, int signum) {
     }
 }
 
-void Daemon::on_check(uv_check_t* c) { static_cast<Daemon*>(c->data)->service_flags(); }
+void Daemon::on_check(uv_check_t* c) {
+    static_cast<Daemon*>(c->data)->service_flags();
+}
 
 void Daemon::service_flags() {
     if (reload_flag_) {
@@ -222,7 +230,8 @@ void Daemon::service_flags() {
         reload();
     }
     if (stop_flag_ && !draining_) begin_stop();
-    if (draining_ && !finished_ && admin_->waiting() == 0 && uv_now(&loop_) >= drain_started_ms_ + DRAIN_LINGER_MS)
+    if (draining_ && !finished_ && admin_->waiting() == 0 &&
+        uv_now(&loop_) >= drain_started_ms_ + DRAIN_LINGER_MS)
         finish_stop();
     if (!draining_ && !notified_ready_ && gates().ready()) {
         notified_ready_ = true;
@@ -275,10 +284,11 @@ void Daemon::finish_stop() {
     net_->close_all();
     if (handles_ready_) {
         handles_ready_ = false;
-        for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-                               reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&check_),
-                               reinterpret_cast<uv_handle_t*>(&drain_timer_),
-                               reinterpret_cast<uv_handle_t*>(&ready_timer_)})
+        for (uv_handle_t* h :
+             {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+              reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&check_),
+              reinterpret_cast<uv_handle_t*>(&drain_timer_),
+              reinterpret_cast<uv_handle_t*>(&ready_timer_)})
             uv_close(h, nullptr);
     }
 }
@@ -288,8 +298,8 @@ void Daemon::apply_reloadable(const Config& c) {
     core::StoreLimits limits;
     limits.max_items = c.max_records;
     limits.max_bytes = c.max_store_bytes;
-    net_->node().set_limits(limits, static_cast<uint32_t>(c.peer_rate), static_cast<uint32_t>(c.peer_burst),
-                            c.max_value_bytes);
+    net_->node().set_limits(limits, static_cast<uint32_t>(c.peer_rate),
+                            static_cast<uint32_t>(c.peer_burst), c.max_value_bytes);
     net_->set_limits(static_cast<uint32_t>(c.max_conns), static_cast<uint32_t>(c.max_conns_per_ip));
     core::SessionConfig& s = net_->session_config();
     s.idle_timeout = core::msec(c.idle_timeout_ms);
@@ -303,7 +313,8 @@ void Daemon::reload() {
     std::vector<ConfigIssue> issues;
     notify("RELOADING=1");
     const bool ok = load_config(flags_, config_path_, envp_, &fresh, &issues);
-    for (const ConfigIssue& i : issues) (i.fatal ? logger().error("reload", {{"error", i.message}}) : logger().warn(i.message));
+    for (const ConfigIssue& i : issues)
+        (i.fatal ? logger().error("reload", {{"error", i.message}}) : logger().warn(i.message));
     if (!ok) {
         logger().error("reload failed: keeping the running configuration");
         notify("READY=1");
@@ -311,12 +322,14 @@ void Daemon::reload() {
     }
     std::string err;
     if (fresh.admin_token_file != cfg_.admin_token_file || !fresh.admin_token_file.empty()) {
-        if (!load_admin_token(fresh.admin_token_file, &err)) logger().error("reload", {{"error", err}});
+        if (!load_admin_token(fresh.admin_token_file, &err))
+            logger().error("reload", {{"error", err}});
     }
     std::vector<std::string> applied, restart;
     reload_changes(cfg_, fresh, &applied, &restart);
     apply_reloadable(fresh);
-    for (const std::string& r : restart) logger().warn("changed key needs a restart", {{"change", r}});
+    for (const std::string& r : restart)
+        logger().warn("changed key needs a restart", {{"change", r}});
     std::string joined;
     for (const std::string& a : applied) joined += (joined.empty() ? "" : "; ") + a;
     logger().info("configuration reloaded", {{"changed", joined.empty() ? "nothing" : joined}});

@@ -40,27 +40,31 @@ bool make_parent(const std::string& path, std::string* err) {
 }
 }  // namespace
 
-bool write_key_file(const std::string& path, const core::Seed32& seed, bool force, std::string* err) {
+bool write_key_file(const std::string& path, const core::Seed32& seed, bool force,
+                    std::string* err) {
     if (!make_parent(path, err)) return false;
     const int flags = O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL);
     const int fd = ::open(path.c_str(), flags, 0600);
     if (fd < 0) {
-        *err = errno == EEXIST ? "refusing to overwrite existing key file " + path + " (use --force)"
-                               : sys_err("cannot create key file", path);
+        *err = errno == EEXIST
+                   ? "refusing to overwrite existing key file " + path + " (use --force)"
+                   : sys_err("cannot create key file", path);
         return false;
     }
     std::string body = std::string(HEADER) + "\n";
     std::string hex(64, '0');
     core::hex_encode({seed.data(), seed.size()}, hex.data());
     body += hex + "\n";
-    const bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) && ::fsync(fd) == 0;
+    const bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) &&
+                    ::fsync(fd) == 0;
     ::fchmod(fd, 0600);
     ::close(fd);
     if (!ok) *err = sys_err("cannot write key file", path);
     return ok;
 }
 
-bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err, std::string* warning) {
+bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err,
+                   std::string* warning) {
     std::ifstream f(path);
     if (!f) {
         *err = sys_err("cannot read key file", path);
@@ -85,8 +89,8 @@ bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err
     return true;
 }
 
-bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out, bool* created,
-                    std::string* err, std::string* warning) {
+bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out,
+                    bool* created, std::string* err, std::string* warning) {
     core::Seed32 seed{};
     *created = false;
     if (path.empty()) {

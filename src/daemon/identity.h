@@ -10,14 +10,16 @@
 namespace svcdht::daemon {
 
 // write_key_file writes a new key file at |path| (refusing to replace one unless |force|).
-bool write_key_file(const std::string& path, const core::Seed32& seed, bool force, std::string* err);
+bool write_key_file(const std::string& path, const core::Seed32& seed, bool force,
+                    std::string* err);
 
 // read_key_file reads a seed; a file that others can read is accepted with |warning| set.
-bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err, std::string* warning);
+bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err,
+                   std::string* warning);
 
 // load_or_create loads |path|, creating it with a fresh seed when it does not exist.
 // An empty |path| gives an ephemeral identity (micronode). |created| says what happened.
-bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out, bool* created,
-                    std::string* err, std::string* warning);
+bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out,
+                    bool* created, std::string* err, std::string* warning);
 
 }  // namespace svcdht::daemon

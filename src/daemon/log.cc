@@ -98,7 +98,8 @@ void Logger::log(LogLevel level, std::string_view msg, std::span<const LogField>
         if (now - w.start_ms >= WARN_WINDOW_MS) {
             if (w.suppressed > 0) {
                 const std::string n = std::to_string(w.suppressed);
-                const LogField f[] = {{"suppressed", n}, {"window_ms", std::to_string(WARN_WINDOW_MS)}};
+                const std::string window = std::to_string(WARN_WINDOW_MS);
+                const LogField f[] = {{"suppressed", n}, {"window_ms", window}};
                 emit(LogLevel::warn, std::string(msg) + " (repeated)", f);
             }
             w = Window{now, 0, 0};
@@ -117,8 +118,9 @@ void Logger::emit(LogLevel level, std::string_view msg, std::span<const LogField
     struct tm tm {};
     gmtime_r(&ts.tv_sec, &tm);
     char stamp[64];
-    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  ts.tv_nsec / 1000000);
     std::string line;
     if (json_) {
         line = "{\"ts\":\"";

@@ -26,10 +26,18 @@ public:
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) {
         log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
     }
-    void info(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::info, msg, f); }
-    void warn(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::warn, msg, f); }
-    void error(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::error, msg, f); }
-    void debug(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::debug, msg, f); }
+    void info(std::string_view msg, std::initializer_list<LogField> f = {}) {
+        log(LogLevel::info, msg, f);
+    }
+    void warn(std::string_view msg, std::initializer_list<LogField> f = {}) {
+        log(LogLevel::warn, msg, f);
+    }
+    void error(std::string_view msg, std::initializer_list<LogField> f = {}) {
+        log(LogLevel::error, msg, f);
+    }
+    void debug(std::string_view msg, std::initializer_list<LogField> f = {}) {
+        log(LogLevel::debug, msg, f);
+    }
 
 private:
     struct Window {

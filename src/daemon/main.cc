@@ -28,6 +28,7 @@ const char* const USAGE =
     "usage: svc-dht [run] [OPTIONS]          run a DHT node (the default)\n"
     "       svc-dht keygen [--out FILE] [--force]\n"
     "       svc-dht config check [OPTIONS]   print the effective configuration and sources\n"
+    "       svc-dht config keys              list the configuration keys (tab-separated)\n"
     "       svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n"
     "       svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n"
     "       svc-dht version\n"
@@ -39,14 +40,15 @@ int usage_error(const std::string& what) {
 }
 
 void print_run_help() {
-    std::printf("%s\nOptions (each also an environment variable and a config file key):\n"
-                "  --config FILE                   TOML configuration file (RON_DHT_CONFIG)\n"
-                "%s"
-                "  --help                          this help\n\n"
-                "Precedence: flags > environment > config file > defaults. Signals: SIGTERM/SIGINT stop\n"
-                "gracefully (a second one exits at once), SIGHUP reloads the reloadable keys.\n"
-                "See svc-dht(8) and svc-dht.conf(5).\n",
-                USAGE, options_help().c_str());
+    std::printf(
+        "%s\nOptions (each also an environment variable and a config file key):\n"
+        "  --config FILE                   TOML configuration file (RON_DHT_CONFIG)\n"
+        "%s"
+        "  --help                          this help\n\n"
+        "Precedence: flags > environment > config file > defaults. Signals: SIGTERM/SIGINT stop\n"
+        "gracefully (a second one exits at once), SIGHUP reloads the reloadable keys.\n"
+        "See svc-dht(8) and svc-dht.conf(5).\n",
+        USAGE, options_help().c_str());
 }
 
 // Args holds what the command line said: config flag values (by key), --config, other
@@ -59,8 +61,8 @@ struct Args {
     bool help = false;
 };
 
-bool parse_args(int argc, char** argv, int start, const std::vector<std::string>& extra_opts, Args* a,
-                std::string* err) {
+bool parse_args(int argc, char** argv, int start, const std::vector<std::string>& extra_opts,
+                Args* a, std::string* err) {
     for (int i = start; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -130,17 +132,20 @@ bool load(const Args& a, char** envp, Config* cfg, bool quiet_warnings) {
     std::vector<ConfigIssue> issues;
     const bool ok = load_config(a.flags, path, envp, cfg, &issues);
     for (const ConfigIssue& i : issues) {
-        if (i.fatal || !quiet_warnings) std::fprintf(stderr, "svc-dht: config: %s\n", i.message.c_str());
+        if (i.fatal || !quiet_warnings)
+            std::fprintf(stderr, "svc-dht: config: %s\n", i.message.c_str());
     }
     return ok;
 }
 
-// ---- one-shot clients: ping and lookup -----------------------------------------------------------
+// ---- one-shot clients: ping and lookup
+// -----------------------------------------------------------
 
 class Client final : public io::RequestWaiter {
 public:
     enum class Mode { ping, lookup };
-    Client(Mode mode, const Config& cfg, uint64_t timeout_ms) : mode_(mode), cfg_(cfg), timeout_ms_(timeout_ms) {}
+    Client(Mode mode, const Config& cfg, uint64_t timeout_ms)
+        : mode_(mode), cfg_(cfg), timeout_ms_(timeout_ms) {}
 
     int run(const core::PeerAddr& target, const core::Key& key) {
         if (!platform::platform_init()) return EXIT_FORCED;
@@ -157,7 +162,8 @@ public:
         s.network = cfg_.network;
         io::NetOptions opts;  // no listener: a client advertises port 0
         if (mode_ == Mode::lookup) opts.seeds = cfg_.bootstrap;
-        net_ = std::make_unique<io::Loop>(&loop_, n, s, ident_, core::Env{&rng_, &crypto_, nullptr}, opts);
+        net_ = std::make_unique<io::Loop>(&loop_, n, s, ident_, core::Env{&rng_, &crypto_, nullptr},
+                                          opts);
         net_->start();
         uv_timer_init(&loop_, &timeout_);
         timeout_.data = this;
@@ -188,7 +194,8 @@ private:
     }
     static void on_timeout(uv_timer_t* t) {
         auto* self = static_cast<Client*>(t->data);
-        std::fprintf(stderr, "svc-dht: %s timed out after %llu ms\n", self->mode_ == Mode::ping ? "ping" : "lookup",
+        std::fprintf(stderr, "svc-dht: %s timed out after %llu ms\n",
+                     self->mode_ == Mode::ping ? "ping" : "lookup",
                      static_cast<unsigned long long>(self->timeout_ms_));
         self->status_ = EXIT_FORCED;
         self->finish();
@@ -203,11 +210,13 @@ private:
     void on_request_done(const core::RequestResult& r) override {
         if (mode_ == Mode::ping) {
             if (r.err != core::Err::ok) {
-                std::fprintf(stderr, "svc-dht: ping %s failed: %s\n", target_.format().c_str(), core::err_message(r.err));
+                std::fprintf(stderr, "svc-dht: ping %s failed: %s\n", target_.format().c_str(),
+                             core::err_message(r.err));
                 status_ = EXIT_FORCED;
             } else {
-                std::printf("peer      %s\naddress   %s\nobserved  %s\nrtt       %.3f ms\n", r.peer_id.hex().c_str(),
-                            target_.format().c_str(), r.obs.format().c_str(), static_cast<double>(r.elapsed) / 1000.0);
+                std::printf("peer      %s\naddress   %s\nobserved  %s\nrtt       %.3f ms\n",
+                            r.peer_id.hex().c_str(), target_.format().c_str(),
+                            r.obs.format().c_str(), static_cast<double>(r.elapsed) / 1000.0);
             }
             finish();
             return;
@@ -219,18 +228,21 @@ private:
                 finish();
                 return;
             }
-            std::printf("key       %s\nhops      %u\nclosest   %zu nodes\n", key_.cid().c_str(), r.hops, r.nodes.size());
+            std::printf("key       %s\nhops      %u\nclosest   %zu nodes\n", key_.cid().c_str(),
+                        r.hops, r.nodes.size());
             for (const core::NodeInfo& n : r.nodes)
-                std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(), n.addr.format().c_str(),
-                            256 - core::common_prefix_len(n.id, key_));
+                std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
+                            n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, key_));
             phase_ = 2;
             watch(net_->node().find_providers(key_, net_->now()));
             return;
         }
         std::printf("providers %zu\n", r.providers.size());
         for (const core::ProviderInfo& p : r.providers)
-            std::printf("  %s  ttl_secs_left=%llu publisher=%s\n", p.addrs.empty() ? "-" : p.addrs[0].c_str(),
-                        static_cast<unsigned long long>(p.secs_left), core::node_id_of(p.publisher).hex().c_str());
+            std::printf("  %s  ttl_secs_left=%llu publisher=%s\n",
+                        p.addrs.empty() ? "-" : p.addrs[0].c_str(),
+                        static_cast<unsigned long long>(p.secs_left),
+                        core::node_id_of(p.publisher).hex().c_str());
         finish();
     }
 
@@ -269,7 +281,8 @@ bool resolve_target(const std::string& s, core::PeerAddr* out) {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    if (getaddrinfo(s.substr(0, colon).c_str(), s.substr(colon + 1).c_str(), &hints, &res) != 0 || res == nullptr)
+    if (getaddrinfo(s.substr(0, colon).c_str(), s.substr(colon + 1).c_str(), &hints, &res) != 0 ||
+        res == nullptr)
         return false;
     *out = io::to_peer_addr(res->ai_addr);
     freeaddrinfo(res);
@@ -293,10 +306,18 @@ int cmd_run(int argc, char** argv, int start, char** envp) {
 }
 
 int cmd_config(int argc, char** argv, int start, char** envp) {
+    if (start < argc && std::strcmp(argv[start], "keys") == 0) {
+        std::fputs(keys_tsv().c_str(), stdout);
+        return EXIT_OK;
+    }
     if (start >= argc || std::strcmp(argv[start], "check") != 0) {
-        if (start < argc && (std::strcmp(argv[start], "--help") == 0 || std::strcmp(argv[start], "-h") == 0)) {
-            std::printf("usage: svc-dht config check [OPTIONS]\n  Load the configuration exactly as `run` would and "
-                        "print every key, its effective value and where it came from; exit 2 if it is invalid.\n");
+        if (start < argc &&
+            (std::strcmp(argv[start], "--help") == 0 || std::strcmp(argv[start], "-h") == 0)) {
+            std::printf(
+                "usage: svc-dht config check [OPTIONS]\n  Load the configuration exactly as `run` "
+                "would and "
+                "print every key, its effective value and where it came from; exit 2 if it is "
+                "invalid.\n");
             return EXIT_OK;
         }
         return usage_error("expected 'config check'");
@@ -305,7 +326,9 @@ int cmd_config(int argc, char** argv, int start, char** envp) {
     std::string err;
     if (!parse_args(argc, argv, start + 1, {}, &a, &err)) return usage_error(err);
     if (a.help) {
-        std::printf("usage: svc-dht config check [OPTIONS]\n  Options as for svc-dht run (see svc-dht --help).\n");
+        std::printf(
+            "usage: svc-dht config check [OPTIONS]\n  Options as for svc-dht run (see svc-dht "
+            "--help).\n");
         return EXIT_OK;
     }
     Config cfg;
@@ -319,11 +342,14 @@ int cmd_keygen(int argc, char** argv, int start) {
     std::string err;
     if (!parse_args(argc, argv, start, {"--out", "--force"}, &a, &err)) return usage_error(err);
     if (a.help) {
-        std::printf("usage: svc-dht keygen [--out FILE] [--force]\n  Create an Ed25519 identity key file (mode 0600) "
-                    "and print the node id. Without --out the key file is written to standard output.\n");
+        std::printf(
+            "usage: svc-dht keygen [--out FILE] [--force]\n  Create an Ed25519 identity key file "
+            "(mode 0600) "
+            "and print the node id. Without --out the key file is written to standard output.\n");
         return EXIT_OK;
     }
-    if (!a.positional.empty() || !a.flags.empty()) return usage_error("keygen takes only --out and --force");
+    if (!a.positional.empty() || !a.flags.empty())
+        return usage_error("keygen takes only --out and --force");
     if (!platform::platform_init()) return EXIT_FORCED;
     const core::Seed32 seed = platform::random_seed();
     platform::SodiumCrypto crypto;
@@ -350,18 +376,26 @@ int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp)
     if (!parse_args(argc, argv, start, {"--timeout"}, &a, &err)) return usage_error(err);
     if (a.help) {
         if (mode == Client::Mode::ping) {
-            std::printf("usage: svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n  Open an OAP/1 session "
-                        "(HELLO and identity handshake), send PING, and print the peer's id, the address\n  it "
-                        "observed for us, and the round trip. Exit 0 on an answer, 1 otherwise.\n");
+            std::printf(
+                "usage: svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n  Open an OAP/1 "
+                "session "
+                "(HELLO and identity handshake), send PING, and print the peer's id, the address\n "
+                " it "
+                "observed for us, and the round trip. Exit 0 on an answer, 1 otherwise.\n");
         } else {
-            std::printf("usage: svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n  Join "
-                        "through the seed as a client (port 0), look KEY (b3:<64 hex> or 64 hex) up, and print\n  "
-                        "the closest nodes, the providers and the hop count. Exit 0 on success, 1 otherwise.\n");
+            std::printf(
+                "usage: svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n  "
+                "Join "
+                "through the seed as a client (port 0), look KEY (b3:<64 hex> or 64 hex) up, and "
+                "print\n  "
+                "the closest nodes, the providers and the hop count. Exit 0 on success, 1 "
+                "otherwise.\n");
         }
         return EXIT_OK;
     }
     if (a.positional.size() != 1)
-        return usage_error(mode == Client::Mode::ping ? "ping needs exactly one HOST:PORT" : "lookup needs exactly one KEY");
+        return usage_error(mode == Client::Mode::ping ? "ping needs exactly one HOST:PORT"
+                                                      : "lookup needs exactly one KEY");
     Config cfg;
     if (!load(a, envp, &cfg, true)) return EXIT_CONFIG;
     uint64_t timeout = mode == Client::Mode::ping ? 5000 : 15000;
@@ -369,7 +403,8 @@ int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp)
     core::PeerAddr target;
     core::Key key;
     if (mode == Client::Mode::ping) {
-        if (!resolve_target(a.positional[0], &target)) return usage_error("cannot resolve " + a.positional[0]);
+        if (!resolve_target(a.positional[0], &target))
+            return usage_error("cannot resolve " + a.positional[0]);
     } else {
         const std::string& k = a.positional[0];
         auto r = k.rfind("b3:", 0) == 0 ? core::parse_cid(k) : core::parse_hex_id(k);
@@ -391,8 +426,8 @@ int main(int argc, char** argv, char** envp) {
     }
     if (cmd == "version" || cmd == "--version") {
         const admin::BuildInfo& b = admin::build_info();
-        std::printf("svc-dht %s (git %s, built %s, %s)\n", b.version.c_str(), b.git.c_str(), b.build_ts.c_str(),
-                    b.compiler.c_str());
+        std::printf("svc-dht %s (git %s, built %s, %s)\n", b.version.c_str(), b.git.c_str(),
+                    b.build_ts.c_str(), b.compiler.c_str());
         return EXIT_OK;
     }
     if (cmd == "run") return cmd_run(argc, argv, 2, envp);

@@ -25,7 +25,8 @@ bool notify(const char* state) {
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return false;
     const auto alen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-    const ssize_t n = ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), alen);
+    const ssize_t n = ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL,
+                               reinterpret_cast<sockaddr*>(&addr), alen);
     ::close(fd);
     return n >= 0;
 }

@@ -66,7 +66,9 @@ struct WriteReq {
 
 // ---- addresses -----------------------------------------------------------------------------
 
-Time now_us() { return uv_hrtime() / 1000; }
+Time now_us() {
+    return uv_hrtime() / 1000;
+}
 
 bool parse_addr(const std::string& s, sockaddr_storage* out) {
     std::memset(out, 0, sizeof *out);
@@ -74,7 +76,8 @@ bool parse_addr(const std::string& s, sockaddr_storage* out) {
     std::string port;
     if (!s.empty() && s[0] == '[') {
         const size_t close = s.find(']');
-        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+            return false;
         host = s.substr(1, close - 1);
         port = s.substr(close + 2);
     } else {
@@ -132,9 +135,15 @@ void to_sockaddr(const core::PeerAddr& a, sockaddr_storage* out) {
 
 // ---- setup --------------------------------------------------------------------------------------
 
-Loop::Loop(uv_loop_t* uv, const core::NodeConfig& ncfg, const core::SessionConfig& scfg, const core::Identity& self,
-           core::Env env, NetOptions opts)
-    : uv_(uv), ncfg_(ncfg), scfg_(scfg), self_(&self), env_(env), opts_(std::move(opts)), rx_buf_(RX_BUF) {
+Loop::Loop(uv_loop_t* uv, const core::NodeConfig& ncfg, const core::SessionConfig& scfg,
+           const core::Identity& self, core::Env env, NetOptions opts)
+    : uv_(uv),
+      ncfg_(ncfg),
+      scfg_(scfg),
+      self_(&self),
+      env_(env),
+      opts_(std::move(opts)),
+      rx_buf_(RX_BUF) {
     uv_timer_init(uv_, &timer_);
     timer_.data = this;
     uv_timer_init(uv_, &resolve_timer_);
@@ -182,7 +191,9 @@ void Loop::start() {
     pump();
 }
 
-Time Loop::now() const { return now_us(); }
+Time Loop::now() const {
+    return now_us();
+}
 
 void Loop::resolve_seed(size_t i) {
     const std::string& s = opts_.seeds[i];
@@ -214,15 +225,16 @@ void Loop::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
     auto* self = static_cast<Loop*>(req->data);
     const size_t i = self->seed_of_req_[req];
     self->seed_of_req_.erase(req);
-    self->resolving_.erase(std::remove(self->resolving_.begin(), self->resolving_.end(), req), self->resolving_.end());
+    self->resolving_.erase(std::remove(self->resolving_.begin(), self->resolving_.end(), req),
+                           self->resolving_.end());
     delete req;
     if (status == UV_ECANCELED || self->closing_all_) {
         if (res != nullptr) uv_freeaddrinfo(res);
         return;
     }
     if (status != 0 || res == nullptr) {
-        logger().warn("cannot resolve bootstrap seed, retrying", {{"seed", self->opts_.seeds[i]},
-                                                                  {"error", uv_strerror(status)}});
+        logger().warn("cannot resolve bootstrap seed, retrying",
+                      {{"seed", self->opts_.seeds[i]}, {"error", uv_strerror(status)}});
         self->retry_resolve_.push_back(i);
         if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&self->resolve_timer_)))
             uv_timer_start(&self->resolve_timer_, on_resolve_retry, RESOLVE_RETRY_MS, 0);
@@ -240,7 +252,8 @@ void Loop::on_resolve_retry(uv_timer_t* t) {
     for (size_t i : todo) self->resolve_seed(i);
 }
 
-// ---- connections ----------------------------------------------------------------------------------
+// ---- connections
+// ----------------------------------------------------------------------------------
 
 Loop::Conn* Loop::new_conn(bool inbound) {
     uint32_t slot;
@@ -292,7 +305,8 @@ void Loop::on_connection(uv_stream_t* server, int status) {
 void Loop::accept_one() {
     Conn* c = new_conn(true);
     uv_tcp_init(uv_, &c->tcp);
-    if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_),
+                  reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
         c->closing = true;
         uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
         return;
@@ -304,7 +318,8 @@ void Loop::accept_one() {
     c->remote = to_peer_addr(reinterpret_cast<sockaddr*>(&peer));
     uv_tcp_nodelay(&c->tcp, 1);
     if (!is_loopback(c->remote)) {
-        auto& n = per_ip_[std::vector<uint8_t>(c->remote.ip.begin(), c->remote.ip.begin() + c->remote.ip_len)];
+        auto& n = per_ip_[std::vector<uint8_t>(c->remote.ip.begin(),
+                                               c->remote.ip.begin() + c->remote.ip_len)];
         if (n >= opts_.max_conns_per_ip) {
             ++stats_.rejected_per_ip;
             c->closing = true;
@@ -324,7 +339,8 @@ bool Loop::make_room() {
     Conn* oldest = nullptr;
     for (auto& c : slots_) {
         if (!c || c->closing || !c->opened || !c->session) continue;
-        if (oldest == nullptr || c->session->next_deadline() < oldest->session->next_deadline()) oldest = c.get();
+        if (oldest == nullptr || c->session->next_deadline() < oldest->session->next_deadline())
+            oldest = c.get();
     }
     if (oldest == nullptr) return false;
     ++stats_.evicted_idle;
@@ -383,9 +399,11 @@ void Loop::begin_close(Conn& c, Err why, bool notify_node) {
     if (c.closing) return;
     c.closing = true;
     c.closing_since = now();
+    // Every session's counters reach the node, authenticated or not: data before auth and
+    // bad frames are exactly what unauthenticated peers send.
+    if (c.session) node_->add_session_stats(c.session->stats());
     if (c.opened) {
         --open_sessions_;
-        node_->add_session_stats(c.session->stats());
         if (notify_node) node_->on_session_closed(c.ref(), why, now());
     } else if (!c.inbound && c.dial != 0 && notify_node) {
         node_->on_dial_failed(c.dial, why, now());
@@ -417,7 +435,8 @@ void Loop::on_closed(uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     Loop* self = c->loop;
     if (c->per_ip_counted) {
-        auto it = self->per_ip_.find(std::vector<uint8_t>(c->remote.ip.begin(), c->remote.ip.begin() + c->remote.ip_len));
+        auto it = self->per_ip_.find(
+            std::vector<uint8_t>(c->remote.ip.begin(), c->remote.ip.begin() + c->remote.ip_len));
         if (it != self->per_ip_.end() && --it->second == 0) self->per_ip_.erase(it);
     }
     const uint32_t slot = c->slot;
@@ -433,13 +452,15 @@ void Loop::on_closed(uv_handle_t* h) {
 }
 
 void Loop::flush(Conn& c) {
-    if (!c.session || !c.session->has_tx() || c.connecting || uv_is_closing(reinterpret_cast<uv_handle_t*>(&c.tcp)))
+    if (!c.session || !c.session->has_tx() || c.connecting ||
+        uv_is_closing(reinterpret_cast<uv_handle_t*>(&c.tcp)))
         return;
     auto* w = new WriteReq;
     w->conn = &c;
     w->req.data = w;
     c.session->take_tx(&w->buf);
-    uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(w->buf.data()), static_cast<unsigned>(w->buf.size()));
+    uv_buf_t b =
+        uv_buf_init(reinterpret_cast<char*>(w->buf.data()), static_cast<unsigned>(w->buf.size()));
     const int r = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1, on_write);
     if (r != 0) {
         c.session->tx_done(w->buf.size());
@@ -461,9 +482,11 @@ void Loop::on_write(uv_write_t* req, int status) {
     }
 }
 
-// ---- dialing -------------------------------------------------------------------------------------
+// ---- dialing
+// -------------------------------------------------------------------------------------
 
-void Loop::dial(core::DialId id, const core::PeerAddr& addr, bool has_expect, const core::NodeId& expect) {
+void Loop::dial(core::DialId id, const core::PeerAddr& addr, bool has_expect,
+                const core::NodeId& expect) {
     if (closing_all_) {
         node_->on_dial_failed(id, Err::shutting_down, now());
         return;
@@ -485,7 +508,8 @@ void Loop::dial(core::DialId id, const core::PeerAddr& addr, bool has_expect, co
     sockaddr_storage sa;
     to_sockaddr(addr, &sa);
     c->connect_req.data = c;
-    const int r = uv_tcp_connect(&c->connect_req, &c->tcp, reinterpret_cast<sockaddr*>(&sa), on_connect);
+    const int r =
+        uv_tcp_connect(&c->connect_req, &c->tcp, reinterpret_cast<sockaddr*>(&sa), on_connect);
     if (r != 0) begin_close(*c, Err::unreachable, true);
 }
 
@@ -504,7 +528,8 @@ void Loop::on_connect(uv_connect_t* req, int status) {
     self->pump();
 }
 
-// ---- the Node's actions, timers, the loop turn ---------------------------------------------------
+// ---- the Node's actions, timers, the loop turn
+// ---------------------------------------------------
 
 void Loop::drain_actions() {
     core::Action a;
@@ -543,10 +568,13 @@ void Loop::pump() {
     if (node_) drain_actions();
 }
 
-void Loop::watch(core::RequestId id, RequestWaiter* w) { waiters_[id] = w; }
+void Loop::watch(core::RequestId id, RequestWaiter* w) {
+    waiters_[id] = w;
+}
 
 void Loop::forget(RequestWaiter* w) {
-    for (auto it = waiters_.begin(); it != waiters_.end();) it = it->second == w ? waiters_.erase(it) : std::next(it);
+    for (auto it = waiters_.begin(); it != waiters_.end();)
+        it = it->second == w ? waiters_.erase(it) : std::next(it);
 }
 
 void Loop::on_prepare(uv_prepare_t* p) {
@@ -594,7 +622,8 @@ void Loop::session_timers() {
         if (c == nullptr) continue;
         if (c->closing) {
             // Stuck in shutdown (the peer stopped reading): cut it.
-            if (c->closing_since + CLOSE_LINGER <= n && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)))
+            if (c->closing_since + CLOSE_LINGER <= n &&
+                !uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp)))
                 uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
             continue;
         }
@@ -605,12 +634,13 @@ void Loop::session_timers() {
     }
 }
 
-// ---- limits, stats, shutdown ---------------------------------------------------------------------
+// ---- limits, stats, shutdown
+// ---------------------------------------------------------------------
 
 core::SessionStats Loop::live_session_stats() const {
     core::SessionStats sum;
     for (const auto& c : slots_) {
-        if (!c || !c->session || !c->opened || c->closing) continue;
+        if (!c || !c->session || c->closing) continue;
         const core::SessionStats& s = c->session->stats();
         sum.data_before_auth += s.data_before_auth;
         sum.unknown_kind += s.unknown_kind;

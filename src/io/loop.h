@@ -28,7 +28,7 @@ public:
 };
 
 struct NetOptions {
-    std::string listen;  // empty: client mode, no listener (ping, lookup)
+    std::string listen;              // empty: client mode, no listener (ping, lookup)
     std::vector<std::string> seeds;  // host:port, names resolved with getaddrinfo
     uint32_t max_conns = 512;
     uint32_t max_conns_per_ip = 16;
@@ -41,8 +41,8 @@ struct NetStats {  // for /metrics
 
 class Loop {
 public:
-    Loop(uv_loop_t* uv, const core::NodeConfig& ncfg, const core::SessionConfig& scfg, const core::Identity& self,
-         core::Env env, NetOptions opts);
+    Loop(uv_loop_t* uv, const core::NodeConfig& ncfg, const core::SessionConfig& scfg,
+         const core::Identity& self, core::Env env, NetOptions opts);
     ~Loop();
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
@@ -106,7 +106,8 @@ private:
     void begin_close(Conn& c, core::Err why, bool notify_node);
     void flush(Conn& c);
     void drain_actions();
-    void dial(core::DialId id, const core::PeerAddr& addr, bool has_expect, const core::NodeId& expect);
+    void dial(core::DialId id, const core::PeerAddr& addr, bool has_expect,
+              const core::NodeId& expect);
     void resolve_seed(size_t i);
     void rearm();
     void session_timers();

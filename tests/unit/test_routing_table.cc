@@ -98,18 +98,22 @@ TEST(RoutingTable, LeastRecentlySeenOrderAndPingBeforeEvict) {
     EXPECT_EQ(t.seen(ids[0], public_addr(0), 20), SeenResult::updated);
     EXPECT_EQ(t.bucket(0).front().id, ids[1]);
     EXPECT_EQ(t.bucket(0).back().id, ids[0]);
-    // A newcomer to the full bucket waits in the replacement cache, and the
-    // least-recently-seen contact is handed out to be pinged, once.
+    // A newcomer to the full bucket waits in the replacement cache. While the
+    // least-recently-seen contact was heard from recently it is good: no ping.
     NodeId newcomer = rand_id(rng);
     newcomer.b[0] |= 0x80;
     Contact ping;
     bool need = false;
     EXPECT_EQ(t.seen(newcomer, public_addr(9), 30, &ping, &need), SeenResult::replacement);
+    EXPECT_FALSE(need) << "a contact seen recently is not questionable";
+    // Once it has been silent for STALE_AFTER it is pinged, once.
+    const Time later = 11 + STALE_AFTER;
+    EXPECT_EQ(t.seen(newcomer, public_addr(9), later, &ping, &need), SeenResult::replacement);
     EXPECT_TRUE(need);
     EXPECT_EQ(ping.id, ids[1]);
     NodeId another = rand_id(rng);
     another.b[0] |= 0x80;
-    EXPECT_EQ(t.seen(another, public_addr(10), 31, &ping, &need), SeenResult::replacement);
+    EXPECT_EQ(t.seen(another, public_addr(10), later + 1, &ping, &need), SeenResult::replacement);
     EXPECT_FALSE(need) << "one ping at a time per bucket";
     EXPECT_EQ(t.replacements(0), 2u);
     // The ping fails: the stale contact goes and the newest replacement takes its place.

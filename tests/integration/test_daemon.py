@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The daemon against real processes on loopback: bootstrap and ping both ways, a 16-node
+# cluster whose tables fill and whose lookups find the true closest nodes, OAP/1 behaviour
+# seen by a raw-socket peer, SIGTERM under load, bad configuration (exit 2 naming the key)
+# and a busy port (exit 3).
+import os
+import signal
+import socket
+import struct
+import tempfile
+import threading
+import time
+
+import harness
+from harness import Node, cluster, poll, run, test
+
+# ---- a tiny CBOR encoder and OAP/1 framing, for the raw peer --------------------------------
+
+
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    if n < 256:
+        return bytes([major << 5 | 24, n])
+    if n < 65536:
+        return bytes([major << 5 | 25]) + struct.pack(">H", n)
+    return bytes([major << 5 | 26]) + struct.pack(">I", n)
+
+
+def cbor(x):
+    if isinstance(x, bool):
+        return bytes([0xf5 if x else 0xf4])
+    if isinstance(x, int):
+        return cbor_head(0, x)
+    if isinstance(x, bytes):
+        return cbor_head(2, len(x)) + x
+    if isinstance(x, str):
+        b = x.encode()
+        return cbor_head(3, len(b)) + b
+    if isinstance(x, list):
+        return cbor_head(4, len(x)) + b"".join(cbor(i) for i in x)
+    if isinstance(x, dict):
+        return cbor_head(5, len(x)) + b"".join(cbor(k) + cbor(v) for k, v in x.items())
+    raise TypeError(x)
+
+
+HELLO = b"OAP1\x01\x00\x00\x00\x01"
+
+
+def frame(kind, payload):
+    return struct.pack(">IB", len(payload) + 1, kind) + payload
+
+
+def ident():
+    return frame(2, cbor({"t": "ident", "v": 1, "pk": os.urandom(32), "nonce": os.urandom(32), "net": "ron",
+                          "port": 0}))
+
+
+class Raw:
+    """A raw TCP peer reading the daemon's HELLO and frames."""
+
+    def __init__(self, node):
+        self.s = socket.create_connection(("127.0.0.1", node.port), timeout=5 * harness.SCALE)
+        self.buf = b""
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def _fill(self, n, seconds):
+        end = harness.deadline(seconds)
+        while len(self.buf) < n:
+            self.s.settimeout(max(0.01, end - time.monotonic()))
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("closed")
+            self.buf += chunk
+
+    def hello(self):
+        self._fill(9, 5)
+        h, self.buf = self.buf[:9], self.buf[9:]
+        return h
+
+    def frame(self, seconds=5):
+        """The next (kind, payload) from the daemon."""
+        self._fill(4, seconds)
+        n = struct.unpack(">I", self.buf[:4])[0]
+        self._fill(4 + n, seconds)
+        kind, payload = self.buf[4], self.buf[5:4 + n]
+        self.buf = self.buf[4 + n:]
+        return kind, payload
+
+    def closed_within(self, seconds):
+        try:
+            while True:
+                self._fill(len(self.buf) + 1, seconds)
+                self.buf = b""
+        except EOFError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+def ctrl_type(payload):
+    # {"t": <type>, ...}: the first key of every Ctrl message the daemon writes is "t".
+    assert payload[1:3] == b"at", payload[:8]
+    n = payload[3] & 0x1f
+    return payload[4:4 + n].decode()
+
+
+def expect_auth(r):
+    """Reads frames until the daemon's auth (its answer to our ident): the session is alive."""
+    for _ in range(4):
+        kind, payload = r.frame()
+        if kind == 2 and ctrl_type(payload) == "auth":
+            return True
+    raise AssertionError("no auth frame from the daemon")
+
+
+# ---- tests ----------------------------------------------------------------------------------
+
+
+@test
+def two_daemons_bootstrap_and_ping_both_ways():
+    a = Node()
+    a.wait_ready()
+    b = Node("--bootstrap", a.addr)
+    b.wait_ready()
+    poll(lambda: a.peers() == 1 and b.peers() == 1, 10, "each node in the other's table")
+    for src, dst in ((a, b), (b, a)):
+        code, out, err = run(["ping", dst.addr])
+        assert code == 0, err
+        assert f"peer      {dst.id}" in out, out
+        assert "rtt" in out
+    code, _, err = run(["ping", f"127.0.0.1:{harness.free_port()}", "--timeout", "2000"])
+    assert code == 1, "ping to a closed port fails"
+    assert "failed" in err or "timed out" in err, err
+    assert a.stop() == 0 and b.stop() == 0
+
+
+@test
+def sixteen_node_cluster_fills_tables_and_lookup_finds_the_closest():
+    nodes = cluster(16)
+    poll(lambda: all(n.peers() >= 15 for n in nodes), 30, "every table to hold the 15 others")
+    ids = {n.id: n for n in nodes}
+    key = "b3:" + "5a" * 32
+    code, out, err = run(["lookup", key, "--bootstrap", nodes[3].addr], timeout=30)
+    assert code == 0, err
+    found = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and "distance_bits" in line]
+    target = int(key[3:], 16)
+    truth = sorted(ids, key=lambda i: int(i, 16) ^ target)
+    assert found[:5] == truth[:5], f"lookup gave {found[:5]}, the true closest are {truth[:5]}"
+    assert "hops" in out
+    for n in nodes:
+        assert n.stop() == 0
+
+
+@test
+def raw_peer_sees_oap1_behaviour():
+    node = Node()
+    node.wait_ready()
+    # Wrong magic: the daemon closes.
+    r = Raw(node)
+    assert r.hello() == HELLO
+    r.send(b"XXXX\x01\x00\x00\x00\x01")
+    assert r.closed_within(5), "wrong magic must close the connection"
+    r.close()
+    # Oversize frame: Ctrl err 1413, the frame's bytes are discarded, the session survives.
+    r = Raw(node)
+    r.hello()
+    kind, payload = r.frame()
+    assert kind == 2 and ctrl_type(payload) == "ident"
+    big = 2_000_000
+    r.send(HELLO + struct.pack(">IB", big, 1) + b"\0" * (big - 1))
+    kind, payload = r.frame()
+    assert kind == 2 and ctrl_type(payload) == "err", payload
+    assert b"\x19\x05\x85" in payload, "code 1413"
+    r.send(ident())
+    expect_auth(r)
+    r.close()
+    # Unknown kind: skipped, the session goes on.
+    r = Raw(node)
+    r.hello()
+    r.frame()
+    r.send(HELLO + frame(0x7f, b"whatever") + ident())
+    expect_auth(r)
+    r.close()
+    # Data before authentication: dropped (no answer) and counted.
+    before = node.metric("dht_frames_rejected_total", {"reason": "data_before_auth"})
+    r = Raw(node)
+    r.hello()
+    r.frame()
+    ping = cbor({"v": 1, "op": 1, "rid": 7, "f": 1})
+    r.send(HELLO + frame(1, ping) + ident())
+    expect_auth(r)
+    try:
+        kind, payload = r.frame(seconds=1)
+        assert kind != 1, "a Data answer to a request sent before auth"
+    except (socket.timeout, EOFError):
+        pass
+    poll(lambda: node.metric("dht_frames_rejected_total", {"reason": "data_before_auth"}) > before, 5,
+         "the data_before_auth counter")
+    r.close()
+    assert node.stop() == 0
+
+
+@test
+def sigterm_under_load_exits_zero_within_five_seconds():
+    a = Node()
+    a.wait_ready()
+    b = Node("--bootstrap", a.addr)
+    b.wait_ready()
+    stop = threading.Event()
+    errors = []
+
+    def load(i):
+        while not stop.is_set():
+            try:
+                b.post("/dht/put", os.urandom(64), timeout=2)
+                b.get("/dht/closest/b3:" + os.urandom(32).hex(), timeout=2)
+                Raw(b).close()
+            except OSError:
+                pass  # the node is going away: connections may be refused
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    poll(lambda: b.metric("dht_put_total") >= 20, 20, "load to build up")
+    started = time.monotonic()
+    b.proc.send_signal(signal.SIGTERM)
+    code = b.proc.wait(timeout=10 * harness.SCALE)
+    took = time.monotonic() - started
+    stop.set()
+    for t in threads:
+        t.join()
+    assert code == 0, f"exit {code}\n{b.logs()}"
+    assert took < 5 * harness.SCALE, f"took {took:.1f}s"
+    assert not errors, errors
+    assert a.stop() == 0
+
+
+@test
+def bad_configuration_exits_two_naming_the_key():
+    code, _, err = run(["config", "check", "--k", "abc"])
+    assert code == 2 and "'k'" in err, (code, err)
+    code, _, err = run(["config", "check"], env={"RON_DHT_ALPHA": "many"})
+    assert code == 2 and "'alpha'" in err, (code, err)
+    code, _, err = run(["config", "check", "--alpha", "2", "--beta", "3"])
+    assert code == 2 and "'beta'" in err, (code, err)
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write('k = 16\nbogus = 1\n')
+    try:
+        code, _, err = run(["config", "check", "--config", f.name])
+        assert code == 2 and "'bogus'" in err, (code, err)
+    finally:
+        os.unlink(f.name)
+    code, _, err = run(["--listen", "127.0.0.1:notaport"])
+    assert code == 2 and "'listen'" in err, (code, err)
+    code, _, err = run(["--frobnicate"])
+    assert code == 2 and "unknown option --frobnicate" in err and "--help" in err, (code, err)
+    # Out of range is clamped with a warning, not fatal.
+    code, out, err = run(["config", "check", "--k", "1000"])
+    assert code == 0 and "outside" in err and "k = 64" in out, (code, err)
+    # Older names still work, with a deprecation warning.
+    code, out, err = run(["config", "check"], env={"DHT_ALPHA": "5"})
+    assert code == 0 and "deprecated" in err and "alpha = 5" in out and "env DHT_ALPHA" in out, (code, out, err)
+
+
+@test
+def config_precedence_flag_over_env_over_file():
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write('k = 10\nalpha = 2\nreplica = 4\n[diversity]\nper_prefix_max = 3\n')
+    try:
+        code, out, err = run(["config", "check", "--k", "12"], env={"RON_DHT_CONFIG": f.name, "RON_DHT_K": "11",
+                                                                   "RON_DHT_ALPHA": "4"})
+        assert code == 0, err
+        lines = {l.split(" = ")[0]: l for l in out.splitlines() if " = " in l}
+        assert "k = 12" in lines["k"] and "flag --k" in lines["k"], lines["k"]
+        assert "alpha = 4" in lines["alpha"] and "env RON_DHT_ALPHA" in lines["alpha"]
+        assert "replica = 4" in lines["replica"] and "file" in lines["replica"]
+        assert "diversity.per_prefix_max = 3" in lines["diversity.per_prefix_max"]
+        assert "beta = 1" in lines["beta"] and "default" in lines["beta"]
+    finally:
+        os.unlink(f.name)
+
+
+@test
+def busy_port_exits_three():
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        code, _, err = run(["--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{harness.free_port()}"])
+        assert code == 3 and "cannot listen" in err, (code, err)
+        code, _, err = run(["--listen", f"127.0.0.1:{harness.free_port()}", "--admin", f"127.0.0.1:{port}"])
+        assert code == 3 and "admin" in err, (code, err)
+    finally:
+        blocker.close()
+
+
+@test
+def keygen_writes_a_private_key_file_the_daemon_uses():
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "id.key")
+    code, out, err = run(["keygen", "--out", path])
+    assert code == 0, err
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    node_id = out.split("id ")[1].strip()
+    code, _, err = run(["keygen", "--out", path])
+    assert code == 1 and "refusing" in err, err
+    n = Node("--identity", path)
+    n.wait_ready()
+    assert n.id == node_id
+    assert n.stop() == 0
+    os.unlink(path)
+    os.rmdir(d)
+
+
+@test
+def help_and_version_and_usage():
+    code, out, _ = run(["--help"])
+    assert code == 0 and "--bootstrap HOST:PORT" in out and "RON_DHT_K" in out
+    for sub in ("ping", "lookup", "keygen", "config"):
+        code, out, _ = run([sub, "--help"])
+        assert code == 0 and "usage: svc-dht" in out, sub
+    code, out, _ = run(["version"])
+    assert code == 0 and out.startswith("svc-dht "), out
+    code, _, err = run(["frobnicate"])
+    assert code == 2 and "unknown command" in err
+
+
+if __name__ == "__main__":
+    harness.main()
