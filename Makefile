@@ -34,9 +34,10 @@ deps:
 $(BUILD)/build.ninja:
 	$(MESON) setup $(BUILD) -Dwerror=$(WERROR)
 
+# Starts a node with the embedded defaults (peers on 0.0.0.0:9444, admin on 127.0.0.1:5301);
+# extra options through ARGS, e.g. make run ARGS="--bootstrap 127.0.0.1:9445".
 run: all
-	@echo "svc-dht: the daemon is not built yet; running the codec vectors instead" >&2
-	$(BUILD)/tests/dht-vectors list
+	$(BUILD)/svc-dht run $(ARGS)
 
 test: all
 	@$(MESON) test -C $(BUILD) --no-rebuild --print-errorlogs > $(BUILD)/test-output.txt 2>&1; \
@@ -50,6 +51,7 @@ asan: deps
 	  -Dc_args=-fno-sanitize-recover=all -Dcpp_args="-fno-sanitize-recover=all -fno-sanitize=vptr"
 	$(NINJA) -C $(ASAN_BUILD)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  SVC_DHT_TEST_TIMEOUT_MULTIPLIER=4 \
 	  $(MESON) test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --timeout-multiplier 4 --no-suite slow \
 	  > $(ASAN_BUILD)/test-output.txt 2>&1; tail -n 40 $(ASAN_BUILD)/test-output.txt; \
 	  tools/test-summary.py $(ASAN_BUILD)

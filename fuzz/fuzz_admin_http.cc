@@ -19,7 +19,8 @@ namespace {
 void check(const HttpResponse& r) {
     if (r.status < 200 || r.status > 599) std::abort();
     if (r.status >= 400 && r.content_type == "application/json" &&
-        (r.body.find("\"error\":") == std::string::npos || r.body.find("\"detail\":") == std::string::npos))
+        (r.body.find("\"error\":") == std::string::npos ||
+         r.body.find("\"detail\":") == std::string::npos))
         std::abort();
     (void)serialize(r, true);
 }
@@ -28,7 +29,8 @@ void check(const HttpResponse& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
-    static svcdht::test::FakeView* view = new svcdht::test::FakeView();  // built once: a fresh Node per input is slow
+    static svcdht::test::FakeView* view =
+        new svcdht::test::FakeView();  // built once: a fresh Node per input is slow
     HttpMetrics metrics;
     HttpParser parser;
     const size_t step = 1 + data[0] % 64;
@@ -58,7 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         RouteResult rr = route(parser.request(), *view, metrics);
         if (rr.pending) {
             view->pump();
-            if (const svcdht::core::RequestResult* done = view->done(rr.wait.id)) check(render_done(rr.wait, *done, *view));
+            if (const svcdht::core::RequestResult* done = view->done(rr.wait.id))
+                check(render_done(rr.wait, *done, *view));
         } else {
             check(rr.response);
         }

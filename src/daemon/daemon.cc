@@ -52,10 +52,7 @@ core::NodeConfig Daemon::node_config() const {
     n.max_inflight = static_cast<uint32_t>(cfg_.max_inflight);
     n.max_api_requests = static_cast<uint32_t>(cfg_.max_lookups);
     // Record timestamps are unix seconds; the engine counts monotonic microseconds.
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const int64_t unix_us = static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-    n.unix_epoch_offset_us = unix_us - static_cast<int64_t>(io::now_us());
+    n.unix_epoch_offset_us = io::unix_epoch_offset_us();
     return n;
 }
 
@@ -197,6 +194,9 @@ int Daemon::run() {
                                  {"network", cfg_.network},
                                  {"seeds", std::to_string(cfg_.bootstrap.size())}});
 
+    // Every later change of readiness arrives with an event, after which on_check runs; the
+    // state right after start (a standalone node is ready at once) is checked here.
+    service_flags();
     uv_run(&loop_, UV_RUN_DEFAULT);
     const int closed = uv_loop_close(&loop_);
     // Every handle must be closed by now (libuv's rule); a leak here is a bug.

@@ -158,6 +158,7 @@ public:
         n.seeds_expected = static_cast<uint32_t>(cfg_.bootstrap.size());
         n.rpc_timeout = core::msec(cfg_.rpc_timeout_ms);
         n.lookup_deadline = core::msec(cfg_.deadline_ms);
+        n.unix_epoch_offset_us = io::unix_epoch_offset_us();  // to check record timestamps
         core::SessionConfig s;
         s.network = cfg_.network;
         io::NetOptions opts;  // no listener: a client advertises port 0

@@ -70,6 +70,13 @@ Time now_us() {
     return uv_hrtime() / 1000;
 }
 
+int64_t unix_epoch_offset_us() {
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    const int64_t unix_us = tv.tv_sec * 1000000 + tv.tv_usec;
+    return unix_us - static_cast<int64_t>(now_us());
+}
+
 bool parse_addr(const std::string& s, sockaddr_storage* out) {
     std::memset(out, 0, sizeof *out);
     std::string host;

@@ -156,5 +156,8 @@ core::PeerAddr to_peer_addr(const sockaddr* sa);
 void to_sockaddr(const core::PeerAddr& a, sockaddr_storage* out);
 // now_us returns the monotonic clock in microseconds (the engine's time base).
 core::Time now_us();
+// unix_epoch_offset_us returns unix time minus now_us(), in microseconds: what a Node needs
+// to read record timestamps (unix seconds) against its monotonic clock.
+int64_t unix_epoch_offset_us();
 
 }  // namespace svcdht::io

@@ -51,13 +51,16 @@ TEST(Http, EverySplitPointGivesTheSameRequests) {
         "POST /dht/put HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
         "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         "GET /dht/get/b3:00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    const std::vector<std::string> want = {"POST /dht/put hello", "GET /healthz ", "GET /dht/get/b3:00 "};
-    for (size_t step = 1; step <= in.size(); ++step) EXPECT_EQ(parse_all(in, step), want) << "step " << step;
+    const std::vector<std::string> want = {"POST /dht/put hello", "GET /healthz ",
+                                           "GET /dht/get/b3:00 "};
+    for (size_t step = 1; step <= in.size(); ++step)
+        EXPECT_EQ(parse_all(in, step), want) << "step " << step;
 }
 
 TEST(Http, HeadersAreLowercasedAndKeepAliveFollowsTheRequest) {
     HttpParser p;
-    const std::string in = "GET /x?y=1 HTTP/1.1\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n";
+    const std::string in =
+        "GET /x?y=1 HTTP/1.1\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n";
     size_t used = 0;
     ASSERT_EQ(p.feed(in.data(), in.size(), &used), HttpParser::Status::request);
     EXPECT_EQ(used, in.size());
@@ -75,11 +78,15 @@ TEST(Http, Limits) {
               std::vector<std::string>{"error 414"});
     EXPECT_EQ(parse_all("GET / HTTP/1.1\r\nX: " + std::string(MAX_HEADERS, 'b') + "\r\n\r\n", 1000),
               std::vector<std::string>{"error 431"});
-    EXPECT_EQ(parse_all("POST / HTTP/1.1\r\nContent-Length: " + std::to_string(MAX_BODY + 1) + "\r\n\r\n", 1000),
-              std::vector<std::string>{"error 413"}) << "refused from the announced length";
+    EXPECT_EQ(
+        parse_all("POST / HTTP/1.1\r\nContent-Length: " + std::to_string(MAX_BODY + 1) + "\r\n\r\n",
+                  1000),
+        std::vector<std::string>{"error 413"})
+        << "refused from the announced length";
     std::string chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 20; ++i) chunked += "10000\r\n" + std::string(0x10000, 'c') + "\r\n";
-    EXPECT_EQ(parse_all(chunked, 65536), std::vector<std::string>{"error 413"}) << "counted as it arrives";
+    EXPECT_EQ(parse_all(chunked, 65536), std::vector<std::string>{"error 413"})
+        << "counted as it arrives";
     std::string many = "GET / HTTP/1.1\r\n";
     for (size_t i = 0; i <= MAX_HEADER_COUNT; ++i) many += "H" + std::to_string(i) + ": v\r\n";
     EXPECT_EQ(parse_all(many + "\r\n", 4096), std::vector<std::string>{"error 431"});
@@ -87,7 +94,8 @@ TEST(Http, Limits) {
 
 TEST(Http, MalformedIsBadRequest) {
     EXPECT_EQ(parse_all("NOT HTTP AT ALL\r\n\r\n", 4), std::vector<std::string>{"error 400"});
-    EXPECT_EQ(parse_all("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 7), std::vector<std::string>{"error 400"});
+    EXPECT_EQ(parse_all("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 7),
+              std::vector<std::string>{"error 400"});
 }
 
 TEST(Http, SerializeSetsLengthAndConnection) {
@@ -96,7 +104,8 @@ TEST(Http, SerializeSetsLengthAndConnection) {
     r.body = "{}";
     r.headers.push_back({"Retry-After", "2"});
     EXPECT_EQ(serialize(r, true),
-              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+              "application/json\r\nContent-Length: 2\r\n"
               "Retry-After: 2\r\nConnection: keep-alive\r\n\r\n{}");
     r.close = true;
     EXPECT_NE(serialize(r, true).find("Connection: close"), std::string::npos);

@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 
+#include <cstdlib>
+
 #include "admin/json.h"
 #include "fake_view.h"
 #include "svcdht/blake3.h"
@@ -43,7 +45,14 @@ std::string field(const HttpResponse& r, const char* key) {
     json_t* j = json_loads(r.body.c_str(), 0, &e);
     if (j == nullptr) return "<not json>";
     json_t* f = json_object_get(j, key);
-    std::string out = f == nullptr ? "<missing>" : json_is_string(f) ? json_string_value(f) : json_dumps(f, JSON_ENCODE_ANY);
+    std::string out = "<missing>";
+    if (f != nullptr && json_is_string(f)) {
+        out = json_string_value(f);
+    } else if (f != nullptr) {
+        char* dumped = json_dumps(f, JSON_ENCODE_ANY);
+        out = dumped;
+        free(dumped);
+    }
     json_decref(j);
     return out;
 }
@@ -111,11 +120,16 @@ TEST(Routes, ProvideValidation) {
     EXPECT_EQ(field(post("[1,2]"), "error"), "bad_request");
     EXPECT_EQ(field(post("{\"node\":\"tcp://a:1\"}"), "error"), "bad_cid");
     EXPECT_EQ(field(post("{\"cid\":\"" + CID + "\"}"), "error"), "bad_node");
-    EXPECT_EQ(field(post("{\"cid\":\"" + CID + "\",\"node\":\"gopher://x\"}"), "error"), "bad_node");
-    EXPECT_EQ(field(post("{\"cid\":\"" + CID + "\",\"node\":\"tcp://a:1\",\"ttl_secs\":\"x\"}"), "error"),
-              "bad_ttl_secs");
-    EXPECT_EQ(field(post("{\"cid\":\"" + CID + "\",\"cid\":\"" + CID + "\",\"node\":\"tcp://a:1\"}"), "error"),
-              "bad_json") << "duplicate keys";
+    EXPECT_EQ(field(post("{\"cid\":\"" + CID + "\",\"node\":\"gopher://x\"}"), "error"),
+              "bad_node");
+    EXPECT_EQ(
+        field(post("{\"cid\":\"" + CID + "\",\"node\":\"tcp://a:1\",\"ttl_secs\":\"x\"}"), "error"),
+        "bad_ttl_secs");
+    EXPECT_EQ(
+        field(post("{\"cid\":\"" + CID + "\",\"cid\":\"" + CID + "\",\"node\":\"tcp://a:1\"}"),
+              "error"),
+        "bad_json")
+        << "duplicate keys";
     // A standalone node stores locally and answers at once.
     HttpResponse ok = post("{\"cid\":\"" + CID + "\",\"node\":\"tcp://a:1\",\"ttl_secs\":999999}");
     EXPECT_EQ(ok.status, 200) << ok.body;
@@ -179,7 +193,8 @@ TEST(Routes, LookupsBeforeRoutingIsReadyGet503AndOverloadShedsWritesFirst) {
     // With a peer that never answers, lookups stay pending and pile up.
     v.add_peer(9);
     v.settings_.max_lookups = 4;
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(call(v, req("GET", "/dht/closest/" + CID)).status, 0) << "pending";
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(call(v, req("GET", "/dht/closest/" + CID)).status, 0) << "pending";
     HttpResponse w = call(v, req("POST", "/dht/put", "x"));
     EXPECT_EQ(w.status, 503) << "3 of 4 in flight: writes are shed";
     EXPECT_EQ(field(w, "error"), "overloaded");
@@ -229,9 +244,11 @@ TEST(Routes, MetricsNamesAndRequestCounts) {
     m.count("/healthz", "GET", 200);
     m.count("/x", "BREW", 404);
     const std::string text = render_metrics(v, m);
-    for (const char* name : {"dht_put_total", "dht_lookup_hops_bucket{op=\"find_node\",le=\"1\"}", "dht_ready",
-                             "dht_build_info{version=", "process_open_fds", "dht_rpcs_total{op=\"ping\",code=\"ok\"}"})
+    for (const char* name :
+         {"dht_put_total", "dht_lookup_hops_bucket{op=\"find_node\",le=\"1\"}", "dht_ready",
+          "dht_build_info{version=", "process_open_fds", "dht_rpcs_total{op=\"ping\",code=\"ok\"}"})
         EXPECT_NE(text.find(name), std::string::npos) << name;
-    EXPECT_NE(text.find("http_requests_total{route=\"/x\",method=\"OTHER\",status=\"404\"} 1"), std::string::npos)
+    EXPECT_NE(text.find("http_requests_total{route=\"/x\",method=\"OTHER\",status=\"404\"} 1"),
+              std::string::npos)
         << "unknown methods are folded into OTHER";
 }

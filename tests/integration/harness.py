@@ -92,7 +92,14 @@ class Node:
                 del e[k]
         if env:
             e.update(env)
-        cmd = [BIN, "--listen", f"127.0.0.1:{self.port}", "--admin", f"{admin_host}:{self.admin_port}"] + list(args)
+        args = list(args)
+        listen = f"127.0.0.1:{self.port}"
+        if "--listen" in args:  # the test chose its own listen address (e.g. [::]:PORT)
+            i = args.index("--listen")
+            listen = args[i + 1]
+            self.port = int(listen.rsplit(":", 1)[1])
+            del args[i:i + 2]
+        cmd = [BIN, "--listen", listen, "--admin", f"{admin_host}:{self.admin_port}"] + args
         self.proc = subprocess.Popen(cmd, stdout=self.logfile, stderr=subprocess.STDOUT, env=e)
         _procs.append(self)
         self._id = None

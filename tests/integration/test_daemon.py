@@ -147,6 +147,8 @@ def sixteen_node_cluster_fills_tables_and_lookup_finds_the_closest():
     poll(lambda: all(n.peers() >= 15 for n in nodes), 30, "every table to hold the 15 others")
     ids = {n.id: n for n in nodes}
     key = "b3:" + "5a" * 32
+    r = nodes[9].post("/dht/provide", {"cid": key, "node": "tcp://198.51.100.9:9444", "ttl_secs": 300})
+    assert r.status == 200, r.body
     code, out, err = run(["lookup", key, "--bootstrap", nodes[3].addr], timeout=30)
     assert code == 0, err
     found = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and "distance_bits" in line]
@@ -154,6 +156,7 @@ def sixteen_node_cluster_fills_tables_and_lookup_finds_the_closest():
     truth = sorted(ids, key=lambda i: int(i, 16) ^ target)
     assert found[:5] == truth[:5], f"lookup gave {found[:5]}, the true closest are {truth[:5]}"
     assert "hops" in out
+    assert "providers 1" in out and "tcp://198.51.100.9:9444" in out, out
     for n in nodes:
         assert n.stop() == 0
 
@@ -332,6 +335,81 @@ def help_and_version_and_usage():
     assert code == 0 and out.startswith("svc-dht "), out
     code, _, err = run(["frobnicate"])
     assert code == 2 and "unknown command" in err
+
+
+@test
+def sighup_reloads_reloadable_keys_and_names_the_rest():
+    d = tempfile.mkdtemp()
+    conf = os.path.join(d, "svc-dht.conf")
+    with open(conf, "w") as f:
+        f.write("peer_rate = 200\nk = 20\n")
+    n = Node("--config", conf)
+    n.wait_ready()
+    with open(conf, "w") as f:
+        f.write("peer_rate = 10\nk = 30\nlog_level = \"debug\"\n")
+    n.proc.send_signal(signal.SIGHUP)
+    poll(lambda: "configuration reloaded" in n.logs(), 10, "the reload log line")
+    logs = n.logs()
+    assert "peer_rate: 200 -> 10" in logs, logs
+    assert "log_level: info -> debug" in logs, logs
+    assert "needs a restart" in logs and "k: 20 -> 30" in logs, logs
+    # A broken file keeps the running configuration.
+    with open(conf, "w") as f:
+        f.write("k = \"many\"\n")
+    n.proc.send_signal(signal.SIGHUP)
+    poll(lambda: "keeping the running configuration" in n.logs(), 10, "the failed reload")
+    assert n.get("/healthz").status == 200
+    assert n.stop() == 0
+    os.unlink(conf)
+    os.rmdir(d)
+
+
+@test
+def notify_socket_gets_ready_and_stopping():
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10 * harness.SCALE)
+    try:
+        n = Node(env={"NOTIFY_SOCKET": path})
+        msg = sock.recv(4096).decode()
+        assert "READY=1" in msg, msg
+        assert n.get("/readyz").status == 200
+        n.proc.send_signal(signal.SIGTERM)
+        msg = sock.recv(4096).decode()
+        assert "STOPPING=1" in msg, msg
+        assert n.proc.wait(timeout=10 * harness.SCALE) == 0
+    finally:
+        sock.close()
+        os.unlink(path)
+        os.rmdir(d)
+
+
+@test
+def strict_ready_exits_four_when_the_seed_never_answers():
+    dead = f"127.0.0.1:{harness.free_port()}"
+    code, _, err = run(["--listen", f"127.0.0.1:{harness.free_port()}", "--admin", f"127.0.0.1:{harness.free_port()}",
+                        "--bootstrap", dead, "--strict-ready", "--bootstrap-timeout", "1500"], timeout=30)
+    assert code == 4, (code, err)
+    assert "strict_ready" in err, err
+
+
+@test
+def dual_stack_listener_takes_ipv4_and_ipv6():
+    port = harness.free_port()
+    n = Node("--listen", f"[::]:{port}")
+    n.wait_ready()
+    for target in (f"127.0.0.1:{port}", f"[::1]:{port}"):
+        code, out, err = run(["ping", target])
+        assert code == 0, (target, err)
+        assert n.id in out
+    # An IPv4 peer reaches an [::] node and is seen with its IPv4 address.
+    b = Node("--bootstrap", f"127.0.0.1:{port}")
+    b.wait_ready()
+    peers = n.get("/dht/peers").json()["peers"]
+    assert peers and peers[0]["addr"].startswith("127.0.0.1:"), peers
+    assert b.stop() == 0 and n.stop() == 0
 
 
 if __name__ == "__main__":

@@ -391,8 +391,8 @@ Report run_scenario(const ScenarioConfig& c) {
             sessions += static_cast<double>(sim.node(h)->active_sessions());
             table += static_cast<double>(sim.node(h)->table().size());
         }
-        rep.extra["sessions_per_node"] = up ? sessions / up : 0;
-        rep.extra["table_per_node"] = up ? table / up : 0;
+        rep.extra["sessions_per_node"] = up > 0 ? sessions / up : 0;
+        rep.extra["table_per_node"] = up > 0 ? table / up : 0;
     }
     rep.events = sim.events();
     rep.event_hash = sim.event_hash();
