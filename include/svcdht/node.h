@@ -233,6 +233,7 @@ private:
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
                       uint8_t owner_kind, uint64_t owner_id, Time now);
     void transmit(Rpc& r, PeerRef ref, Time now);
+    void detach(const Rpc& r);
     void rpc_failed(uint64_t rid, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
     void handle_request(Conn& c, const DhtMsg& m, Time now);
@@ -275,7 +276,9 @@ private:
 
     std::unordered_map<PeerRef, std::unique_ptr<Conn>>
         conns_;  // looked up, never iterated into outputs
-    std::unordered_map<NodeId, PeerRef, NodeIdHash> by_id_;  // the session we send on, per peer
+    // Sessions per authenticated peer, oldest first; we send on the newest (an older one may
+    // be dead: the peer restarted without us noticing yet).
+    std::unordered_map<NodeId, std::vector<PeerRef>, NodeIdHash> by_id_;
     std::map<DialId, std::unique_ptr<Dial>> dials_;
     std::unordered_map<NodeId, DialId, NodeIdHash> dial_by_id_;
     std::map<uint64_t, std::unique_ptr<Rpc>> rpcs_;

@@ -92,7 +92,7 @@ bool Node::poll(Action* out) {
 Node::Conn* Node::conn_for(const NodeId& id) {
     auto it = by_id_.find(id);
     if (it == by_id_.end()) return nullptr;
-    auto c = conns_.find(it->second);
+    auto c = conns_.find(it->second.back());
     return c == conns_.end() ? nullptr : c->second.get();
 }
 
@@ -131,9 +131,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     c->tokens_at = now;
     Conn& conn = *c;
     conns_.emplace(ref, std::move(c));
-    // The newest session to a peer is the one we send on: an older one may be dead (the peer
-    // restarted) without us having noticed yet.
-    by_id_.insert_or_assign(info.id, ref);
+    by_id_[info.id].push_back(ref);
     ++counters_.sessions_opened_total;
     if (conn.routable) learn_contact(conn.id, conn.route, now);
 
@@ -197,22 +195,18 @@ void Node::on_session_closed(PeerRef ref, Err why, Time now) {
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     const NodeId id = it->second->id;
+    const std::vector<uint64_t> lost = std::move(it->second->rids);
     conns_.erase(it);
-    auto bit = by_id_.find(id);
-    if (bit != by_id_.end() && bit->second == ref) {
-        by_id_.erase(bit);
-        // Another session with the same peer (both sides dialed at once) takes over.
-        PeerRef other = 0;
-        for (const auto& [r, c] : conns_)
-            if (c->id == id && (other == 0 || r < other)) other = r;
-        if (other != 0) by_id_[id] = other;
+    // Another session with the same peer (both sides dialed at once), if any, takes over.
+    if (auto bit = by_id_.find(id); bit != by_id_.end()) {
+        std::erase(bit->second, ref);
+        if (bit->second.empty()) by_id_.erase(bit);
     }
-    std::vector<uint64_t> lost;
-    for (const auto& [rid, r] : rpcs_)
-        if (r->ref == ref) lost.push_back(rid);
     const Err e = why == Err::ok ? Err::session_closed : why;
     for (uint64_t rid : lost) {
-        Rpc& r = *rpcs_.at(rid);
+        auto rit = rpcs_.find(rid);
+        if (rit == rpcs_.end()) continue;
+        Rpc& r = *rit->second;
         // A session that closes under a request (most often the peer's idle timeout racing
         // our send) gets the request once more on a fresh connection: every operation is
         // idempotent. A timeout or a second loss fails it.
@@ -281,7 +275,7 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
         return 0;
     }
     Conn* c = know_id ? conn_for(to) : nullptr;
-    if (c != nullptr && c->inflight >= cfg_.max_inflight_per_peer) {
+    if (c != nullptr && c->rids.size() >= cfg_.max_inflight_per_peer) {
         counters_.error(Err::busy);
         return 0;
     }
@@ -331,7 +325,7 @@ void Node::transmit(Rpc& r, PeerRef ref, Time now) {
     if (cit == conns_.end()) return;
     r.ref = ref;
     r.sent = now;
-    ++cit->second->inflight;
+    cit->second->rids.push_back(r.rid);
     rpc_timeouts_.erase({r.deadline, r.rid});
     r.deadline = now + cfg_.rpc_timeout;
     rpc_timeouts_.insert({r.deadline, r.rid});
@@ -344,6 +338,12 @@ void Node::transmit(Rpc& r, PeerRef ref, Time now) {
     actions_.push_back(a);
 }
 
+void Node::detach(const Rpc& r) {
+    if (r.ref == 0) return;
+    auto cit = conns_.find(r.ref);
+    if (cit != conns_.end()) std::erase(cit->second->rids, r.rid);
+}
+
 void Node::rpc_failed(uint64_t rid, Err why, Time now) {
     auto it = rpcs_.find(rid);
     if (it == rpcs_.end()) return;
@@ -351,10 +351,7 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
     rpcs_.erase(it);
     rpc_timeouts_.erase({r->deadline, rid});
     rpc_hedges_.erase({r->hedge_at, rid});
-    if (r->ref != 0) {
-        auto cit = conns_.find(r->ref);
-        if (cit != conns_.end() && cit->second->inflight > 0) --cit->second->inflight;
-    }
+    detach(*r);
     if (why == Err::timeout) {
         // No answer on an established session within rpc_timeout: the connection is most
         // likely dead (the peer crashed or the path broke), so it is hung up and the next
@@ -549,7 +546,7 @@ void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
     rpcs_.erase(it);
     rpc_timeouts_.erase({r->deadline, r->rid});
     rpc_hedges_.erase({r->hedge_at, r->rid});
-    if (c.inflight > 0) --c.inflight;
+    detach(*r);
     ++counters_
           .rpcs_total[static_cast<size_t>(op_index(m.op))][static_cast<size_t>(code_index(m.code))];
     const Time rtt = now - r->sent;
@@ -713,10 +710,18 @@ void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogFi
 
 void Node::check_invariants() const {
     table_.check_invariants();
-    for (const auto& [id, ref] : by_id_) {
-        auto it = conns_.find(ref);
-        if (it == conns_.end() || it->second->id != id) std::abort();
+    for (const auto& [id, refs] : by_id_) {
+        if (refs.empty()) std::abort();
+        for (PeerRef ref : refs) {
+            auto it = conns_.find(ref);
+            if (it == conns_.end() || it->second->id != id) std::abort();
+        }
     }
+    for (const auto& [ref, c] : conns_)
+        for (uint64_t rid : c->rids) {
+            auto it = rpcs_.find(rid);
+            if (it == rpcs_.end() || it->second->ref != ref) std::abort();
+        }
     for (const auto& [id, d] : dial_by_id_) {
         auto it = dials_.find(d);
         if (it == dials_.end() || !it->second->has_expect || it->second->expect != id) std::abort();

@@ -59,7 +59,7 @@ struct Node::Conn {
     bool routable = false;
     double tokens = 0;  // inbound request token bucket
     Time tokens_at = 0;
-    uint32_t inflight = 0;  // our RPCs waiting on this session
+    std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session
 };
 
 struct Node::Dial {
