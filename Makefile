@@ -8,6 +8,8 @@
 #   make fuzz-smoke every fuzz target for 60 s (build-fuzz/)
 #   make fuzz T=fuzz_frame S=300   one target for S seconds
 #   make bench      micro-benchmarks (build-bench/, release)
+#   make release    optimized build with LTO (build-rel/)
+#   make sim-scale N=10000 L=10000 SEED=1   one large simulated network (release build)
 #   make format / format-check
 #   make clean
 
@@ -15,14 +17,19 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 BENCH_BUILD?= build-bench
+REL_BUILD  ?= build-rel
 MESON      ?= meson
 NINJA      ?= ninja
 S          ?= 60
+N          ?= 10000
+L          ?= 10000
+SEED       ?= 1
 WERROR     ?= false
 FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
-.PHONY: all deps run test asan fuzz fuzz-smoke sim-fuzz sizes bench format format-check clean
+.PHONY: all deps run test asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
+	format-check clean
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -76,9 +83,19 @@ sim-fuzz: all
 sizes: all
 	$(BUILD)/sizes
 
+release: deps
+	@test -f $(REL_BUILD)/build.ninja || $(MESON) setup $(REL_BUILD) --buildtype=release \
+	  -Db_lto=true -Dwerror=$(WERROR)
+	$(NINJA) -C $(REL_BUILD)
+
+# The scale figures of docs/PERFORMANCE.md come from here (FastCrypto: see that file).
+sim-scale: release
+	/usr/bin/time -f "wall %e s, max rss %M KiB" $(REL_BUILD)/tests/dht-sim --nodes $(N) \
+	  --lookups $(L) --seed $(SEED) --fast-crypto --json
+
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \
-	  -Dtests=false --buildtype=release
+	  -Dtests=false --buildtype=release -Db_lto=true
 	$(NINJA) -C $(BENCH_BUILD)
 	$(BENCH_BUILD)/bench/bench_micro
 
@@ -89,4 +106,4 @@ format-check:
 	clang-format --dry-run -Werror $(SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) fuzz-out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) $(REL_BUILD) fuzz-out

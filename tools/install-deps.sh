@@ -10,14 +10,14 @@ set -eu
 DEB_PKGS="build-essential pkg-config meson ninja-build clang-14 libclang-rt-14-dev lld-14
 clang-format libuv1-dev node-llhttp libsodium-dev libjansson-dev libtomlplusplus-dev
 libgtest-dev libbenchmark-dev python3 python3-cbor2 python3-nacl prometheus curl
-procps iproute2"
+procps iproute2 time"
 
 # Fedora names for the same things (dnf install ...). llhttp is packaged there as
 # llhttp-devel (a real library found through pkg-config), so no source glue is needed.
 FEDORA_PKGS="gcc-c++ pkgconf-pkg-config meson ninja-build clang compiler-rt lld
 clang-tools-extra libuv-devel llhttp-devel libsodium-devel jansson-devel tomlplusplus-devel
 gtest-devel google-benchmark-devel python3 python3-cbor2 python3-pynacl golang-github-prometheus
-curl procps-ng iproute"
+curl procps-ng iproute time"
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
     echo "usage: tools/install-deps.sh [--check]"

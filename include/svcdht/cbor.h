@@ -54,6 +54,29 @@ public:
 
 private:
     Err head(uint8_t* major, uint64_t* arg);
+    // take consumes the head of an item of major type |want| (0..5). Heads of one and
+    // two bytes, which nearly every item has, are decoded inline; the rest goes through
+    // take_slow.
+    Err take(uint8_t want, uint64_t* arg) {
+        if (err_ == Err::ok && pos_ < in_.size()) {
+            const uint8_t ib = in_[pos_];
+            if ((ib >> 5) == want) {
+                const uint8_t info = ib & 0x1f;
+                if (info < 24) {
+                    ++pos_;
+                    *arg = info;
+                    return Err::ok;
+                }
+                if (info == 24 && in_.size() - pos_ > 1) {
+                    *arg = in_[pos_ + 1];
+                    pos_ += 2;
+                    return Err::ok;
+                }
+            }
+        }
+        return take_slow(want, arg);
+    }
+    Err take_slow(uint8_t want, uint64_t* arg);
     Err fail(Err e) {
         if (err_ == Err::ok) err_ = e;
         return err_;
@@ -96,7 +119,13 @@ public:
     [[nodiscard]] Err add(std::string_view k);
 
 private:
-    std::string_view keys_[CBOR_MAX_MAP];
+    // A trivially constructible slot, so a MapKeys on the stack costs no zeroing: only
+    // the first n_ slots are ever read.
+    struct Key {
+        const char* p;
+        size_t n;
+    };
+    Key keys_[CBOR_MAX_MAP];
     uint32_t n_ = 0;
 };
 

@@ -57,7 +57,10 @@ public:
 
     // buffered returns the bytes held for a partial frame (the memory a peer costs us).
     size_t buffered() const { return buf_.size(); }
-    // release_buffer frees the partial-frame buffer's memory when it is empty.
+    // held returns the reassembly memory reserved, partial frame or not.
+    size_t held() const { return buf_.capacity(); }
+    // release_buffer frees the partial-frame buffer's memory when it holds no partial
+    // frame; the payload of the last event is invalid afterwards.
     void release_buffer();
 
 private:

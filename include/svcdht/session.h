@@ -68,6 +68,10 @@ public:
     // returns the count consumed; call again with the rest while bytes remain. After a
     // closed event it consumes everything and reports nothing more.
     size_t recv(ByteView in, Time now, SessionEvent* ev);
+    // recv_done tells the session the embedder is done with the last event's payload, so
+    // a frame that arrived split no longer keeps its reassembly buffer: call it after
+    // feeding a read. Idle sessions then hold no frame memory.
+    void recv_done() { dec_.release_buffer(); }
 
     // send_data queues one Data frame. Errors: session_closed (not open), tx_full (queue
     // at its frame or byte bound: the frame is dropped and counted; callers rely on

@@ -36,6 +36,19 @@ Err CborReader::head(uint8_t* major, uint64_t* arg) {
     return Err::ok;
 }
 
+Err CborReader::take_slow(uint8_t want, uint64_t* arg) {
+    if (err_ != Err::ok) return err_;
+    if (pos_ < in_.size() && (in_[pos_] >> 5) == want) {
+        uint8_t major;
+        return head(&major, arg);
+    }
+    // Not the wanted type: peek names what is wrong with the item before calling it the
+    // wrong type (truncation, indefinite length, an unsupported type).
+    CborType t;
+    if (Err e = peek(&t); e != Err::ok) return e;
+    return fail(Err::wrong_type);
+}
+
 Err CborReader::peek(CborType* t) {
     if (err_ != Err::ok) return err_;
     if (pos_ >= in_.size()) return fail(Err::truncated);
@@ -60,20 +73,12 @@ Err CborReader::peek(CborType* t) {
 }
 
 Err CborReader::read_uint(uint64_t* v) {
-    CborType t;
-    if (Err e = peek(&t); e != Err::ok) return e;
-    if (t != CborType::uint) return fail(Err::wrong_type);
-    uint8_t major;
-    return head(&major, v);
+    return take(0, v);
 }
 
 Err CborReader::read_bstr(ByteView* v) {
-    CborType t;
-    if (Err e = peek(&t); e != Err::ok) return e;
-    if (t != CborType::bstr) return fail(Err::wrong_type);
-    uint8_t major;
     uint64_t len;
-    if (Err e = head(&major, &len); e != Err::ok) return e;
+    if (Err e = take(2, &len); e != Err::ok) return e;
     if (len > max_str_) return fail(Err::string_too_long);
     if (len > in_.size() - pos_) return fail(Err::truncated);
     *v = in_.subspan(pos_, static_cast<size_t>(len));
@@ -82,12 +87,8 @@ Err CborReader::read_bstr(ByteView* v) {
 }
 
 Err CborReader::read_tstr(std::string_view* v) {
-    CborType t;
-    if (Err e = peek(&t); e != Err::ok) return e;
-    if (t != CborType::tstr) return fail(Err::wrong_type);
-    uint8_t major;
     uint64_t len;
-    if (Err e = head(&major, &len); e != Err::ok) return e;
+    if (Err e = take(3, &len); e != Err::ok) return e;
     if (len > max_str_) return fail(Err::string_too_long);
     if (len > in_.size() - pos_) return fail(Err::truncated);
     *v = as_chars(in_.subspan(pos_, static_cast<size_t>(len)));
@@ -109,12 +110,8 @@ Err CborReader::read_bool(bool* v) {
 }
 
 Err CborReader::read_array(uint32_t* n) {
-    CborType t;
-    if (Err e = peek(&t); e != Err::ok) return e;
-    if (t != CborType::array) return fail(Err::wrong_type);
-    uint8_t major;
     uint64_t len;
-    if (Err e = head(&major, &len); e != Err::ok) return e;
+    if (Err e = take(4, &len); e != Err::ok) return e;
     if (depth_ + 1 > CBOR_MAX_DEPTH) return fail(Err::depth_exceeded);
     if (len > CBOR_MAX_ARRAY) return fail(Err::array_too_long);
     // Every item takes at least one byte, so a count beyond the input is truncation.
@@ -125,12 +122,8 @@ Err CborReader::read_array(uint32_t* n) {
 }
 
 Err CborReader::read_map(uint32_t* n) {
-    CborType t;
-    if (Err e = peek(&t); e != Err::ok) return e;
-    if (t != CborType::map) return fail(Err::wrong_type);
-    uint8_t major;
     uint64_t len;
-    if (Err e = head(&major, &len); e != Err::ok) return e;
+    if (Err e = take(5, &len); e != Err::ok) return e;
     if (depth_ + 1 > CBOR_MAX_DEPTH) return fail(Err::depth_exceeded);
     if (len > CBOR_MAX_MAP) return fail(Err::map_too_large);
     if (2 * len > in_.size() - pos_) return fail(Err::truncated);
@@ -200,8 +193,8 @@ void CborWriter::head(uint8_t major, uint64_t v) {
 
 Err MapKeys::add(std::string_view k) {
     for (uint32_t i = 0; i < n_; ++i)
-        if (keys_[i] == k) return Err::duplicate_key;
-    if (n_ < CBOR_MAX_MAP) keys_[n_++] = k;
+        if (std::string_view(keys_[i].p, keys_[i].n) == k) return Err::duplicate_key;
+    if (n_ < CBOR_MAX_MAP) keys_[n_++] = {k.data(), k.size()};
     return Err::ok;
 }
 

@@ -31,7 +31,10 @@ void append_frame(Bytes& out, FrameKind kind, ByteView payload) {
 }
 
 void FrameDecoder::release_buffer() {
-    if (buf_.empty()) Bytes().swap(buf_);
+    if (buf_.empty() || pending_clear_) {
+        Bytes().swap(buf_);
+        pending_clear_ = false;
+    }
 }
 
 size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {

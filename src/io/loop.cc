@@ -400,6 +400,7 @@ void Loop::feed(Conn& c, core::ByteView bytes) {
         }
         if (n == 0 && ev.type == core::SessionEvent::Type::none) break;
     }
+    if (c.session) c.session->recv_done();
 }
 
 void Loop::begin_close(Conn& c, Err why, bool notify_node) {

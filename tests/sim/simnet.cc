@@ -495,6 +495,7 @@ void Sim::feed(Conn& c, int side, ByteView bytes) {
         if (ev.type != SessionEvent::Type::none) on_session_event(c, side, ev);
         if (n == 0 && ev.type == SessionEvent::Type::none) break;
     }
+    if (c.s[side]) c.s[side]->recv_done();
     if (!c.closed[side]) {
         dirty_.push_back({c.id, side});
         arm_session_timer(c, side);

@@ -156,3 +156,24 @@ TEST(Frame, UnknownKindIsSkippedWithoutBuffering) {
     EXPECT_EQ(seen, want);
     EXPECT_EQ(max_buf, 0u);
 }
+
+TEST(Frame, ReleaseFreesASplitFrameOnceItsPayloadIsUsed) {
+    FrameDecoder d;
+    Bytes s;
+    append_frame(s, FrameKind::data, Bytes(1200, 0x42));
+    const ByteView all(s);
+    FrameEvent ev;
+    EXPECT_EQ(d.next(all.first(700), &ev), 700u);
+    EXPECT_EQ(ev.type, FrameEvent::Type::none);
+    d.release_buffer();  // a partial frame is kept
+    EXPECT_EQ(d.buffered(), 700u - FRAME_HEADER_LEN + 1);
+    EXPECT_EQ(d.next(all.subspan(700), &ev), s.size() - 700);
+    ASSERT_EQ(ev.type, FrameEvent::Type::frame);
+    EXPECT_EQ(ev.payload.size(), 1200u);
+    EXPECT_GE(d.held(), 1201u);
+    d.release_buffer();  // the payload was used: nothing stays reserved
+    EXPECT_EQ(d.held(), 0u);
+    EXPECT_EQ(d.next(all.first(3), &ev), 3u);  // and the decoder goes on
+    EXPECT_EQ(d.next(all.subspan(3), &ev), s.size() - 3);
+    EXPECT_EQ(ev.type, FrameEvent::Type::frame);
+}
