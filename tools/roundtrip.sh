@@ -17,20 +17,21 @@ fi
 need_binary
 trap stop_spawned EXIT INT TERM
 
-pa=$(free_port) aa=$(free_port) pb=$(free_port) ab=$(free_port)
-spawn_node "$pa" "$aa"
-wait_ready "127.0.0.1:$aa"
-spawn_node "$pb" "$ab" --bootstrap "127.0.0.1:$pa"
-wait_ready "127.0.0.1:$ab"
+spawn_node
+pa=$NODE_PEER aa=$NODE_ADMIN
+wait_ready "$aa"
+spawn_node --bootstrap "$pa"
+ab=$NODE_ADMIN
+wait_ready "$ab"
 
 value=$(mktemp) got=$(mktemp)
 trap 'rm -f "$value" "$got"; stop_spawned' EXIT INT TERM
 head -c 256 /dev/urandom > "$value"
-put=$(curl -sf -X POST --data-binary @"$value" "http://127.0.0.1:$aa/dht/put") || die "put on A failed"
+put=$(curl -sf -X POST --data-binary @"$value" "http://$aa/dht/put") || die "put on A failed"
 key=$(printf '%s' "$put" | sed -n 's/.*"key":"\(b3:[0-9a-f]*\)".*/\1/p')
 [ -n "$key" ] || die "no key in the put answer: $put"
 echo "put on A: $put"
-curl -sf -o "$got" "http://127.0.0.1:$ab/dht/get/$key" || die "get on B failed"
+curl -sf -o "$got" "http://$ab/dht/get/$key" || die "get on B failed"
 if cmp -s "$value" "$got"; then
     echo "get on B: $(wc -c < "$got") bytes, equal: round trip OK"
     exit 0

@@ -13,9 +13,9 @@ while [ $# -gt 0 ]; do
         -h|--help)
             cat <<USAGE
 usage: tools/run-local.sh [-n N]
-  Starts N svc-dht nodes (default 1) on free loopback ports; node 1 is the seed of the
-  others. Waits for every /readyz, prints the peer and admin addresses, and stops them all
-  on Ctrl-C. Uses build/svc-dht (override with SVC_DHT_BIN).
+  Starts N svc-dht nodes (default 1) on loopback ports the kernel picks; node 1 is the
+  seed of the others. Waits for every /readyz, prints the peer and admin addresses, and
+  stops them all on Ctrl-C. Uses build/svc-dht (override with SVC_DHT_BIN).
 USAGE
             exit 0 ;;
         *) echo "run-local.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
@@ -27,15 +27,14 @@ trap stop_spawned EXIT INT TERM
 seed=""
 i=1
 while [ "$i" -le "$n" ]; do
-    p=$(free_port) a=$(free_port)
     if [ -z "$seed" ]; then
-        spawn_node "$p" "$a"
-        seed="127.0.0.1:$p"
+        spawn_node
+        seed=$NODE_PEER
     else
-        spawn_node "$p" "$a" --bootstrap "$seed"
+        spawn_node --bootstrap "$seed"
     fi
-    wait_ready "127.0.0.1:$a"
-    echo "node $i ready: peer 127.0.0.1:$p  admin http://127.0.0.1:$a"
+    wait_ready "$NODE_ADMIN"
+    echo "node $i ready: peer $NODE_PEER  admin http://$NODE_ADMIN"
     i=$((i + 1))
 done
 echo "all $n node(s) ready; Ctrl-C stops them"

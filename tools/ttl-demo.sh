@@ -34,9 +34,8 @@ command -v curl >/dev/null || die "curl is required"
 if [ "$spawn" = 1 ]; then
     need_binary
     trap stop_spawned EXIT INT TERM
-    admin=$(free_port)
-    spawn_node "$(free_port)" "$admin"
-    addr="127.0.0.1:$admin"
+    spawn_node
+    addr=$NODE_ADMIN
     echo "spawned a node, admin http://$addr"
 fi
 wait_ready "$addr"

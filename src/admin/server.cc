@@ -75,6 +75,10 @@ bool Server::bind(const std::string& addr, std::string* err) {
         *err = "cannot listen on " + addr + " (admin): " + uv_strerror(r);
         return false;
     }
+    sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+    bound_port_ = io::to_peer_addr(reinterpret_cast<sockaddr*>(&bound)).port;
     return true;
 }
 

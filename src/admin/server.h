@@ -36,6 +36,8 @@ public:
     size_t connections() const { return conns_.size(); }
     uint64_t rejected() const { return rejected_; }
     bool loopback() const { return loopback_; }
+    // The port actually bound (the one the kernel chose when the address asked for port 0).
+    uint16_t bound_port() const { return bound_port_; }
     HttpMetrics& metrics() { return metrics_; }
     size_t waiting() const;
 
@@ -53,6 +55,7 @@ private:
     uv_tcp_t listener_{};
     bool listener_open_ = false;
     bool loopback_ = true;
+    uint16_t bound_port_ = 0;
     uint64_t rejected_ = 0;
     std::vector<std::unique_ptr<Conn>> conns_;
     HttpMetrics metrics_;

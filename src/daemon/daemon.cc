@@ -190,6 +190,7 @@ int Daemon::run() {
                                  {"listen", cfg_.listen},
                                  {"port", std::to_string(net_->bound_port())},
                                  {"admin", cfg_.admin_bind},
+                                 {"admin_port", std::to_string(admin_->bound_port())},
                                  {"profile", cfg_.profile},
                                  {"network", cfg_.network},
                                  {"seeds", std::to_string(cfg_.bootstrap.size())}});

@@ -79,11 +79,15 @@ class Http:
 
 
 class Node:
-    """One svc-dht daemon on 127.0.0.1 with its own peer and admin ports."""
+    """One svc-dht daemon on 127.0.0.1 with its own peer and admin ports.
+
+    Unless the test names a port, the daemon binds port 0 and the harness reads the ports the
+    kernel chose from its "svc-dht started" log line: a port picked in advance could be taken
+    by another daemon's outbound connection before this one binds it."""
 
     def __init__(self, *args, env=None, admin_host="127.0.0.1", port=None):
-        self.port = port or free_port()
-        self.admin_port = free_port()
+        self._port = port
+        self._admin_port = None
         self.admin_host = admin_host
         self.logfile = tempfile.NamedTemporaryFile(prefix="svc-dht-", suffix=".log", delete=False)
         e = dict(os.environ)
@@ -93,16 +97,45 @@ class Node:
         if env:
             e.update(env)
         args = list(args)
-        listen = f"127.0.0.1:{self.port}"
-        if "--listen" in args:  # the test chose its own listen address (e.g. [::]:PORT)
+        listen = f"127.0.0.1:{port or 0}"
+        if "--listen" in args:  # the test chose its own listen address (e.g. [::]:0)
             i = args.index("--listen")
             listen = args[i + 1]
-            self.port = int(listen.rsplit(":", 1)[1])
+            self._port = int(listen.rsplit(":", 1)[1]) or None
             del args[i:i + 2]
-        cmd = [BIN, "--listen", listen, "--admin", f"{admin_host}:{self.admin_port}"] + args
+        cmd = [BIN, "--listen", listen, "--admin", f"{admin_host}:0"] + args
         self.proc = subprocess.Popen(cmd, stdout=self.logfile, stderr=subprocess.STDOUT, env=e)
         _procs.append(self)
         self._id = None
+
+    def _read_ports(self):
+        def started():
+            for line in self.logs().splitlines():
+                if "svc-dht started" not in line:
+                    continue
+                if line.startswith("{"):
+                    rec = json.loads(line)
+                    return int(rec["port"]), int(rec["admin_port"])
+                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                return int(fields["port"]), int(fields["admin_port"])
+            if not self.alive():
+                raise AssertionError(f"svc-dht exited early ({self.proc.returncode}):\n{self.logs()}")
+            return None
+        port, admin_port = poll(started, 15, "the 'svc-dht started' log line")
+        self._port = self._port or port
+        self._admin_port = admin_port
+
+    @property
+    def port(self):
+        if self._port is None:
+            self._read_ports()
+        return self._port
+
+    @property
+    def admin_port(self):
+        if self._admin_port is None:
+            self._read_ports()
+        return self._admin_port
 
     @property
     def addr(self):

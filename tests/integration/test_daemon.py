@@ -397,9 +397,9 @@ def strict_ready_exits_four_when_the_seed_never_answers():
 
 @test
 def dual_stack_listener_takes_ipv4_and_ipv6():
-    port = harness.free_port()
-    n = Node("--listen", f"[::]:{port}")
+    n = Node("--listen", "[::]:0")
     n.wait_ready()
+    port = n.port
     for target in (f"127.0.0.1:{port}", f"[::1]:{port}"):
         code, out, err = run(["ping", target])
         assert code == 0, (target, err)
