@@ -33,6 +33,12 @@ bool is_loopback(const core::PeerAddr& a) {
     }
     return false;
 }
+
+// The key of the per-IP connection count: the address without its port.
+core::PeerAddr ip_only(core::PeerAddr a) {
+    a.port = 0;
+    return a;
+}
 }  // namespace
 
 struct Loop::Conn {
@@ -325,8 +331,7 @@ void Loop::accept_one() {
     c->remote = to_peer_addr(reinterpret_cast<sockaddr*>(&peer));
     uv_tcp_nodelay(&c->tcp, 1);
     if (!is_loopback(c->remote)) {
-        auto& n = per_ip_[std::vector<uint8_t>(c->remote.ip.begin(),
-                                               c->remote.ip.begin() + c->remote.ip_len)];
+        auto& n = per_ip_[ip_only(c->remote)];
         if (n >= opts_.max_conns_per_ip) {
             ++stats_.rejected_per_ip;
             c->closing = true;
@@ -443,8 +448,7 @@ void Loop::on_closed(uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     Loop* self = c->loop;
     if (c->per_ip_counted) {
-        auto it = self->per_ip_.find(
-            std::vector<uint8_t>(c->remote.ip.begin(), c->remote.ip.begin() + c->remote.ip_len));
+        auto it = self->per_ip_.find(ip_only(c->remote));
         if (it != self->per_ip_.end() && --it->second == 0) self->per_ip_.erase(it);
     }
     const uint32_t slot = c->slot;

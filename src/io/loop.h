@@ -137,7 +137,7 @@ private:
     size_t conn_count_ = 0;
     size_t open_sessions_ = 0;
     std::map<core::DialId, uint32_t> dial_slots_;
-    std::map<std::vector<uint8_t>, uint32_t> per_ip_;
+    std::map<core::PeerAddr, uint32_t> per_ip_;  // keyed by the address with port 0
     std::map<core::RequestId, RequestWaiter*> waiters_;
     std::vector<uv_getaddrinfo_t*> resolving_;
     std::map<uv_getaddrinfo_t*, size_t> seed_of_req_;

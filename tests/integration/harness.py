@@ -28,6 +28,10 @@ def test(fn):
     return fn
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run on this machine; reported as a TAP skip."""
+
+
 def deadline(seconds):
     return time.monotonic() + seconds * SCALE
 
@@ -232,6 +236,8 @@ def main():
         try:
             fn()
             print(f"ok {i} - {fn.__name__}", flush=True)
+        except Skip as e:
+            print(f"ok {i} - {fn.__name__} # SKIP {e}", flush=True)
         except Exception:  # noqa: BLE001 -- a test failure of any kind
             failed += 1
             print(f"not ok {i} - {fn.__name__}", flush=True)

@@ -412,5 +412,60 @@ def dual_stack_listener_takes_ipv4_and_ipv6():
     assert b.stop() == 0 and n.stop() == 0
 
 
+def host_address():
+    """A non-loopback IPv4 address of this machine (the source of a route outwards), or None."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.connect(("198.51.100.1", 9))  # UDP connect sends nothing; it only picks a route
+        ip = u.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        u.close()
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
+@test
+def per_ip_connection_cap_refuses_the_extra_and_counts_it():
+    # Loopback peers are exempt from the cap, so this connects to the machine's own
+    # non-loopback address: the connection then comes from that address too.
+    ip = host_address()
+    if ip is None:
+        raise harness.Skip("no non-loopback IPv4 address on this machine")
+    n = Node("--listen", "0.0.0.0:0", "--max-conns-per-ip", "3")
+    n.wait_ready()
+
+    def connect():
+        s = socket.create_connection((ip, n.port), timeout=5 * harness.SCALE)
+        s.settimeout(5 * harness.SCALE)
+        return s
+
+    def got_hello(s):
+        try:
+            return len(s.recv(9)) == 9
+        except OSError:  # reset: refused after accept
+            return False
+
+    held = [connect() for _ in range(3)]
+    for s in held:
+        assert got_hello(s), "a connection within the cap gets HELLO"
+    extra = connect()
+    assert not got_hello(extra), "the fourth connection from one address is closed"
+    extra.close()
+    poll(lambda: n.metric("rejected_total", {"reason": "conns_per_ip"}) >= 1, 10,
+         "rejected_total{reason=conns_per_ip}")
+    # A closed connection frees its place.
+    held.pop().close()
+
+    def accepted_again():
+        s = connect()
+        ok = got_hello(s)
+        s.close()
+        return ok
+    poll(accepted_again, 10, "a connection accepted once another one closed")
+    for s in held:
+        s.close()
+
+
 if __name__ == "__main__":
     harness.main()
