@@ -228,6 +228,7 @@ private:
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
     Conn* conn_for(const NodeId& id);
     DialId start_dial(const PeerAddr& addr, const NodeId* expect, Time now);
+    std::unique_ptr<Dial> take_dial(DialId dial);  // removes and returns it, or null
     void learn_contact(const NodeId& id, const PeerAddr& addr, Time now);
     void contact_removed(const Contact& c, Time now);
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,

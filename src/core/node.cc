@@ -135,11 +135,8 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     ++counters_.sessions_opened_total;
     if (conn.routable) learn_contact(conn.id, conn.route, now);
 
-    auto dit = dials_.find(dial);
-    if (dit == dials_.end()) return;
-    std::unique_ptr<Dial> d = std::move(dit->second);
-    dials_.erase(dit);
-    if (d->has_expect) dial_by_id_.erase(d->expect);
+    std::unique_ptr<Dial> d = take_dial(dial);
+    if (!d) return;
     if (d->seed >= 0) {
         Seed& s = seeds_[static_cast<size_t>(d->seed)];
         s.dialing = false;
@@ -168,12 +165,18 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     }
 }
 
-void Node::on_dial_failed(DialId dial, Err why, Time now) {
-    auto dit = dials_.find(dial);
-    if (dit == dials_.end()) return;
-    std::unique_ptr<Dial> d = std::move(dit->second);
-    dials_.erase(dit);
+std::unique_ptr<Node::Dial> Node::take_dial(DialId dial) {
+    auto it = dials_.find(dial);
+    if (it == dials_.end()) return nullptr;
+    std::unique_ptr<Dial> d = std::move(it->second);
+    dials_.erase(it);
     if (d->has_expect) dial_by_id_.erase(d->expect);
+    return d;
+}
+
+void Node::on_dial_failed(DialId dial, Err why, Time now) {
+    std::unique_ptr<Dial> d = take_dial(dial);
+    if (!d) return;
     if (d->seed >= 0) {
         Seed& s = seeds_[static_cast<size_t>(d->seed)];
         s.dialing = false;
