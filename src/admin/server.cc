@@ -13,6 +13,11 @@ namespace {
 // Unparsed input kept per connection: one request's worth of URL, headers and body, plus
 // room for the start of the next pipelined one.
 constexpr size_t ADMIN_MAX_INPUT = MAX_BODY + MAX_HEADERS + MAX_URL + 64 * 1024;
+// After a response that closes the connection, the write side is shut and input is read
+// and dropped for at most this long before the close: closing a socket that still has
+// unread input sends a reset, which can destroy the response before the client reads it
+// (a 413 while the client is still sending its body, a 503 at the connection cap).
+constexpr uint64_t LINGER_MS = 2000;
 }  // namespace
 
 struct Server::Conn final : io::RequestWaiter {
@@ -28,18 +33,23 @@ struct Server::Conn final : io::RequestWaiter {
     bool writing = false;
     bool closing = false;
     bool keep_alive = true;
+    bool lingering = false;  // the closing response is out: input is dropped until EOF
+    bool peer_eof = false;   // the client shut its side: answer what it sent, then close
     int open_handles = 2;
+    uv_shutdown_t shutdown_req{};
 
     void on_request_done(const core::RequestResult& r) override;
     void process();
     void handle(const HttpRequest& req);
     void respond(const HttpResponse& resp);
     void begin_close();
+    void linger();
     void arm_timer();
     static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
     static void on_timeout(uv_timer_t* t);
+    static void on_shutdown(uv_shutdown_t* req, int status);
     static void on_closed(uv_handle_t* h);
 };
 
@@ -106,6 +116,7 @@ void Server::on_connection(uv_stream_t* listener, int status) {
         conn->begin_close();
         return;
     }
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), Conn::on_alloc, Conn::on_read);
     if (self->conns_.size() > self->max_conns_) {
         ++self->rejected_;
         HttpResponse r =
@@ -115,7 +126,6 @@ void Server::on_connection(uv_stream_t* listener, int status) {
         conn->respond(r);
         return;
     }
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), Conn::on_alloc, Conn::on_read);
     conn->arm_timer();
 }
 
@@ -131,6 +141,14 @@ void Server::Conn::on_alloc(uv_handle_t*, size_t suggested, uv_buf_t* buf) {
 
 void Server::Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<Conn*>(s->data);
+    if (c->lingering) {
+        delete[] buf->base;
+        if (nread < 0) {
+            c->peer_eof = true;
+            if (!c->writing) c->begin_close();
+        }
+        return;
+    }
     if (nread > 0 && !c->closing) {
         if (c->input.size() + static_cast<size_t>(nread) > ADMIN_MAX_INPUT) {
             delete[] buf->base;
@@ -144,6 +162,15 @@ void Server::Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         c->input.append(buf->base, static_cast<size_t>(nread));
     }
     delete[] buf->base;
+    if (nread == UV_EOF) {
+        // A client may shut its write side after its last request (HTTP/1.0 style): the
+        // requests it sent are still answered, then the connection closes.
+        c->peer_eof = true;
+        c->keep_alive = false;
+        c->process();
+        if (!c->waiting && !c->writing) c->begin_close();
+        return;
+    }
     if (nread < 0) {
         c->begin_close();
         return;
@@ -181,7 +208,7 @@ void Server::Conn::process() {
 
 void Server::Conn::handle(const HttpRequest& req) {
     uv_timer_stop(&timer);
-    keep_alive = req.keep_alive;
+    keep_alive = req.keep_alive && !peer_eof;
     method = req.method;
     RouteResult rr = route(req, server->view_, server->metrics_);
     route_label = rr.route;
@@ -204,6 +231,8 @@ void Server::Conn::on_request_done(const core::RequestResult& r) {
 void Server::Conn::respond(const HttpResponse& resp) {
     server->metrics_.count(route_label.empty() ? "other" : route_label, method, resp.status);
     if (resp.close) keep_alive = false;
+    // The last response of this connection: whatever else arrives is not read any more.
+    if (!keep_alive) lingering = true;
     auto* w = new Write;
     w->conn = this;
     w->req.data = w;
@@ -222,8 +251,12 @@ void Server::Conn::on_write(uv_write_t* req, int status) {
     Conn* c = w->conn;
     delete w;
     c->writing = false;
-    if (status < 0 || !c->keep_alive) {
+    if (status < 0) {
         c->begin_close();
+        return;
+    }
+    if (!c->keep_alive) {
+        c->linger();
         return;
     }
     if (c->closing) return;
@@ -234,6 +267,10 @@ void Server::Conn::on_write(uv_write_t* req, int status) {
 
 void Server::Conn::on_timeout(uv_timer_t* t) {
     auto* c = static_cast<Conn*>(t->data);
+    if (c->lingering && !c->writing) {
+        c->begin_close();
+        return;
+    }
     if (c->waiting || c->writing || c->closing) return;
     HttpResponse r = error_response(408, "request_timeout", "no complete request within 5 s");
     r.close = true;
@@ -241,6 +278,27 @@ void Server::Conn::on_timeout(uv_timer_t* t) {
     c->route_label = "other";
     c->method = "OTHER";
     c->respond(r);
+}
+
+void Server::Conn::linger() {
+    if (closing) return;
+    if (peer_eof) {  // nothing more will arrive: no reset to fear
+        begin_close();
+        return;
+    }
+    lingering = true;
+    input.clear();
+    shutdown_req.data = this;
+    if (uv_shutdown(&shutdown_req, reinterpret_cast<uv_stream_t*>(&tcp), on_shutdown) != 0) {
+        begin_close();
+        return;
+    }
+    uv_timer_start(&timer, on_timeout, LINGER_MS, 0);
+}
+
+void Server::Conn::on_shutdown(uv_shutdown_t* req, int status) {
+    // Called before the close callbacks, also when a close cancels it (UV_ECANCELED).
+    if (status < 0) static_cast<Conn*>(req->data)->begin_close();
 }
 
 void Server::Conn::begin_close() {

@@ -250,5 +250,47 @@ def promtool_accepts_live_metrics():
         assert n.stop() == 0
 
 
+
+@test
+def admin_connection_cap_answers_503_and_counts_it():
+    n = Node("--max-admin-conns", "2")
+    # No HTTP request before the held connections: a closed request's connection still
+    # counts until its close completes. The admin port is bound once the log names it.
+    assert n.admin_port
+    held = [socket.create_connection(("127.0.0.1", n.admin_port), timeout=5 * harness.SCALE)
+            for _ in range(2)]
+    # Both held connections are accepted before the third arrives: a request on each answers.
+    for s in held:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = s.recv(65536)
+        assert got.startswith(b"HTTP/1.1 200"), f"a connection within the cap is not served: {got!r}"
+    out = raw_http(n, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", read_until_close=True)
+    assert out.startswith(b"HTTP/1.1 503"), out
+    assert b"too_many_connections" in out, out
+    for s in held:
+        s.close()
+    poll(lambda: n.metric("rejected_total", {"reason": "admin_conns"}) >= 1, 10,
+         "rejected_total{reason=admin_conns}")
+
+
+
+@test
+def a_client_that_shuts_its_write_side_still_gets_its_answers():
+    n = Node()
+    n.wait_admin()
+    s = socket.create_connection(("127.0.0.1", n.admin_port), timeout=10 * harness.SCALE)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    assert out.count(b"HTTP/1.1 200") == 2, out
+    assert out.rstrip().endswith(b"}"), out
+
+
 if __name__ == "__main__":
     harness.main()
