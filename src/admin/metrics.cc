@@ -263,6 +263,12 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_ready", "1 when every readiness gate is open", g.ready() ? 1 : 0);
     gauge("dht_connections", "TCP connections to peers, handshaking ones included",
           static_cast<double>(net.connections));
+    o.header("dht_conns_evicted_total", "counter",
+             "Idle peer sessions closed to make room under max_conns");
+    o.sample("dht_conns_evicted_total", "", static_cast<double>(net.evicted_idle));
+    o.header("dht_accept_paused_total", "counter",
+             "Times accepting stopped at max_conns with no idle session to close");
+    o.sample("dht_accept_paused_total", "", static_cast<double>(net.accept_paused));
 
     const BuildInfo& b = build_info();
     o.header("dht_build_info", "gauge", "Build information");

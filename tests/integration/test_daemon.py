@@ -467,5 +467,51 @@ def per_ip_connection_cap_refuses_the_extra_and_counts_it():
         s.close()
 
 
+
+@test
+def max_conns_evicts_the_oldest_idle_session_then_pauses_accept():
+    def connect(node):
+        s = socket.create_connection(("127.0.0.1", node.port), timeout=5 * harness.SCALE)
+        s.settimeout(5 * harness.SCALE)
+        return s
+
+    def hello(s):
+        got = b""
+        while len(got) < 9:
+            chunk = s.recv(9 - len(got))
+            if not chunk:
+                return False
+            got += chunk
+        return True
+
+    seed = Node()
+    seed.wait_ready()
+    small = Node("--max-conns", "8", "--handshake-timeout", "30000", "--bootstrap", seed.addr)
+    small.wait_ready()
+    assert small.metric("dht_active_sessions") >= 1
+    # Raw connections that never authenticate: at the cap, each newcomer makes room by
+    # closing the authenticated session idle the longest, so all eight are served.
+    held = [connect(small) for _ in range(8)]
+    for s in held:
+        assert hello(s), "a connection was not served while idle sessions could be closed"
+    assert small.metric("dht_conns_evicted_total") >= 1
+    # Now the pool holds only handshaking connections: nothing is idle, so a ninth waits
+    # in the backlog without a HELLO until one of them closes.
+    poll(lambda: small.metric("dht_connections") == 8, 10, "a pool of the eight raw connections")
+    waiting = connect(small)
+    waiting.settimeout(0.5)
+    try:
+        early = waiting.recv(9)
+    except socket.timeout:
+        early = None
+    assert early is None, f"the ninth connection was served at the cap: {early!r}"
+    poll(lambda: small.metric("dht_accept_paused_total") >= 1, 10, "dht_accept_paused_total")
+    held.pop().close()
+    waiting.settimeout(10 * harness.SCALE)
+    assert hello(waiting), "accepting did not resume when a connection closed"
+    for s in held + [waiting]:
+        s.close()
+
+
 if __name__ == "__main__":
     harness.main()
