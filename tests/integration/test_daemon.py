@@ -425,32 +425,42 @@ def host_address():
     return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
 
 
+def dial(host, port):
+    """A raw TCP connection to a daemon's peer port that will never authenticate."""
+    s = socket.create_connection((host, port), timeout=5 * harness.SCALE)
+    s.settimeout(5 * harness.SCALE)
+    return s
+
+
+def read_hello(s):
+    """True once the daemon's 9-byte HELLO arrived; False if it closed or reset instead."""
+    got = b""
+    try:
+        while len(got) < 9:
+            chunk = s.recv(9 - len(got))
+            if not chunk:
+                return False
+            got += chunk
+    except ConnectionError:
+        return False
+    return True
+
+
 @test
 def per_ip_connection_cap_refuses_the_extra_and_counts_it():
     # Loopback peers are exempt from the cap, so this connects to the machine's own
-    # non-loopback address: the connection then comes from that address too.
+    # non-loopback address: the connection then comes from that address too. The raw
+    # connections never authenticate: a long handshake timeout keeps them in place.
     ip = host_address()
     if ip is None:
         raise harness.Skip("no non-loopback IPv4 address on this machine")
-    n = Node("--listen", "0.0.0.0:0", "--max-conns-per-ip", "3")
+    n = Node("--listen", "0.0.0.0:0", "--max-conns-per-ip", "3", "--handshake-timeout", "30000")
     n.wait_ready()
-
-    def connect():
-        s = socket.create_connection((ip, n.port), timeout=5 * harness.SCALE)
-        s.settimeout(5 * harness.SCALE)
-        return s
-
-    def got_hello(s):
-        try:
-            return len(s.recv(9)) == 9
-        except OSError:  # reset: refused after accept
-            return False
-
-    held = [connect() for _ in range(3)]
+    held = [dial(ip, n.port) for _ in range(3)]
     for s in held:
-        assert got_hello(s), "a connection within the cap gets HELLO"
-    extra = connect()
-    assert not got_hello(extra), "the fourth connection from one address is closed"
+        assert read_hello(s), "a connection within the cap gets HELLO"
+    extra = dial(ip, n.port)
+    assert not read_hello(extra), "the fourth connection from one address is closed"
     extra.close()
     poll(lambda: n.metric("rejected_total", {"reason": "conns_per_ip"}) >= 1, 10,
          "rejected_total{reason=conns_per_ip}")
@@ -458,8 +468,8 @@ def per_ip_connection_cap_refuses_the_extra_and_counts_it():
     held.pop().close()
 
     def accepted_again():
-        s = connect()
-        ok = got_hello(s)
+        s = dial(ip, n.port)
+        ok = read_hello(s)
         s.close()
         return ok
     poll(accepted_again, 10, "a connection accepted once another one closed")
@@ -467,23 +477,8 @@ def per_ip_connection_cap_refuses_the_extra_and_counts_it():
         s.close()
 
 
-
 @test
 def max_conns_evicts_the_oldest_idle_session_then_pauses_accept():
-    def connect(node):
-        s = socket.create_connection(("127.0.0.1", node.port), timeout=5 * harness.SCALE)
-        s.settimeout(5 * harness.SCALE)
-        return s
-
-    def hello(s):
-        got = b""
-        while len(got) < 9:
-            chunk = s.recv(9 - len(got))
-            if not chunk:
-                return False
-            got += chunk
-        return True
-
     seed = Node()
     seed.wait_ready()
     small = Node("--max-conns", "8", "--handshake-timeout", "30000", "--bootstrap", seed.addr)
@@ -491,14 +486,14 @@ def max_conns_evicts_the_oldest_idle_session_then_pauses_accept():
     assert small.metric("dht_active_sessions") >= 1
     # Raw connections that never authenticate: at the cap, each newcomer makes room by
     # closing the authenticated session idle the longest, so all eight are served.
-    held = [connect(small) for _ in range(8)]
+    held = [dial("127.0.0.1", small.port) for _ in range(8)]
     for s in held:
-        assert hello(s), "a connection was not served while idle sessions could be closed"
+        assert read_hello(s), "a connection was not served while idle sessions could be closed"
     assert small.metric("dht_conns_evicted_total") >= 1
     # Now the pool holds only handshaking connections: nothing is idle, so a ninth waits
     # in the backlog without a HELLO until one of them closes.
     poll(lambda: small.metric("dht_connections") == 8, 10, "a pool of the eight raw connections")
-    waiting = connect(small)
+    waiting = dial("127.0.0.1", small.port)
     waiting.settimeout(0.5)
     try:
         early = waiting.recv(9)
@@ -508,7 +503,7 @@ def max_conns_evicts_the_oldest_idle_session_then_pauses_accept():
     poll(lambda: small.metric("dht_accept_paused_total") >= 1, 10, "dht_accept_paused_total")
     held.pop().close()
     waiting.settimeout(10 * harness.SCALE)
-    assert hello(waiting), "accepting did not resume when a connection closed"
+    assert read_hello(waiting), "accepting did not resume when a connection closed"
     for s in held + [waiting]:
         s.close()
 
