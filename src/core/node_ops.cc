@@ -9,6 +9,19 @@
 
 namespace svcdht::core {
 
+namespace {
+// What an API answer shows of one stored provider record, with its time left at |now_unix|.
+ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix) {
+    ProviderInfo pi;
+    pi.publisher = s.pk;
+    pi.addrs = s.addrs;
+    pi.ttl = s.ttl;
+    pi.ts = s.ts;
+    pi.secs_left = s.ts + s.ttl > now_unix ? s.ts + s.ttl - now_unix : 0;
+    return pi;
+}
+}  // namespace
+
 // ---- lookups ---------------------------------------------------------------------------------
 
 uint64_t Node::start_lookup(LookupKind kind, const Key& target, uint8_t purpose,
@@ -170,15 +183,8 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
                     break;
                 case LookupKind::get_providers: {
                     const uint64_t now_unix = unix_now(now);
-                    for (const StoredRecord& s : l->providers) {
-                        ProviderInfo pi;
-                        pi.publisher = s.pk;
-                        pi.addrs = s.addrs;
-                        pi.ttl = s.ttl;
-                        pi.ts = s.ts;
-                        pi.secs_left = s.ts + s.ttl > now_unix ? s.ts + s.ttl - now_unix : 0;
-                        res.providers.push_back(std::move(pi));
-                    }
+                    for (const StoredRecord& s : l->providers)
+                        res.providers.push_back(provider_info(s, now_unix));
                     if (!res.providers.empty()) ++counters_.found_total;
                     break;
                 }
@@ -288,15 +294,8 @@ RequestId Node::find_providers(const Key& key, Time now, LookupOptions o) {
     if (!scratch_records_.empty() || table_.size() == 0) {
         // Held here (or nowhere else to ask): answer from the local store, zero hops.
         const uint64_t now_unix = unix_now(now);
-        for (const StoredRecord* s : scratch_records_) {
-            ProviderInfo pi;
-            pi.publisher = s->pk;
-            pi.addrs = s->addrs;
-            pi.ttl = s->ttl;
-            pi.ts = s->ts;
-            pi.secs_left = s->ts + s->ttl > now_unix ? s->ts + s->ttl - now_unix : 0;
-            r.providers.push_back(std::move(pi));
-        }
+        for (const StoredRecord* s : scratch_records_)
+            r.providers.push_back(provider_info(*s, now_unix));
         if (!r.providers.empty()) ++counters_.found_total;
         ++counters_.lookups_total[static_cast<size_t>(LookupKind::get_providers)];
         complete(r, Err::ok, now);
