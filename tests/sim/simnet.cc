@@ -578,20 +578,26 @@ void Sim::send_bytes(Conn& c, int from) {
     arrive = std::max(arrive, c.last_arrival[to]);
     c.last_arrival[to] = arrive;
     const size_t pieces = out.size() > 2 && rng_.below(10) < 3 ? 2 + rng_.below(2) : 1;
-    std::vector<size_t> cuts;
-    for (size_t i = 1; i < pieces; ++i) cuts.push_back(1 + rng_.below(out.size() - 1));
-    std::sort(cuts.begin(), cuts.end());
-    cuts.push_back(out.size());
+    size_t cuts[3];
+    size_t ncuts = 0;
+    for (size_t i = 1; i < pieces; ++i) cuts[ncuts++] = 1 + rng_.below(out.size() - 1);
+    std::sort(cuts, cuts + ncuts);
+    cuts[ncuts++] = out.size();
     size_t prev = 0;
-    for (size_t cut : cuts) {
+    for (size_t i = 0; i < ncuts; ++i) {
+        const size_t cut = cuts[i];
         if (cut <= prev) continue;
         Event e;
         e.kind = E_DELIVER;
         e.a = c.id;
         e.b = static_cast<uint32_t>(to);
         e.at = arrive;
-        e.data.assign(out.begin() + static_cast<std::ptrdiff_t>(prev),
-                      out.begin() + static_cast<std::ptrdiff_t>(cut));
+        if (prev == 0 && cut == out.size()) {
+            e.data = std::move(out);  // one piece: the buffer itself travels
+        } else {
+            e.data.assign(out.begin() + static_cast<std::ptrdiff_t>(prev),
+                          out.begin() + static_cast<std::ptrdiff_t>(cut));
+        }
         push(std::move(e));
         prev = cut;
     }
