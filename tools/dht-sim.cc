@@ -3,6 +3,7 @@
 //
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
+//           [--hedge-after MS]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow] [--op find_node|get]
 //           [--fast-crypto] [--check-invariants] [--json]
 //   dht-sim --fuzz --seconds T [--seed S]
@@ -41,7 +42,8 @@ void usage(FILE* f) {
     std::fputs(
         "usage: dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P]\n"
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
-        "               [--replica R] [--disjoint D] [--scenario NAME] [--op find_node|get]\n"
+        "               [--replica R] [--disjoint D] [--hedge-after MS] [--scenario NAME]\n"
+        "               [--op find_node|get]\n"
         "               [--fast-crypto] [--check-invariants] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
         "scenarios: lookup provide churn gradual partition hostile slow\n",
@@ -189,6 +191,9 @@ int main(int argc, char** argv) {
                           : a == "--replica" ? c.replica
                                              : c.disjoint;
             f = static_cast<uint32_t>(n);
+        } else if (a == "--hedge-after") {
+            need(v && parse_u64(v, &n) && n > 0);
+            c.hedge_after = core::msec(n);
         } else if (a == "--scenario") {
             need(v != nullptr);
             c.scenario = v;

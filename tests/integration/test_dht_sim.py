@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The dht-sim command line: the JSON object it prints, the seed it reports and replays,
+# the options it refuses, and its fuzz mode. Small networks, so each run takes a second.
+import json
+import subprocess
+import sys
+
+import harness
+from harness import test
+
+SIM = sys.argv[1] if len(sys.argv) > 1 else "build/tests/dht-sim"
+
+
+def sim(*args, timeout=120):
+    return subprocess.run([SIM, *args], capture_output=True, text=True, timeout=timeout * harness.SCALE)
+
+
+def sim_json(*args):
+    p = sim(*args, "--fast-crypto", "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout), p.stderr
+
+
+@test
+def prints_the_report_as_one_json_object():
+    r, err = sim_json("--nodes", "60", "--lookups", "30", "--seed", "7")
+    assert "dht-sim: seed 7" in err, err
+    for key in ("nodes", "lookups", "success_rate", "hops", "latency_ms", "rpcs_per_lookup", "provide_success",
+                "found_after_churn", "wall_s", "peak_rss_kb", "event_hash"):
+        assert key in r, key
+    assert set(r["hops"]) == {"p50", "p95", "p99", "max"}, r["hops"]
+    assert set(r["latency_ms"]) == {"p50", "p95", "p99"}, r["latency_ms"]
+    assert r["nodes"] == 60 and r["lookups"] == 30, r
+    assert r["success_rate"] == 1, r
+    assert 1 <= r["hops"]["p50"] <= r["hops"]["max"], r["hops"]
+    assert r["rpcs_per_lookup"] > 0 and r["peak_rss_kb"] > 0, r
+    # A lookup scenario has no provide phase: those two are null, not zero.
+    assert r["provide_success"] is None and r["found_after_churn"] is None, r
+
+
+@test
+def the_same_seed_replays_the_same_run():
+    a, _ = sim_json("--nodes", "40", "--lookups", "20", "--seed", "11")
+    b, _ = sim_json("--nodes", "40", "--lookups", "20", "--seed", "11")
+    c, _ = sim_json("--nodes", "40", "--lookups", "20", "--seed", "12")
+    assert a["event_hash"] == b["event_hash"] and a["events"] == b["events"], (a, b)
+    assert a["event_hash"] != c["event_hash"], (a, c)
+
+
+@test
+def a_provide_scenario_reports_its_success():
+    r, _ = sim_json("--nodes", "50", "--lookups", "40", "--seed", "5", "--scenario", "provide")
+    assert r["provide_success"] == 1, r
+    assert r["success_rate"] == 1, r
+
+
+@test
+def hedge_after_reaches_the_lookups():
+    # With slow nodes and one hedge allowed, when hedges fire changes what is sent.
+    common = ("--nodes", "80", "--lookups", "40", "--seed", "3", "--scenario", "slow", "--slow", "20", "--beta", "1")
+    a, _ = sim_json(*common, "--hedge-after", "250")
+    b, _ = sim_json(*common, "--hedge-after", "40")
+    assert a["event_hash"] != b["event_hash"], (a, b)
+    assert a["success_rate"] == 1 and b["success_rate"] == 1, (a, b)
+
+
+@test
+def refuses_bad_options_with_exit_code_2():
+    for args in (["--nodes", "1"], ["--hedge-after", "0"], ["--op", "store"], ["--alpha"], ["--frobnicate"]):
+        p = sim(*args)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert "dht-sim:" in p.stderr and "--help" in p.stderr, (args, p.stderr)
+    p = sim("--help")
+    assert p.returncode == 0 and "--hedge-after MS" in p.stdout, p.stdout
+
+
+@test
+def fuzz_mode_runs_random_scenarios():
+    p = sim("--fuzz", "--seconds", "2", "--seed", "9")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "no failing seed" in p.stderr, p.stderr
+
+
+if __name__ == "__main__":
+    harness.main()
