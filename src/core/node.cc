@@ -119,6 +119,7 @@ DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
 }
 
 void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Time now) {
+    const TableCheck check{table_};
     if (info.id == self_->id || conns_.count(ref) != 0) return;
     auto c = std::make_unique<Conn>();
     c->ref = ref;
@@ -175,6 +176,7 @@ std::unique_ptr<Node::Dial> Node::take_dial(DialId dial) {
 }
 
 void Node::on_dial_failed(DialId dial, Err why, Time now) {
+    const TableCheck check{table_};
     std::unique_ptr<Dial> d = take_dial(dial);
     if (!d) return;
     if (d->seed >= 0) {
@@ -195,6 +197,7 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
 }
 
 void Node::on_session_closed(PeerRef ref, Err why, Time now) {
+    const TableCheck check{table_};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     const NodeId id = it->second->id;
@@ -404,6 +407,7 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
 // ---- inbound ---------------------------------------------------------------------------------
 
 void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
+    const TableCheck check{table_};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     Conn& c = *it->second;
@@ -621,6 +625,7 @@ void Node::hedge_check(uint64_t rid, Time now) {
 }
 
 void Node::on_timer(Time now) {
+    const TableCheck check{table_};
     while (!rpc_timeouts_.empty() && rpc_timeouts_.begin()->first <= now) {
         const uint64_t rid = rpc_timeouts_.begin()->second;
         rpc_timeouts_.erase(rpc_timeouts_.begin());

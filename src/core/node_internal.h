@@ -8,6 +8,18 @@
 
 namespace svcdht::core {
 
+// TableCheck, declared first in every input of the Node, checks the routing table's
+// invariants (sizes, order, no self entry, no duplicates, diversity tallies) when the
+// input returns, in builds with assertions on. It compiles to nothing under NDEBUG.
+struct TableCheck {
+    const RoutingTable& table;
+    ~TableCheck() {
+#ifndef NDEBUG
+        table.check_invariants();
+#endif
+    }
+};
+
 // Timer kinds in the node's heap. Entries are checked when they fire (lazy cancellation):
 // an RPC, lookup or dial that ended in the meantime makes its entry a no-op.
 enum TimerKind : uint8_t {

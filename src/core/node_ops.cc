@@ -608,6 +608,7 @@ void Node::republish(const Key& key, Time now) {
 // ---------------------------------------------------------------------
 
 void Node::add_seed(const PeerAddr& addr, Time now) {
+    const TableCheck check{table_};
     seeds_.push_back({addr, 0, false, false, 0});
     if (!draining_) seed_dial(seeds_.size() - 1, now);
 }
