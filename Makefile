@@ -91,7 +91,7 @@ release: deps
 # The scale figures of docs/PERFORMANCE.md come from here (FastCrypto: see that file).
 sim-scale: release
 	/usr/bin/time -f "wall %e s, max rss %M KiB" $(REL_BUILD)/tests/dht-sim --nodes $(N) \
-	  --lookups $(L) --seed $(SEED) --fast-crypto --json
+	  --lookups $(L) --seed $(SEED) --fast-crypto --progress --json
 
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \

@@ -5,7 +5,7 @@
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
 //           [--hedge-after MS]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow] [--op find_node|get]
-//           [--fast-crypto] [--check-invariants] [--json]
+//           [--fast-crypto] [--check-invariants] [--progress] [--json]
 //   dht-sim --fuzz --seconds T [--seed S]
 //
 // The seed is printed on stderr; the same seed replays the same run (same event hash).
@@ -44,7 +44,7 @@ void usage(FILE* f) {
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--scenario NAME]\n"
         "               [--op find_node|get]\n"
-        "               [--fast-crypto] [--check-invariants] [--json]\n"
+        "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
         "scenarios: lookup provide churn gradual partition hostile slow\n",
         f);
@@ -153,6 +153,8 @@ int main(int argc, char** argv) {
             json = true;
         } else if (a == "--fast-crypto") {
             c.fast_crypto = true;
+        } else if (a == "--progress") {
+            c.progress = true;
         } else if (a == "--check-invariants") {
             c.check_invariants = true;
         } else if (a == "--fuzz") {

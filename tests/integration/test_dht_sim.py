@@ -49,6 +49,15 @@ def the_same_seed_replays_the_same_run():
 
 
 @test
+def progress_reports_each_tenth_of_the_joins():
+    r, err = sim_json("--nodes", "50", "--lookups", "10", "--seed", "4", "--progress")
+    lines = [line for line in err.splitlines() if "nodes started" in line]
+    assert len(lines) == 10 and lines[-1].startswith("dht-sim: 50/50 nodes started"), err
+    quiet, err = sim_json("--nodes", "50", "--lookups", "10", "--seed", "4")
+    assert "nodes started" not in err and quiet["event_hash"] == r["event_hash"], err
+
+
+@test
 def a_provide_scenario_reports_its_success():
     r, _ = sim_json("--nodes", "50", "--lookups", "40", "--seed", "5", "--scenario", "provide")
     assert r["provide_success"] == 1, r

@@ -275,10 +275,17 @@ void build_network(Sim& sim, const ScenarioConfig& c) {
             hostile && i > 0 && sim.rng_draw(1000000) < static_cast<uint64_t>(c.hostile * 1e6);
         sim.add_host(slow, bad);
     }
+    const auto wall0 = std::chrono::steady_clock::now();
     sim.start(0, {});
     for (uint32_t i = 1; i < c.nodes; ++i) {
         sim.run_until(sim.now() + c.join_interval);
         sim.start(i, random_seeds(sim, i));
+        if (c.progress && (i + 1) % std::max<uint32_t>(1, c.nodes / 10) == 0) {
+            const double wall =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+            std::fprintf(stderr, "dht-sim: %u/%u nodes started, virtual %.0f s, wall %.0f s\n",
+                         i + 1, c.nodes, static_cast<double>(sim.now()) / 1e6, wall);
+        }
     }
     sim.run_until(sim.now() + secs(30));
 }

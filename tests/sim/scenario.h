@@ -31,6 +31,7 @@ struct ScenarioConfig {
     std::string op = "find_node";  // lookup kind for lookup/hostile/slow: find_node | get
     bool fast_crypto = false;
     bool check_invariants = false;
+    bool progress = false;  // a line on stderr per tenth of the network started
     Time join_interval = core::msec(20);
     Time gradual_span = core::secs(6 * 3600);
 };
