@@ -3,7 +3,7 @@
 //
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
-//           [--hedge-after MS]
+//           [--hedge-after MS] [--hop-budget H]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow] [--op find_node|get]
 //           [--fast-crypto] [--check-invariants] [--progress] [--json]
 //   dht-sim --fuzz --seconds T [--seed S]
@@ -42,8 +42,8 @@ void usage(FILE* f) {
     std::fputs(
         "usage: dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P]\n"
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
-        "               [--replica R] [--disjoint D] [--hedge-after MS] [--scenario NAME]\n"
-        "               [--op find_node|get]\n"
+        "               [--replica R] [--disjoint D] [--hedge-after MS] [--hop-budget H]\n"
+        "               [--scenario NAME] [--op find_node|get]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
         "scenarios: lookup provide churn gradual partition hostile slow\n",
@@ -185,14 +185,20 @@ int main(int argc, char** argv) {
             const double pct = std::atof(v) / 100.0;
             (a == "--slow" ? c.slow : a == "--churn" ? c.churn : c.hostile) = pct;
         } else if (a == "--alpha" || a == "--beta" || a == "--k" || a == "--replica" ||
-                   a == "--disjoint") {
-            need(v && parse_u64(v, &n));
-            uint32_t& f = a == "--alpha"     ? c.alpha
-                          : a == "--beta"    ? c.beta
-                          : a == "--k"       ? c.k
-                          : a == "--replica" ? c.replica
-                                             : c.disjoint;
-            f = static_cast<uint32_t>(n);
+                   a == "--disjoint" || a == "--hop-budget") {
+            // The daemon's ranges for the same settings (src/daemon/config.cc).
+            struct Range {
+                uint32_t* field;
+                uint64_t lo, hi;
+            };
+            const Range r = a == "--alpha"      ? Range{&c.alpha, 1, 16}
+                            : a == "--beta"     ? Range{&c.beta, 0, 16}
+                            : a == "--k"        ? Range{&c.k, 2, 64}
+                            : a == "--replica"  ? Range{&c.replica, 1, 20}
+                            : a == "--disjoint" ? Range{&c.disjoint, 1, 8}
+                                                : Range{&c.hop_budget, 1, 32};
+            need(v && parse_u64(v, &n) && n >= r.lo && n <= r.hi);
+            *r.field = static_cast<uint32_t>(n);
         } else if (a == "--hedge-after") {
             need(v && parse_u64(v, &n) && n > 0);
             c.hedge_after = core::msec(n);
@@ -206,6 +212,11 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "dht-sim: unknown option %s (try --help)\n", a.c_str());
             return 2;
         }
+    }
+    if (c.beta > c.alpha) {
+        std::fprintf(stderr, "dht-sim: --beta %u is above --alpha %u (try --help)\n", c.beta,
+                     c.alpha);
+        return 2;
     }
     if (!seed_given && !fuzz_one) c.seed = static_cast<uint64_t>(std::time(nullptr));
     if (do_fuzz) return fuzz(seconds, c.seed);

@@ -60,6 +60,7 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.node.alpha = c.alpha;
     s.node.beta = c.beta;
     s.node.hedge_after = c.hedge_after;
+    s.node.hop_budget = c.hop_budget;
     s.node.replica = c.replica;
     s.node.disjoint = c.disjoint;
     return s;

@@ -28,6 +28,7 @@ struct ScenarioConfig {
     double hostile = 0.1;  // fraction of hostile hosts (hostile scenario)
     uint32_t alpha = 3, beta = 1, k = 20, replica = 3, disjoint = 1;
     Time hedge_after = core::msec(250);
+    uint32_t hop_budget = 6;
     std::string op = "find_node";  // lookup kind for lookup/hostile/slow: find_node | get
     bool fast_crypto = false;
     bool check_invariants = false;
