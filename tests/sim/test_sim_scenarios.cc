@@ -26,6 +26,25 @@ void show(const char* what, const Report& r) {
     std::printf("%s: %s\n", what, r.json().c_str());
 }
 
+LookupOptions with_beta(int32_t beta) {
+    LookupOptions o;
+    o.beta = beta;
+    return o;
+}
+
+// gets_without_then_with_hedging publishes 500 values, then gets each with beta 0 into
+// |get0| and again with beta 1 into |get1|, and prints both tails.
+void gets_without_then_with_hedging(Sim& sim, const char* what, Tally& get0, Tally& get1,
+                                    Unanswered& u) {
+    std::vector<uint32_t> putters;
+    const std::vector<Key> keys = publish_values(sim, 500, &putters, u);
+    run_gets(sim, keys, putters, get0, u, with_beta(0));
+    run_gets(sim, keys, putters, get1, u, with_beta(1));
+    std::printf("%s: GET p95 %.0f ms (beta 0) vs %.0f ms (beta 1), p99 %.0f vs %.0f\n", what,
+                get0.latency_ms(0.95), get1.latency_ms(0.95), get0.latency_ms(0.99),
+                get1.latency_ms(0.99));
+}
+
 }  // namespace
 
 TEST(Scenario, ThousandNodesEveryLookupSucceeds) {
@@ -43,23 +62,14 @@ TEST(Scenario, HedgingRescuesTheTailWhenFivePercentAreSlow) {
     build_network(sim, c);
     Unanswered u;
     Tally find0, find1, get0, get1;
-    LookupOptions b0, b1;
-    b0.beta = 0;
-    b1.beta = 1;
     c.lookups = 500;
-    run_find_node(sim, c, find0, u, b0);
-    run_find_node(sim, c, find1, u, b1);
-    std::vector<uint32_t> putters;
-    const std::vector<Key> keys = publish_values(sim, 500, &putters, u);
-    run_gets(sim, keys, putters, get0, u, b0);
-    run_gets(sim, keys, putters, get1, u, b1);
+    run_find_node(sim, c, find0, u, with_beta(0));
+    run_find_node(sim, c, find1, u, with_beta(1));
     std::printf(
         "5%% slow (10x): FIND_NODE p95 %.0f ms (beta 0) vs %.0f ms (beta 1), p99 %.0f vs %.0f\n",
         find0.latency_ms(0.95), find1.latency_ms(0.95), find0.latency_ms(0.99),
         find1.latency_ms(0.99));
-    std::printf("5%% slow (10x): GET p95 %.0f ms (beta 0) vs %.0f ms (beta 1), p99 %.0f vs %.0f\n",
-                get0.latency_ms(0.95), get1.latency_ms(0.95), get0.latency_ms(0.99),
-                get1.latency_ms(0.99));
+    gets_without_then_with_hedging(sim, "5% slow (10x)", get0, get1, u);
     EXPECT_EQ(u.n, 0u);
     EXPECT_EQ(get0.success(), 1.0);
     EXPECT_EQ(get1.success(), 1.0);
@@ -85,17 +95,7 @@ TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
     build_network(sim, c);
     Unanswered u;
     Tally get0, get1;
-    LookupOptions b0, b1;
-    b0.beta = 0;
-    b1.beta = 1;
-    std::vector<uint32_t> putters;
-    const std::vector<Key> keys = publish_values(sim, 500, &putters, u);
-    run_gets(sim, keys, putters, get0, u, b0);
-    run_gets(sim, keys, putters, get1, u, b1);
-    std::printf(
-        "5%% slow (10x), alpha 1: GET p95 %.0f ms (beta 0) vs %.0f ms (beta 1), p99 %.0f vs "
-        "%.0f\n",
-        get0.latency_ms(0.95), get1.latency_ms(0.95), get0.latency_ms(0.99), get1.latency_ms(0.99));
+    gets_without_then_with_hedging(sim, "5% slow (10x), alpha 1", get0, get1, u);
     EXPECT_EQ(u.n, 0u);
     EXPECT_EQ(get0.success(), 1.0);
     EXPECT_EQ(get1.success(), 1.0);
