@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
             need(v && parse_u64(v, &n) && n >= r.lo && n <= r.hi);
             *r.field = static_cast<uint32_t>(n);
         } else if (a == "--hedge-after") {
-            need(v && parse_u64(v, &n) && n > 0);
+            need(v && parse_u64(v, &n) && n >= 1 && n <= 60000);  // the daemon's range
             c.hedge_after = core::msec(n);
         } else if (a == "--scenario") {
             need(v != nullptr);

@@ -76,7 +76,7 @@ def hedge_after_reaches_the_lookups():
 
 @test
 def refuses_bad_options_with_exit_code_2():
-    for args in (["--nodes", "1"], ["--hedge-after", "0"], ["--op", "store"], ["--alpha"], ["--frobnicate"],
+    for args in (["--nodes", "1"], ["--hedge-after", "0"], ["--hedge-after", "60001"], ["--op", "store"], ["--alpha"], ["--frobnicate"],
                  ["--k", "0"], ["--alpha", "0"], ["--hop-budget", "0"], ["--disjoint", "9"], ["--beta", "4"]):
         p = sim(*args)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
