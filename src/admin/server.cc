@@ -286,8 +286,7 @@ void Server::Conn::linger() {
         begin_close();
         return;
     }
-    lingering = true;
-    input.clear();
+    input.clear();  // lingering since respond(): nothing more is parsed
     shutdown_req.data = this;
     if (uv_shutdown(&shutdown_req, reinterpret_cast<uv_stream_t*>(&tcp), on_shutdown) != 0) {
         begin_close();
