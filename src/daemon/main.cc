@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -420,6 +421,10 @@ int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp)
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
+    // libuv writes to sockets with write(): a peer that resets its connection while we
+    // answer it would otherwise kill the process with SIGPIPE. EPIPE is handled per write.
+    // Every subcommand gets this (run, ping and lookup touch sockets; the rest are cheap).
+    std::signal(SIGPIPE, SIG_IGN);
     const std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
         print_run_help();
