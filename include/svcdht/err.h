@@ -72,7 +72,10 @@ namespace svcdht::core {
     X(protocol_violation, "peer broke the handshake order")                             \
     X(data_before_auth, "Data frame arrived before authentication")                     \
     X(tx_full, "per-session transmit queue is full")                                    \
+    X(rx_budget, "node-wide frame reassembly budget is exhausted")                      \
+    X(frame_stalled, "a partial frame did not complete within idle_timeout")            \
     X(idle_timeout, "session idle for longer than idle_timeout")                        \
+    X(conn_evicted, "connection closed to make room at the connection cap")             \
     X(peer_closed, "peer closed the connection")                                        \
     X(session_closed, "the session is closed")                                          \
     X(io, "socket or file I/O failed")                                                  \

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 
+#include "svcdht/budget.h"
 #include "svcdht/bytes.h"
 #include "svcdht/err.h"
 #include "svcdht/limits.h"
@@ -37,6 +38,8 @@ struct FrameEvent {
         unknown_kind,  // a frame of kind |raw_kind| began; its bytes are being skipped
         oversize,      // a frame header announced |len| > max; its bytes are being skipped
         empty,         // a frame header announced len 0 (no kind byte)
+        over_budget,   // a split frame needed more buffer than the node-wide budget has;
+                       // the decoder is stuck (it consumes and ignores all further input)
     };
     Type type = Type::none;
     FrameKind kind = FrameKind::data;
@@ -47,7 +50,16 @@ struct FrameEvent {
 
 class FrameDecoder {
 public:
-    explicit FrameDecoder(uint32_t max_len = MAX_FRAME_LEN) : max_len_(max_len) {}
+    // |budget|, if given, is charged for the reassembly buffer's memory while it is held.
+    explicit FrameDecoder(uint32_t max_len = MAX_FRAME_LEN, ByteBudget* budget = nullptr)
+        : max_len_(max_len), budget_(budget) {}
+    ~FrameDecoder();
+    FrameDecoder(const FrameDecoder&) = delete;
+    FrameDecoder& operator=(const FrameDecoder&) = delete;
+
+    // set_max_len changes the largest frame accepted from the next frame header on (a
+    // session raises it from the handshake's limit once the peer has authenticated).
+    void set_max_len(uint32_t max_len) { max_len_ = max_len; }
 
     // next consumes bytes of |in| until one event is complete or |in| is used up, and
     // returns how many bytes it consumed. Call it again with the rest of the input until
@@ -59,13 +71,25 @@ public:
     size_t buffered() const { return buf_.size(); }
     // held returns the reassembly memory reserved, partial frame or not.
     size_t held() const { return buf_.capacity(); }
+    // has_partial says a split frame is being reassembled (its buffer is held).
+    bool has_partial() const { return state_ == State::body && !buf_.empty(); }
+    // abandon frees the buffer whatever it holds and ignores all further input (the
+    // session closed).
+    void abandon() {
+        free_buffer();
+        state_ = State::stuck;
+    }
     // release_buffer frees the partial-frame buffer's memory when it holds no partial
     // frame; the payload of the last event is invalid afterwards.
     void release_buffer();
 
 private:
-    enum class State : uint8_t { header, body, discard };
+    enum class State : uint8_t { header, body, discard, stuck };
+    void free_buffer();
+
     uint32_t max_len_;
+    ByteBudget* budget_;
+    size_t charged_ = 0;  // bytes of budget_ held for buf_
     State state_ = State::header;
     uint8_t hdr_[4] = {0, 0, 0, 0};
     uint8_t hdr_have_ = 0;

@@ -16,6 +16,11 @@ namespace svcdht::core {
 inline constexpr size_t HELLO_LEN = 9;
 inline constexpr size_t FRAME_HEADER_LEN = 5;  // len:u32 + kind:u8
 inline constexpr uint32_t MAX_FRAME_LEN = 1'048'576;
+// Before a session authenticates, frames are capped at what the handshake needs: an ident
+// is under 200 bytes, an auth about 80 and a Ctrl error at most ~300. A stranger who
+// announces more is closed at once, so an unauthenticated connection never costs more than
+// this in reassembly memory.
+inline constexpr uint32_t HANDSHAKE_MAX_FRAME_LEN = 1024;
 // The third framing violation (oversize or empty frame) in one session closes it: two are
 // forgiven so a peer with a slightly larger limit is told (Ctrl 1413) rather than cut off.
 inline constexpr int MAX_FRAME_VIOLATIONS = 3;
@@ -52,6 +57,13 @@ inline constexpr Time DEFAULT_IDLE_TIMEOUT = msec(60000);
 // answers for a healthy peer while a peer that stops reading costs at most 512 KiB.
 inline constexpr uint32_t DEFAULT_TX_MAX_FRAMES = 256;
 inline constexpr size_t DEFAULT_TX_MAX_BYTES = 512 * 1024;
+
+// Node-wide memory for every session together (settable: max_reassembly_bytes and
+// max_tx_queue_bytes). Per-session limits bound one peer; these bound all of them, so 500
+// connections that each hold most of a 1 MiB frame cost 4 MiB, not 500 MiB. Micronode
+// defaults fit an edge board; macronode ones a server.
+inline constexpr size_t DEFAULT_RX_BUDGET = 4u << 20;
+inline constexpr size_t DEFAULT_TX_BUDGET = 8u << 20;
 
 // Domain separation strings for the two things svc-dht signs.
 inline constexpr char AUTH_CONTEXT[] = "svc-dht/auth/v1";

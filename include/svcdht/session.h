@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "svcdht/budget.h"
 #include "svcdht/bytes.h"
 #include "svcdht/env.h"
 #include "svcdht/err.h"
@@ -41,7 +42,9 @@ struct SessionStats {
     uint64_t empty = 0;             // frames with length 0
     uint64_t bad_ctrl = 0;          // undecodable Ctrl frames after authentication
     uint64_t peer_errors = 0;       // Ctrl err frames the peer sent us
-    uint64_t tx_dropped = 0;        // Data frames dropped because the TX queue was full
+    uint64_t tx_dropped = 0;        // Data frames dropped: TX queue or node-wide budget full
+    uint64_t rx_budget = 0;         // closed: a split frame did not fit the node-wide budget
+    uint64_t stalled = 0;           // closed: a partial frame outlived idle_timeout
 };
 
 enum class SessionState : uint8_t { hello, handshake, open, closed };
@@ -57,16 +60,20 @@ class Session {
 public:
     // The session starts at once: our HELLO and ident are queued for transmission. If
     // |expect| is given (we dialed a contact learned from someone), a peer proving another
-    // id fails the handshake with Err::peer_id_mismatch. |cfg| and |self| must outlive
-    // the session.
+    // id fails the handshake with Err::peer_id_mismatch. Reassembly buffers and queued
+    // bytes are charged to |budgets| (node-wide; unlimited where null). |cfg|, |self| and
+    // the budgets must outlive the session.
     Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
-            const NodeId* expect = nullptr);
+            const NodeId* expect = nullptr, SessionBudgets budgets = {});
+    ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
     // recv consumes bytes from the peer until one event is ready or |in| is used up and
     // returns the count consumed; call again with the rest while bytes remain. After a
-    // closed event it consumes everything and reports nothing more.
+    // closed event it consumes everything and reports nothing more. Before authentication
+    // a frame longer than HANDSHAKE_MAX_FRAME_LEN closes the session (frame_too_large); a
+    // split frame that does not fit the node-wide reassembly budget closes it (rx_budget).
     size_t recv(ByteView in, Time now, SessionEvent* ev);
     // recv_done tells the session the embedder is done with the last event's payload, so
     // a frame that arrived split no longer keeps its reassembly buffer: call it after
@@ -74,11 +81,13 @@ public:
     void recv_done() { dec_.release_buffer(); }
 
     // send_data queues one Data frame. Errors: session_closed (not open), tx_full (queue
-    // at its frame or byte bound: the frame is dropped and counted; callers rely on
-    // timeouts and retries).
+    // at its frame or byte bound, or the node-wide TX budget spent: the frame is dropped
+    // and counted; callers rely on timeouts and retries).
     [[nodiscard]] Err send_data(ByteView payload, Time now);
 
-    // on_timer closes the session when the handshake or idle deadline has passed.
+    // on_timer closes the session when the handshake or idle deadline has passed, or when
+    // a partial frame has been held for idle_timeout (frame_stalled): a peer that trickles
+    // a frame byte by byte cannot pin its buffer for longer than that.
     void on_timer(Time now, SessionEvent* ev);
     Time next_deadline() const;
 
@@ -112,8 +121,13 @@ private:
     const SessionConfig* cfg_;
     const Identity* self_;
     Env env_;
+    size_t recv_some(ByteView in, Time now, SessionEvent* ev);
+    void charge_tx(size_t n, bool forced);
+    void note_partial(Time now);
+
     Time started_;
     Time last_activity_;
+    Time partial_since_ = NEVER;  // a partial frame is buffered since then
     SessionState state_ = SessionState::hello;
     Err close_reason_ = Err::ok;
     bool have_expect_ = false;
@@ -126,6 +140,7 @@ private:
     NodeId peer_id_;
     PublicKey peer_pk_{};
     std::array<uint8_t, 32> my_nonce_{};
+    SessionBudgets budgets_;
     FrameDecoder dec_;
     Bytes tx_;
     size_t inflight_ = 0;

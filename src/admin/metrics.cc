@@ -187,6 +187,8 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
             if (e == core::Err::frame_too_large) live = net.live.oversize;
             if (e == core::Err::frame_empty) live = net.live.empty;
             if (e == core::Err::bad_ctrl_type) live = net.live.bad_ctrl;
+            if (e == core::Err::rx_budget) live = net.live.rx_budget;
+            if (e == core::Err::frame_stalled) live = net.live.stalled;
             const uint64_t total = with_live(e, live);
             if (total != 0)
                 o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)),
@@ -263,12 +265,21 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_ready", "1 when every readiness gate is open", g.ready() ? 1 : 0);
     gauge("dht_connections", "TCP connections to peers, handshaking ones included",
           static_cast<double>(net.connections));
+    gauge("dht_handshaking_connections", "Inbound peer connections not authenticated yet",
+          static_cast<double>(net.handshaking));
     o.header("dht_conns_evicted_total", "counter",
-             "Idle peer sessions closed to make room under max_conns");
+             "Idle peer sessions closed to make room for a newly authenticated one over max_conns");
     o.sample("dht_conns_evicted_total", "", static_cast<double>(net.evicted_idle));
+    o.header("dht_handshakes_evicted_total", "counter",
+             "Unauthenticated connections cut at the handshake cap to admit a newer one");
+    o.sample("dht_handshakes_evicted_total", "", static_cast<double>(net.handshakes_evicted));
     o.header("dht_accept_paused_total", "counter",
-             "Times accepting stopped at max_conns with no idle session to close");
+             "Times accepting stopped with every connection slot taken");
     o.sample("dht_accept_paused_total", "", static_cast<double>(net.accept_paused));
+    gauge("dht_reassembly_bytes", "Memory held for partial frames, all sessions together",
+          static_cast<double>(net.rx_budget_used));
+    gauge("dht_tx_queue_bytes", "Bytes queued or in flight to peers, all sessions together",
+          static_cast<double>(net.tx_budget_used));
 
     const BuildInfo& b = build_info();
     o.header("dht_build_info", "gauge", "Build information");

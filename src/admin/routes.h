@@ -32,6 +32,7 @@ struct NetMetrics {
     core::SessionStats live;  // counters of sessions still open
     uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0,
              io_errors = 0;
+    uint64_t handshaking = 0, handshakes_evicted = 0, rx_budget_used = 0, tx_budget_used = 0;
     uint64_t admin_connections = 0, admin_rejected = 0;
 };
 

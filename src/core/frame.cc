@@ -30,19 +30,36 @@ void append_frame(Bytes& out, FrameKind kind, ByteView payload) {
     append(out, payload);
 }
 
+namespace {
+// The first reassembly buffer of a split frame; it doubles as bytes arrive (never beyond
+// the announced length), so a peer that announces 1 MiB and sends 10 bytes costs 4 KiB.
+constexpr size_t FIRST_BUFFER = 4096;
+}  // namespace
+
+FrameDecoder::~FrameDecoder() {
+    free_buffer();
+}
+
+void FrameDecoder::free_buffer() {
+    Bytes().swap(buf_);
+    if (budget_ != nullptr) budget_->give(charged_);
+    charged_ = 0;
+}
+
 void FrameDecoder::release_buffer() {
     if (buf_.empty() || pending_clear_) {
-        Bytes().swap(buf_);
+        free_buffer();
         pending_clear_ = false;
     }
 }
 
 size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {
     ev->type = FrameEvent::Type::none;
+    if (state_ == State::stuck) return in.size();
     if (pending_clear_) {
         // Free the reassembly buffer between split frames: most frames arrive whole, and a
         // session that is mostly idle should not keep a frame's worth of memory.
-        Bytes().swap(buf_);
+        free_buffer();
         pending_clear_ = false;
     }
     size_t pos = 0;
@@ -96,6 +113,20 @@ size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {
                     }
                 }
                 const size_t take = std::min<size_t>(len_ - buf_.size(), avail);
+                if (buf_.size() + take > buf_.capacity()) {
+                    // Grow by doubling, charged to the node-wide budget before allocating.
+                    const size_t want = std::min<size_t>(
+                        len_, std::max({buf_.size() + take, 2 * buf_.capacity(), FIRST_BUFFER}));
+                    if (budget_ != nullptr && !budget_->take(want - charged_)) {
+                        free_buffer();
+                        state_ = State::stuck;
+                        ev->type = FrameEvent::Type::over_budget;
+                        ev->len = len_;
+                        return in.size();
+                    }
+                    buf_.reserve(want);
+                    charged_ = want;
+                }
                 buf_.insert(buf_.end(), in.begin() + static_cast<std::ptrdiff_t>(pos),
                             in.begin() + static_cast<std::ptrdiff_t>(pos + take));
                 pos += take;
@@ -111,6 +142,7 @@ size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {
                 }
                 break;
             }
+            case State::stuck: return in.size();
             case State::discard: {
                 const size_t take = std::min<size_t>(discard_, in.size() - pos);
                 discard_ -= static_cast<uint32_t>(take);

@@ -701,6 +701,8 @@ void Node::add_session_stats(const SessionStats& s) {
     counters_.frames_rejected_total[static_cast<size_t>(Err::frame_too_large)] += s.oversize;
     counters_.frames_rejected_total[static_cast<size_t>(Err::frame_empty)] += s.empty;
     counters_.frames_rejected_total[static_cast<size_t>(Err::bad_ctrl_type)] += s.bad_ctrl;
+    counters_.frames_rejected_total[static_cast<size_t>(Err::rx_budget)] += s.rx_budget;
+    counters_.frames_rejected_total[static_cast<size_t>(Err::frame_stalled)] += s.stalled;
 }
 
 void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst,

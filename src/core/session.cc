@@ -5,6 +5,7 @@
 // bounded TX queue.
 #include "svcdht/session.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "svcdht/message.h"
@@ -26,13 +27,14 @@ void auth_message(const std::array<uint8_t, 32>& verifier_nonce, const PublicKey
 }
 
 Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
-                 const NodeId* expect)
+                 const NodeId* expect, SessionBudgets budgets)
     : cfg_(&cfg),
       self_(&self),
       env_(env),
       started_(now),
       last_activity_(now),
-      dec_(cfg.max_frame_len) {
+      budgets_(budgets),
+      dec_(std::min(HANDSHAKE_MAX_FRAME_LEN, cfg.max_frame_len), budgets.rx) {
     if (expect != nullptr) {
         have_expect_ = true;
         expect_ = *expect;
@@ -41,6 +43,7 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
     uint8_t hello[HELLO_LEN];
     encode_hello(hello);
     tx_.insert(tx_.end(), hello, hello + HELLO_LEN);
+    charge_tx(HELLO_LEN, true);
     CtrlMsg ident;
     ident.t = CtrlType::ident;
     ident.pk = self.keys.pk;
@@ -57,7 +60,24 @@ void Session::queue_ctrl(const CtrlMsg& m) {
     payload.reserve(160);
     encode_ctrl(m, payload);
     append_frame(tx_, FrameKind::ctrl, payload);
+    charge_tx(FRAME_HEADER_LEN + payload.size(), true);
     ++stats_.tx_frames;
+}
+
+Session::~Session() {
+    if (budgets_.tx != nullptr) budgets_.tx->give(tx_.size() + inflight_);
+}
+
+void Session::charge_tx(size_t n, bool forced) {
+    if (budgets_.tx != nullptr && forced) budgets_.tx->force(n);
+}
+
+void Session::note_partial(Time now) {
+    if (!dec_.has_partial()) {
+        partial_since_ = NEVER;
+    } else if (partial_since_ == NEVER) {
+        partial_since_ = now;
+    }
 }
 
 void Session::close_with(Err why, SessionEvent* ev) {
@@ -70,7 +90,8 @@ void Session::close(Err why) {
     if (state_ == SessionState::closed) return;
     state_ = SessionState::closed;
     close_reason_ = why;
-    dec_.release_buffer();
+    dec_.abandon();
+    partial_since_ = NEVER;
 }
 
 void Session::violation(uint16_t code, const char* msg, SessionEvent* ev) {
@@ -84,6 +105,12 @@ void Session::violation(uint16_t code, const char* msg, SessionEvent* ev) {
 }
 
 size_t Session::recv(ByteView in, Time now, SessionEvent* ev) {
+    const size_t n = recv_some(in, now, ev);
+    note_partial(now);
+    return n;
+}
+
+size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
     ev->type = SessionEvent::Type::none;
     if (state_ == SessionState::closed) return in.size();
     size_t pos = 0;
@@ -127,9 +154,24 @@ size_t Session::recv(ByteView in, Time now, SessionEvent* ev) {
             case FrameEvent::Type::unknown_kind: ++stats_.unknown_kind; break;
             case FrameEvent::Type::oversize:
                 ++stats_.oversize;
+                // A stranger gets no second chance: the handshake needs small frames only.
+                // It is told why (Ctrl 1413) before the close.
+                if (state_ != SessionState::open) {
+                    CtrlMsg err;
+                    err.t = CtrlType::err;
+                    err.code = static_cast<uint16_t>(Code::too_large);
+                    err.msg = "frame too large before authentication";
+                    queue_ctrl(err);
+                    close_with(Err::frame_too_large, ev);
+                    return in.size();
+                }
                 violation(static_cast<uint16_t>(Code::too_large), "frame too large", ev);
                 if (ev->type == SessionEvent::Type::closed) return in.size();
                 break;
+            case FrameEvent::Type::over_budget:
+                ++stats_.rx_budget;
+                close_with(Err::rx_budget, ev);
+                return in.size();
             case FrameEvent::Type::empty:
                 ++stats_.empty;
                 violation(static_cast<uint16_t>(Code::bad_request), "empty frame", ev);
@@ -178,6 +220,7 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (!env_.crypto->verify(peer_pk_, {msg, sizeof msg}, m.sig))
                 return close_with(Err::auth_failed, ev);
             state_ = SessionState::open;
+            dec_.set_max_len(cfg_->max_frame_len);
             ev->type = SessionEvent::Type::opened;
             return;
         }
@@ -189,7 +232,8 @@ Err Session::send_data(ByteView payload, Time now) {
     if (state_ != SessionState::open) return Err::session_closed;
     const size_t frame = FRAME_HEADER_LEN + payload.size();
     if (tx_frames_queued_ + 1 > cfg_->tx_max_frames ||
-        tx_.size() + inflight_ + frame > cfg_->tx_max_bytes) {
+        tx_.size() + inflight_ + frame > cfg_->tx_max_bytes ||
+        (budgets_.tx != nullptr && !budgets_.tx->take(frame))) {
         ++stats_.tx_dropped;
         return Err::tx_full;
     }
@@ -209,13 +253,16 @@ void Session::take_tx(Bytes* out) {
 }
 
 void Session::tx_done(size_t n) {
-    inflight_ = n > inflight_ ? 0 : inflight_ - n;
+    n = std::min(n, inflight_);
+    inflight_ -= n;
+    if (budgets_.tx != nullptr) budgets_.tx->give(n);
 }
 
 Time Session::next_deadline() const {
     switch (state_) {
         case SessionState::closed: return NEVER;
-        case SessionState::open: return last_activity_ + cfg_->idle_timeout;
+        case SessionState::open:
+            return std::min(last_activity_, partial_since_) + cfg_->idle_timeout;
         default: return started_ + cfg_->handshake_timeout;
     }
 }
@@ -223,7 +270,12 @@ Time Session::next_deadline() const {
 void Session::on_timer(Time now, SessionEvent* ev) {
     ev->type = SessionEvent::Type::none;
     if (state_ == SessionState::closed || now < next_deadline()) return;
-    close_with(state_ == SessionState::open ? Err::idle_timeout : Err::handshake_timeout, ev);
+    if (state_ != SessionState::open) return close_with(Err::handshake_timeout, ev);
+    if (partial_since_ != NEVER && partial_since_ + cfg_->idle_timeout <= now) {
+        ++stats_.stalled;
+        return close_with(Err::frame_stalled, ev);
+    }
+    close_with(Err::idle_timeout, ev);
 }
 
 }  // namespace svcdht::core

@@ -82,11 +82,34 @@ std::vector<KeyDef> build_table() {
          "RON_DHT_MAX_STORE_BYTES", "", "--max-store-bytes", "N", true, "", "bytes",
          "memory the store may use at most", &Config::max_store_bytes});
     add({"max_conns", K::uint, "512", nullptr, 8, 65536, "RON_DHT_MAX_CONNS", "", "--max-conns",
-         "N", true, "", "", "peer sessions at most; the oldest idle one is closed first",
+         "N", true, "", "",
+         "authenticated peer sessions at most; beyond it the one idle longest is closed, "
+         "non-contacts first",
          &Config::max_conns});
     add({"max_conns_per_ip", K::uint, "16", nullptr, 1, 65536, "RON_DHT_MAX_CONNS_PER_IP", "",
          "--max-conns-per-ip", "N", true, "", "",
-         "peer sessions from one IP address at most (loopback exempt)", &Config::max_conns_per_ip});
+         "peer connections from one IP address (IPv6: one conns_v6_prefix) at most; loopback "
+         "exempt",
+         &Config::max_conns_per_ip});
+    add({"max_handshakes", K::uint, "0", nullptr, 0, 65536, "RON_DHT_MAX_HANDSHAKES", "",
+         "--max-handshakes", "N", true, "", "",
+         "inbound connections still handshaking at most; at the cap the oldest is cut (0: a "
+         "quarter of max_conns, at least 8)",
+         &Config::max_handshakes});
+    add({"conns_v6_prefix", K::uint, "64", nullptr, 16, 128, "RON_DHT_CONNS_V6_PREFIX", "",
+         "--conns-v6-prefix", "BITS", true, "", "bits",
+         "IPv6 peers count against max_conns_per_ip by this prefix (one host holds a /64)",
+         &Config::conns_v6_prefix});
+    add({"max_reassembly_bytes", K::uint, "4194304", "67108864", 65536, 17179869184ULL,
+         "RON_DHT_MAX_REASSEMBLY_BYTES", "", "--max-reassembly-bytes", "N", true, "", "bytes",
+         "memory for partial frames of all sessions together; a session that would exceed it "
+         "is closed",
+         &Config::max_reassembly_bytes});
+    add({"max_tx_queue_bytes", K::uint, "8388608", "134217728", 65536, 17179869184ULL,
+         "RON_DHT_MAX_TX_QUEUE_BYTES", "", "--max-tx-queue-bytes", "N", true, "", "bytes",
+         "memory for queued outgoing frames of all sessions together; beyond it frames are "
+         "dropped and counted",
+         &Config::max_tx_queue_bytes});
     add({"max_admin_conns", K::uint, "64", nullptr, 1, 4096, "RON_DHT_MAX_ADMIN_CONNS", "",
          "--max-admin-conns", "N", true, "", "", "admin HTTP connections at most",
          &Config::max_admin_conns});

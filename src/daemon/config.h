@@ -49,6 +49,8 @@ struct Config {
     bool strict_ready = false;
     uint64_t max_value_bytes = 0, max_records = 0, max_store_bytes = 0;
     uint64_t max_conns = 0, max_conns_per_ip = 0, max_admin_conns = 0;
+    uint64_t max_handshakes = 0, conns_v6_prefix = 0, max_reassembly_bytes = 0,
+             max_tx_queue_bytes = 0;
     uint64_t idle_timeout_ms = 0, handshake_timeout_ms = 0;
     uint64_t k = 0, alpha = 0, beta = 0, replica = 0, disjoint = 0, hop_budget = 0;
     uint64_t rpc_timeout_ms = 0, hedge_after_ms = 0, deadline_ms = 0;

@@ -56,6 +56,17 @@ core::NodeConfig Daemon::node_config() const {
     return n;
 }
 
+io::NetLimits Daemon::net_limits(const Config& c) {
+    io::NetLimits l;
+    l.max_conns = static_cast<uint32_t>(c.max_conns);
+    l.max_handshakes = static_cast<uint32_t>(c.max_handshakes);
+    l.max_conns_per_ip = static_cast<uint32_t>(c.max_conns_per_ip);
+    l.conns_v6_prefix = static_cast<uint32_t>(c.conns_v6_prefix);
+    l.max_reassembly_bytes = c.max_reassembly_bytes;
+    l.max_tx_queue_bytes = c.max_tx_queue_bytes;
+    return l;
+}
+
 core::SessionConfig Daemon::session_config() const {
     core::SessionConfig s;
     s.network = cfg_.network;
@@ -99,7 +110,11 @@ admin::NetMetrics Daemon::net_metrics() const {
     m.sessions = net_->sessions();
     m.connections = net_->connections();
     m.live = net_->live_session_stats();
-    const io::NetStats& s = net_->stats();
+    const io::NetStats s = net_->stats();
+    m.handshaking = net_->handshaking();
+    m.handshakes_evicted = s.handshakes_evicted;
+    m.rx_budget_used = s.rx_budget_used;
+    m.tx_budget_used = s.tx_budget_used;
     m.accepted = s.accepted;
     m.dialed = s.dialed;
     m.accept_paused = s.accept_paused;
@@ -136,8 +151,7 @@ int Daemon::run() {
     io::NetOptions net;
     net.listen = cfg_.listen;
     net.seeds = cfg_.bootstrap;
-    net.max_conns = static_cast<uint32_t>(cfg_.max_conns);
-    net.max_conns_per_ip = static_cast<uint32_t>(cfg_.max_conns_per_ip);
+    net.limits = net_limits(cfg_);
     net_ = std::make_unique<io::Loop>(&loop_, node_config(), session_config(), ident_,
                                       core::Env{&rng_, &crypto_, &logger()}, net);
     if (!net_->bind(&err)) {
@@ -301,7 +315,7 @@ void Daemon::apply_reloadable(const Config& c) {
     limits.max_bytes = c.max_store_bytes;
     net_->node().set_limits(limits, static_cast<uint32_t>(c.peer_rate),
                             static_cast<uint32_t>(c.peer_burst), c.max_value_bytes);
-    net_->set_limits(static_cast<uint32_t>(c.max_conns), static_cast<uint32_t>(c.max_conns_per_ip));
+    net_->set_limits(net_limits(c));
     core::SessionConfig& s = net_->session_config();
     s.idle_timeout = core::msec(c.idle_timeout_ms);
     s.handshake_timeout = core::msec(c.handshake_timeout_ms);

@@ -61,6 +61,7 @@ private:
     bool load_admin_token(const std::string& path, std::string* err);
     core::NodeConfig node_config() const;
     core::SessionConfig session_config() const;
+    static io::NetLimits net_limits(const Config& c);
 
     Config cfg_;
     RawValues flags_;

@@ -34,9 +34,14 @@ bool is_loopback(const core::PeerAddr& a) {
     return false;
 }
 
-// The key of the per-IP connection count: the address without its port.
-core::PeerAddr ip_only(core::PeerAddr a) {
+// The key of the per-IP connection count: the address without its port, and for IPv6 only
+// its first |v6_prefix| bits (one host normally holds a whole /64).
+core::PeerAddr conn_key(core::PeerAddr a, uint32_t v6_prefix) {
     a.port = 0;
+    if (a.ip_len == 16) {
+        for (uint32_t bit = std::min<uint32_t>(v6_prefix, 128); bit < 128; ++bit)
+            a.ip[bit / 8] = static_cast<uint8_t>(a.ip[bit / 8] & ~(0x80u >> (bit % 8)));
+    }
     return a;
 }
 }  // namespace
@@ -53,6 +58,8 @@ struct Loop::Conn {
     bool opened = false;
     bool closing = false;
     bool per_ip_counted = false;
+    bool handshaking = false;  // inbound and not open yet: counted in handshaking_in_
+    core::PeerAddr per_ip_key;
     bool has_expect = false;
     core::NodeId expect;
     core::DialId dial = 0;
@@ -157,6 +164,8 @@ Loop::Loop(uv_loop_t* uv, const core::NodeConfig& ncfg, const core::SessionConfi
       env_(env),
       opts_(std::move(opts)),
       rx_buf_(RX_BUF) {
+    rx_budget_.limit = opts_.limits.max_reassembly_bytes;
+    tx_budget_.limit = opts_.limits.max_tx_queue_bytes;
     uv_timer_init(uv_, &timer_);
     timer_.data = this;
     uv_timer_init(uv_, &resolve_timer_);
@@ -304,7 +313,11 @@ void Loop::on_connection(uv_stream_t* server, int status) {
         return;
     }
     if (self->closing_all_) return;
-    if (self->conn_count_ >= self->opts_.max_conns && !self->make_room()) {
+    // A new connection has proved nothing, so it competes only with the others that have
+    // proved nothing: at the handshake cap the oldest of them is cut. Open sessions are
+    // never closed to admit a stranger.
+    if (self->handshaking_in_ >= self->opts_.limits.handshake_cap()) self->evict_oldest_handshake();
+    if (self->live_conns() >= self->hard_cap()) {
         // Leave the connection in the kernel's backlog: libuv stops watching the listener
         // until we call uv_accept, which on_closed does once a slot frees.
         self->accept_paused_ = true;
@@ -320,8 +333,7 @@ void Loop::accept_one() {
     uv_tcp_init(uv_, &c->tcp);
     if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_),
                   reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
-        c->closing = true;
-        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
+        close_now(*c);
         return;
     }
     ++stats_.accepted;
@@ -331,37 +343,65 @@ void Loop::accept_one() {
     c->remote = to_peer_addr(reinterpret_cast<sockaddr*>(&peer));
     uv_tcp_nodelay(&c->tcp, 1);
     if (!is_loopback(c->remote)) {
-        auto& n = per_ip_[ip_only(c->remote)];
-        if (n >= opts_.max_conns_per_ip) {
+        c->per_ip_key = conn_key(c->remote, opts_.limits.conns_v6_prefix);
+        auto& n = per_ip_[c->per_ip_key];
+        if (n >= opts_.limits.max_conns_per_ip) {
             ++stats_.rejected_per_ip;
-            c->closing = true;
-            uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
+            if (n == 0) per_ip_.erase(c->per_ip_key);
+            close_now(*c);
             return;
         }
         ++n;
         c->per_ip_counted = true;
     }
+    c->handshaking = true;
+    ++handshaking_in_;
     start_session(*c, nullptr);
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
 }
 
-bool Loop::make_room() {
-    // Close the connection that has been idle the longest (its session deadline, which is
-    // last activity + idle timeout, is the earliest).
+void Loop::close_now(Conn& c) {
+    c.closing = true;
+    ++closing_count_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.tcp), on_closed);
+}
+
+void Loop::evict_oldest_handshake() {
     Conn* oldest = nullptr;
     for (auto& c : slots_) {
-        if (!c || c->closing || !c->opened || !c->session) continue;
+        if (!c || c->closing || !c->handshaking || !c->session) continue;
         if (oldest == nullptr || c->session->next_deadline() < oldest->session->next_deadline())
             oldest = c.get();
     }
-    if (oldest == nullptr) return false;
+    if (oldest == nullptr) return;
+    ++stats_.handshakes_evicted;
+    begin_close(*oldest, Err::conn_evicted, true);
+}
+
+void Loop::evict_for(const Conn& opened) {
+    // The session idle the longest (its deadline, last activity + idle timeout, is the
+    // earliest) goes first, taken from peers that are not routing-table contacts when
+    // there are any: a stranger's fresh keys should not push out the peers we route by.
+    Conn* victim = nullptr;
+    bool victim_contact = true;
+    for (auto& c : slots_) {
+        if (!c || c.get() == &opened || c->closing || !c->opened || !c->session) continue;
+        const bool contact = node_->table().contains(c->session->peer_id());
+        if (victim == nullptr || (victim_contact && !contact) ||
+            (contact == victim_contact &&
+             c->session->next_deadline() < victim->session->next_deadline())) {
+            victim = c.get();
+            victim_contact = contact;
+        }
+    }
+    if (victim == nullptr) return;
     ++stats_.evicted_idle;
-    begin_close(*oldest, Err::idle_timeout, true);
-    return true;
+    begin_close(*victim, Err::conn_evicted, true);
 }
 
 void Loop::start_session(Conn& c, const core::NodeId* expect) {
-    c.session = std::make_unique<core::Session>(scfg_, *self_, env_, now(), expect);
+    c.session = std::make_unique<core::Session>(scfg_, *self_, env_, now(), expect,
+                                                core::SessionBudgets{&rx_budget_, &tx_budget_});
 }
 
 void Loop::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -390,6 +430,10 @@ void Loop::feed(Conn& c, core::ByteView bytes) {
             case core::SessionEvent::Type::none: break;
             case core::SessionEvent::Type::opened: {
                 c.opened = true;
+                if (c.handshaking) {
+                    c.handshaking = false;
+                    --handshaking_in_;
+                }
                 ++open_sessions_;
                 core::SessionInfo info;
                 info.id = c.session->peer_id();
@@ -398,6 +442,8 @@ void Loop::feed(Conn& c, core::ByteView bytes) {
                 const core::DialId d = c.inbound ? 0 : c.dial;
                 dial_slots_.erase(c.dial);
                 node_->on_session_open(c.ref(), info, d, now());
+                // A session that has proved its id may take the place of an idle one.
+                if (open_sessions_ > opts_.limits.max_conns) evict_for(c);
                 break;
             }
             case core::SessionEvent::Type::data: node_->on_frame(c.ref(), ev.payload, now()); break;
@@ -411,7 +457,12 @@ void Loop::feed(Conn& c, core::ByteView bytes) {
 void Loop::begin_close(Conn& c, Err why, bool notify_node) {
     if (c.closing) return;
     c.closing = true;
+    ++closing_count_;
     c.closing_since = now();
+    if (c.handshaking) {
+        c.handshaking = false;
+        --handshaking_in_;
+    }
     // Every session's counters reach the node, authenticated or not: data before auth and
     // bad frames are exactly what unauthenticated peers send.
     if (c.session) node_->add_session_stats(c.session->stats());
@@ -430,7 +481,8 @@ void Loop::begin_close(Conn& c, Err why, bool notify_node) {
     uv_read_stop(stream);
     // A session that closes with words still queued (a Ctrl error saying why) gets them
     // out first: shutdown waits for pending writes, then on_shutdown closes.
-    if (c.session && c.session->has_tx() && why != Err::io) {
+    // A stranger cut to make room gets no goodbye: it would only hold its slot longer.
+    if (c.session && c.session->has_tx() && why != Err::io && why != Err::conn_evicted) {
         flush(c);
         c.shutdown_req.data = &c;
         if (uv_shutdown(&c.shutdown_req, stream, on_shutdown) == 0) return;
@@ -448,15 +500,16 @@ void Loop::on_closed(uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     Loop* self = c->loop;
     if (c->per_ip_counted) {
-        auto it = self->per_ip_.find(ip_only(c->remote));
+        auto it = self->per_ip_.find(c->per_ip_key);
         if (it != self->per_ip_.end() && --it->second == 0) self->per_ip_.erase(it);
     }
     const uint32_t slot = c->slot;
     self->slots_[slot].reset();  // the only place a Conn is freed
     self->free_slots_.push_back(slot);
     --self->conn_count_;
+    --self->closing_count_;
     if (self->accept_paused_ && self->listener_open_ && !self->closing_all_ &&
-        self->conn_count_ < self->opts_.max_conns) {
+        self->live_conns() < self->hard_cap()) {
         self->accept_paused_ = false;
         self->accept_one();
         self->pump();
@@ -503,7 +556,7 @@ void Loop::dial(core::DialId id, const core::PeerAddr& addr, bool has_expect,
         node_->on_dial_failed(id, Err::shutting_down, now());
         return;
     }
-    if (conn_count_ >= opts_.max_conns && !make_room()) {
+    if (live_conns() >= hard_cap()) {
         node_->on_dial_failed(id, Err::busy, now());
         return;
     }
@@ -660,15 +713,26 @@ core::SessionStats Loop::live_session_stats() const {
         sum.empty += s.empty;
         sum.bad_ctrl += s.bad_ctrl;
         sum.tx_dropped += s.tx_dropped;
+        sum.rx_budget += s.rx_budget;
+        sum.stalled += s.stalled;
         sum.rx_bytes += s.rx_bytes;
         sum.tx_bytes += s.tx_bytes;
     }
     return sum;
 }
 
-void Loop::set_limits(uint32_t max_conns, uint32_t max_conns_per_ip) {
-    opts_.max_conns = max_conns;
-    opts_.max_conns_per_ip = max_conns_per_ip;
+void Loop::set_limits(const NetLimits& limits) {
+    // The per-IP key keeps the prefix it was counted under until its connection closes.
+    opts_.limits = limits;
+    rx_budget_.limit = limits.max_reassembly_bytes;
+    tx_budget_.limit = limits.max_tx_queue_bytes;
+}
+
+NetStats Loop::stats() const {
+    NetStats s = stats_;
+    s.rx_budget_used = rx_budget_.used;
+    s.tx_budget_used = tx_budget_.used;
+    return s;
 }
 
 void Loop::on_listener_closed(uv_handle_t* h) {

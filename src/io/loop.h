@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,16 +28,39 @@ public:
     virtual void on_request_done(const core::RequestResult& r) = 0;
 };
 
+struct NetLimits {
+    // Open (authenticated) sessions at most; a session that opens beyond it closes the one
+    // idle longest, preferring peers that are not routing-table contacts.
+    uint32_t max_conns = 512;
+    // Inbound connections still handshaking at most (0: a quarter of max_conns, at least
+    // 8). They compete only among themselves: at the cap the oldest one is cut, so a flood
+    // of silent strangers can neither close an open session nor keep a real peer out for
+    // longer than this many newer arrivals.
+    uint32_t max_handshakes = 0;
+    // Connections from one address (loopback exempt); IPv6 addresses are grouped by their
+    // first conns_v6_prefix bits, since one host normally holds a whole /64.
+    uint32_t max_conns_per_ip = 16;
+    uint32_t conns_v6_prefix = 64;
+    // Node-wide memory for partial frames and for queued transmit bytes (ByteBudget).
+    size_t max_reassembly_bytes = core::DEFAULT_RX_BUDGET;
+    size_t max_tx_queue_bytes = core::DEFAULT_TX_BUDGET;
+
+    uint32_t handshake_cap() const {
+        return max_handshakes != 0 ? max_handshakes : std::max<uint32_t>(8, max_conns / 4);
+    }
+};
+
 struct NetOptions {
     std::string listen;              // empty: client mode, no listener (ping, lookup)
     std::vector<std::string> seeds;  // host:port, names resolved with getaddrinfo
-    uint32_t max_conns = 512;
-    uint32_t max_conns_per_ip = 16;
+    NetLimits limits;
 };
 
 struct NetStats {  // for /metrics
     uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0;
+    uint64_t handshakes_evicted = 0;
     uint64_t io_errors = 0;
+    size_t rx_budget_used = 0, tx_budget_used = 0;
 };
 
 class Loop {
@@ -61,7 +85,8 @@ public:
     uint16_t bound_port() const { return bound_port_; }
     size_t sessions() const { return open_sessions_; }
     size_t connections() const { return conn_count_; }
-    const NetStats& stats() const { return stats_; }
+    size_t handshaking() const { return handshaking_in_; }
+    NetStats stats() const;
     // live_session_stats sums the counters of sessions still open (closed ones are folded
     // into the Node's counters already).
     core::SessionStats live_session_stats() const;
@@ -78,7 +103,7 @@ public:
     // close_all closes every connection and handle the loop owns; uv_run then returns once
     // their close callbacks ran.
     void close_all();
-    void set_limits(uint32_t max_conns, uint32_t max_conns_per_ip);
+    void set_limits(const NetLimits& limits);
     core::SessionConfig& session_config() { return scfg_; }
 
     struct Conn;
@@ -100,7 +125,11 @@ private:
     Conn* new_conn(bool inbound);
     Conn* find(core::PeerRef ref);
     void accept_one();
-    bool make_room();
+    void close_now(Conn& c);
+    void evict_oldest_handshake();
+    void evict_for(const Conn& opened);
+    size_t live_conns() const { return conn_count_ - closing_count_; }
+    size_t hard_cap() const { return opts_.limits.max_conns + opts_.limits.handshake_cap(); }
     void start_session(Conn& c, const core::NodeId* expect);
     void feed(Conn& c, core::ByteView bytes);
     void begin_close(Conn& c, core::Err why, bool notify_node);
@@ -135,9 +164,13 @@ private:
     std::vector<uint32_t> gens_;  // per slot, bumped on reuse: a stale PeerRef finds nothing
     std::vector<uint32_t> free_slots_;
     size_t conn_count_ = 0;
+    size_t closing_count_ = 0;  // connections closed but not yet freed (in conn_count_)
     size_t open_sessions_ = 0;
+    size_t handshaking_in_ = 0;  // inbound, not yet open, not closing
+    core::ByteBudget rx_budget_;
+    core::ByteBudget tx_budget_;
     std::map<core::DialId, uint32_t> dial_slots_;
-    std::map<core::PeerAddr, uint32_t> per_ip_;  // keyed by the address with port 0
+    std::map<core::PeerAddr, uint32_t> per_ip_;  // keyed by conn_key(): address or v6 prefix
     std::map<core::RequestId, RequestWaiter*> waiters_;
     std::vector<uv_getaddrinfo_t*> resolving_;
     std::map<uv_getaddrinfo_t*, size_t> seed_of_req_;

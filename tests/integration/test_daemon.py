@@ -171,18 +171,17 @@ def raw_peer_sees_oap1_behaviour():
     r.send(b"XXXX\x01\x00\x00\x00\x01")
     assert r.closed_within(5), "wrong magic must close the connection"
     r.close()
-    # Oversize frame: Ctrl err 1413, the frame's bytes are discarded, the session survives.
+    # A frame larger than the handshake needs, before authentication: Ctrl err 1413 and
+    # the connection closes (after authentication the session survives it: tests/hostile).
     r = Raw(node)
     r.hello()
     kind, payload = r.frame()
     assert kind == 2 and ctrl_type(payload) == "ident"
-    big = 2_000_000
-    r.send(HELLO + struct.pack(">IB", big, 1) + b"\0" * (big - 1))
+    r.send(HELLO + struct.pack(">IB", 2000, 1) + b"\0" * 1999)
     kind, payload = r.frame()
     assert kind == 2 and ctrl_type(payload) == "err", payload
     assert b"\x19\x05\x85" in payload, "code 1413"
-    r.send(ident())
-    expect_auth(r)
+    assert r.closed_within(5), "an oversize frame before auth must close the connection"
     r.close()
     # Unknown kind: skipped, the session goes on.
     r = Raw(node)
@@ -474,37 +473,6 @@ def per_ip_connection_cap_refuses_the_extra_and_counts_it():
         return ok
     poll(accepted_again, 10, "a connection accepted once another one closed")
     for s in held:
-        s.close()
-
-
-@test
-def max_conns_evicts_the_oldest_idle_session_then_pauses_accept():
-    seed = Node()
-    seed.wait_ready()
-    small = Node("--max-conns", "8", "--handshake-timeout", "30000", "--bootstrap", seed.addr)
-    small.wait_ready()
-    assert small.metric("dht_active_sessions") >= 1
-    # Raw connections that never authenticate: at the cap, each newcomer makes room by
-    # closing the authenticated session idle the longest, so all eight are served.
-    held = [dial("127.0.0.1", small.port) for _ in range(8)]
-    for s in held:
-        assert read_hello(s), "a connection was not served while idle sessions could be closed"
-    assert small.metric("dht_conns_evicted_total") >= 1
-    # Now the pool holds only handshaking connections: nothing is idle, so a ninth waits
-    # in the backlog without a HELLO until one of them closes.
-    poll(lambda: small.metric("dht_connections") == 8, 10, "a pool of the eight raw connections")
-    waiting = dial("127.0.0.1", small.port)
-    waiting.settimeout(0.5)
-    try:
-        early = waiting.recv(9)
-    except socket.timeout:
-        early = None
-    assert early is None, f"the ninth connection was served at the cap: {early!r}"
-    poll(lambda: small.metric("dht_accept_paused_total") >= 1, 10, "dht_accept_paused_total")
-    held.pop().close()
-    waiting.settimeout(10 * harness.SCALE)
-    assert read_hello(waiting), "accepting did not resume when a connection closed"
-    for s in held + [waiting]:
         s.close()
 
 

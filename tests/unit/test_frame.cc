@@ -43,6 +43,9 @@ std::vector<std::string> feed(FrameDecoder& d, const Bytes& stream, const std::v
                     out.push_back("oversize:" + std::to_string(ev.len));
                     break;
                 case FrameEvent::Type::empty: out.push_back("empty"); break;
+                case FrameEvent::Type::over_budget:
+                    out.push_back("over_budget:" + std::to_string(ev.len));
+                    break;
             }
             if (ev.type == FrameEvent::Type::none) break;
         }

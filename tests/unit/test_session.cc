@@ -53,6 +53,7 @@ struct Peer {
     SeededRng rng;
     std::unique_ptr<Session> s;
     std::vector<std::string> events;
+    SessionBudgets budgets;
 
     Peer(uint8_t seed, uint64_t rng_seed, std::string net = "ron")
         : id(identity(seed)), rng(rng_seed) {
@@ -60,7 +61,7 @@ struct Peer {
         cfg.listen_port = 9444;
     }
     void start(Time now, const NodeId* expect = nullptr) {
-        s = std::make_unique<Session>(cfg, id, Env{&rng, &crypto(), nullptr}, now, expect);
+        s = std::make_unique<Session>(cfg, id, Env{&rng, &crypto(), nullptr}, now, expect, budgets);
     }
 };
 
@@ -302,4 +303,91 @@ TEST(Session, SendBeforeOpenIsRefused) {
     Peer a(1, 11);
     a.start(0);
     EXPECT_EQ(a.s->send_data(Bytes{1}, 0), Err::session_closed);
+}
+
+TEST(Session, StrangerAnnouncingMoreThanTheHandshakeNeedsIsClosed) {
+    Peer a(1, 11);
+    a.start(0);
+    Bytes in(HELLO_LEN);
+    encode_hello(in.data());
+    const uint8_t hdr[] = {0, 0, 0x04, 0x01, 2};  // a Ctrl frame of 1025 bytes
+    in.insert(in.end(), hdr, hdr + sizeof hdr);
+    EXPECT_EQ(deliver(*a.s, in, 0), std::vector<std::string>{"closed:frame_too_large"});
+    EXPECT_EQ(a.s->stats().oversize, 1u);
+}
+
+TEST(Session, SplitFrameBeyondTheNodeBudgetClosesAndGivesTheBudgetBack) {
+    ByteBudget rx;
+    rx.limit = 8192;
+    Peer a(1, 11), b(2, 22);
+    a.budgets.rx = &rx;
+    a.start(0);
+    b.start(0);
+    pump(a, b, 0);
+    ASSERT_TRUE(a.s->is_open());
+    EXPECT_EQ(rx.used, 0u) << "frames that arrive whole are not buffered";
+    // Half of a 100,000-byte frame: the buffer doubles past the 8 KiB budget.
+    Bytes part = {0, 0x01, 0x86, 0xa0, 1};
+    part.insert(part.end(), 50000, 0);
+    EXPECT_EQ(deliver(*a.s, part, 0), std::vector<std::string>{"closed:rx_budget"});
+    EXPECT_EQ(a.s->stats().rx_budget, 1u);
+    EXPECT_EQ(rx.used, 0u);
+    EXPECT_GE(rx.refused, 1u);
+    // Within the budget, the buffer is charged while held and returned once used.
+    Peer c(3, 33), d(4, 44);
+    c.budgets.rx = &rx;
+    c.start(0);
+    d.start(0);
+    pump(c, d, 0);
+    const Bytes f = data_frame({1, 2, 3, 4, 5, 6});
+    EXPECT_TRUE(deliver(*c.s, ByteView(f).subspan(0, 8), 0).empty());
+    EXPECT_GT(rx.used, 0u);
+    EXPECT_EQ(deliver(*c.s, ByteView(f).subspan(8), 0),
+              std::vector<std::string>{"data:010203040506"});
+    c.s->recv_done();
+    EXPECT_EQ(rx.used, 0u);
+}
+
+TEST(Session, TrickledFrameIsCutAfterIdleTimeoutEvenWhileWeSend) {
+    Peer a(1, 11), b(2, 22);
+    a.start(0);
+    b.start(0);
+    pump(a, b, 0);
+    ASSERT_TRUE(a.s->is_open());
+    const Bytes f = data_frame({1, 2, 3, 4, 5, 6, 7, 8});
+    for (size_t i = 0; i < 7; ++i)
+        EXPECT_TRUE(deliver(*a.s, ByteView(f).subspan(i, 1), secs(10) + secs(i)).empty());
+    // The buffer began at 14 s with the kind byte (the 4-byte header is not buffered);
+    // our own sends keep the session active but not the partial frame.
+    ASSERT_EQ(a.s->send_data(Bytes{1}, secs(70)), Err::ok);
+    EXPECT_EQ(a.s->next_deadline(), secs(14) + secs(60));
+    SessionEvent ev;
+    a.s->on_timer(secs(73), &ev);
+    EXPECT_EQ(ev.type, SessionEvent::Type::none);
+    a.s->on_timer(secs(74), &ev);
+    EXPECT_EQ(describe(ev), "closed:frame_stalled");
+    EXPECT_EQ(a.s->stats().stalled, 1u);
+}
+
+TEST(Session, TxBudgetIsNodeWideAndReturnedByTxDoneAndClose) {
+    ByteBudget tx;
+    tx.limit = 2000;
+    Peer a(1, 11), b(2, 22);
+    a.budgets.tx = &tx;
+    a.start(0);
+    b.start(0);
+    pump(a, b, 0);
+    ASSERT_TRUE(a.s->is_open());
+    EXPECT_EQ(tx.used, 0u) << "the handshake bytes went out and were returned";
+    EXPECT_EQ(a.s->send_data(Bytes(1500, 0), 0), Err::ok);
+    EXPECT_EQ(a.s->send_data(Bytes(1500, 0), 0), Err::tx_full);
+    EXPECT_EQ(a.s->stats().tx_dropped, 1u);
+    Bytes out;
+    a.s->take_tx(&out);
+    EXPECT_EQ(tx.used, out.size()) << "bytes in flight stay charged";
+    a.s->tx_done(out.size());
+    EXPECT_EQ(tx.used, 0u);
+    EXPECT_EQ(a.s->send_data(Bytes(1500, 0), 0), Err::ok);
+    a.s.reset();
+    EXPECT_EQ(tx.used, 0u) << "a session gives back what it still held";
 }
