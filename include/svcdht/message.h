@@ -184,14 +184,16 @@ struct DhtMsg {
     bool is_request() const { return f == MsgFlag::request; }
 };
 
-// DecodeHeader reports how far a rejected message got: when op and rid were read and the
-// message is a request, the responder answers 1400 with that rid (DESIGN 3.2).
+// DecodeHeader reports how far a rejected message got: when op, rid and f were read and
+// the message is a request, the responder answers 1400 with that rid (DESIGN 3.2). |op| is
+// the raw value, so an op this node does not know (a newer peer's) is answered too.
 struct DecodeHeader {
     bool have_op = false, have_rid = false, have_f = false;
-    Op op = Op::ping;
+    uint64_t op = 0;
     uint64_t rid = 0;
     MsgFlag f = MsgFlag::request;
     bool answerable() const { return have_op && have_rid && have_f && f == MsgFlag::request; }
+    bool op_known() const { return op >= 1 && op <= OP_COUNT; }
 };
 
 // decode_dht parses one DhtMsg from a Data payload. Views in |out| point into |in|.
@@ -203,6 +205,10 @@ struct DecodeHeader {
 // encode_dht appends |m| to |out| with keys in the fixed order
 // v, op, rid, f, code, target, key, rec, val, obs, providers, nodes.
 void encode_dht(const DhtMsg& m, Bytes& out);
+
+// encode_error_answer appends the bodiless answer {v, op, rid, f: 2, code} to a request
+// whose op may be unknown here (|op| is echoed as the requester sent it).
+void encode_error_answer(uint64_t op, uint64_t rid, Code code, Bytes& out);
 
 // ---- Ctrl ----------------------------------------------------------------------------
 

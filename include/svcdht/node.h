@@ -188,9 +188,9 @@ public:
     uint64_t unix_now(Time now) const;
     // add_session_stats folds a finished session's counters into the node's.
     void add_session_stats(const SessionStats& s);
-    // set_limits applies reloadable limits (store, rates, value size) at runtime.
-    void set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst,
-                    size_t max_value_bytes);
+    // apply_reloadable takes the limits SIGHUP may change (store, request rates, value
+    // size) from |c|; the other fields of |c| are ignored.
+    void apply_reloadable(const NodeConfig& c);
     void check_invariants() const;
 
     struct Conn;
@@ -213,6 +213,19 @@ private:
         bool up = false;  // authenticated at least once
         bool dialing = false;
         DialId dial = 0;
+    };
+    // Whose inbound request budget a session draws from: the proven id of a peer that takes
+    // sessions (kind 0), or for a client (ident port 0, whose keys are free to make) its
+    // host: the IPv4 address (kind 4) or IPv6 /64 (kind 6). Reconnecting, with the same
+    // key or a fresh one, therefore does not refill the bucket.
+    struct RateKey {
+        uint8_t kind = 0;
+        uint64_t bits = 0;
+        auto operator<=>(const RateKey&) const = default;
+    };
+    struct RateBucket {
+        double tokens = 0;
+        Time at = 0;
     };
     struct Published {  // our own provides and puts, republished within their lifetime
         bool is_value = false;
@@ -237,10 +250,14 @@ private:
     void detach(const Rpc& r);
     void rpc_failed(uint64_t rid, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
+    static RateKey rate_key(const SessionInfo& info);
+    bool take_peer_token(const RateKey& key, Time now);
+    void prune_rate_buckets(Time now);
     void handle_request(Conn& c, const DhtMsg& m, Time now);
     void handle_response(Conn& c, const DhtMsg& m, Time now);
     void reply(Conn& c, DhtMsg& m);
     void reply_error(Conn& c, Op op, uint64_t rid, Code code);
+    void answer_undecodable(Conn& c, const DecodeHeader& hdr, Code code);
 
     // node_ops.cc: lookups, API, publishing, replication, maintenance
     uint64_t start_lookup(LookupKind kind, const Key& target, uint8_t purpose, uint64_t purpose_id,
@@ -319,6 +336,7 @@ private:
     RequestId next_request_ = 1;
     double node_tokens_ = 0;
     Time node_tokens_at_ = 0;
+    std::map<RateKey, RateBucket> rate_buckets_;  // at most MAX_RATE_BUCKETS
 
     // Scratch space reused by request handlers, so answering allocates little.
     std::vector<Contact> scratch_contacts_;

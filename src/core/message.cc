@@ -312,13 +312,13 @@ Err decode_dht(ByteView in, size_t max_str, DhtMsg* out, DecodeHeader* hdr) {
             e = r.read_uint(&out->v);
             have_v = true;
         } else if (k == "op") {
-            uint64_t op;
-            e = r.read_uint(&op);
-            if (e == Err::ok && (op < 1 || op > OP_COUNT)) e = Err::bad_op;
+            // An op we do not know is reported after the rest of the header is read, so
+            // the requester still gets its 1400 (a newer peer learns the op is unsupported
+            // here without waiting out a timeout).
+            e = r.read_uint(&hdr->op);
             if (e == Err::ok) {
-                out->op = static_cast<Op>(op);
-                hdr->op = out->op;
                 hdr->have_op = true;
+                if (hdr->op_known()) out->op = static_cast<Op>(hdr->op);
             }
         } else if (k == "rid") {
             e = r.read_uint(&out->rid);
@@ -368,6 +368,7 @@ Err decode_dht(ByteView in, size_t max_str, DhtMsg* out, DecodeHeader* hdr) {
     r.leave();
     if (!r.at_end()) return Err::trailing_bytes;
     if (!hdr->have_op || !hdr->have_rid || !hdr->have_f || !have_v) return Err::missing_field;
+    if (!hdr->op_known()) return Err::bad_op;
     if (out->v != 1) return Err::unsupported_version;
     if (out->f == MsgFlag::response) {
         if (!have_code) return Err::missing_field;
@@ -427,6 +428,21 @@ void encode_dht(const DhtMsg& m, Bytes& out) {
         w.write_tstr("nodes");
         write_list(w, m.nodes);
     }
+}
+
+void encode_error_answer(uint64_t op, uint64_t rid, Code code, Bytes& out) {
+    CborWriter w(out);
+    w.write_map(5);
+    w.write_tstr("v");
+    w.write_uint(1);
+    w.write_tstr("op");
+    w.write_uint(op);
+    w.write_tstr("rid");
+    w.write_uint(rid);
+    w.write_tstr("f");
+    w.write_uint(static_cast<uint64_t>(MsgFlag::response));
+    w.write_tstr("code");
+    w.write_uint(static_cast<uint64_t>(code));
 }
 
 // ---- Ctrl -----------------------------------------------------------------------------

@@ -128,8 +128,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     c->route = info.remote;
     c->route.port = info.ident_port;
     c->routable = info.ident_port != 0 && info.remote.valid();
-    c->tokens = cfg_.peer_burst;
-    c->tokens_at = now;
+    c->rate = rate_key(info);
     Conn& conn = *c;
     conns_.emplace(ref, std::move(c));
     by_id_[info.id].push_back(ref);
@@ -419,8 +418,8 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
         // A request we could read op, rid and f from is answered 1400 (DESIGN 3.2), so the
         // requester does not wait out a timeout; 1413 when a string is over max_value_bytes.
         if (hdr.answerable())
-            reply_error(c, hdr.op, hdr.rid,
-                        e == Err::string_too_long ? Code::too_large : Code::bad_request);
+            answer_undecodable(c, hdr,
+                               e == Err::string_too_long ? Code::too_large : Code::bad_request);
         return;
     }
     if (m.is_request()) {
@@ -436,6 +435,19 @@ void Node::reply(Conn& c, DhtMsg& m) {
     ++counters_.rpcs_served_total[static_cast<size_t>(op_index(m.op))]
                                  [static_cast<size_t>(code_index(m.code))];
     emit_send(c.ref, m);
+}
+
+void Node::answer_undecodable(Conn& c, const DecodeHeader& hdr, Code code) {
+    if (hdr.op_known()) return reply_error(c, static_cast<Op>(hdr.op), hdr.rid, code);
+    // An op this node does not know: counted under frames_rejected{bad_op}, answered 1400
+    // with the op echoed as sent.
+    Bytes& b = action_buffer();
+    encode_error_answer(hdr.op, hdr.rid, Code::bad_request, b);
+    Action a;
+    a.kind = Action::Kind::send;
+    a.peer = c.ref;
+    a.payload = b;
+    actions_.push_back(a);
 }
 
 void Node::reply_error(Conn& c, Op op, uint64_t rid, Code code) {
@@ -458,8 +470,44 @@ bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burs
 }
 }  // namespace
 
+Node::RateKey Node::rate_key(const SessionInfo& info) {
+    RateKey k;
+    if (info.ident_port != 0) {
+        for (size_t i = 0; i < 8; ++i) k.bits = (k.bits << 8) | info.id.b[i];
+        return k;
+    }
+    k.kind = info.remote.is_v4() ? 4 : 6;
+    const size_t n = info.remote.is_v4() ? 4 : 8;
+    for (size_t i = 0; i < n; ++i) k.bits = (k.bits << 8) | info.remote.ip[i];
+    return k;
+}
+
+bool Node::take_peer_token(const RateKey& key, Time now) {
+    auto it = rate_buckets_.find(key);
+    if (it == rate_buckets_.end()) {
+        if (rate_buckets_.size() >= MAX_RATE_BUCKETS) prune_rate_buckets(now);
+        it =
+            rate_buckets_.emplace(key, RateBucket{static_cast<double>(cfg_.peer_burst), now}).first;
+    }
+    return take_token(it->second.tokens, it->second.at, now, cfg_.peer_rate, cfg_.peer_burst);
+}
+
+void Node::prune_rate_buckets(Time now) {
+    // A bucket that has refilled holds no debt: forgetting it changes nothing.
+    const double full = cfg_.peer_burst;
+    std::erase_if(rate_buckets_, [&](const auto& kv) {
+        const RateBucket& b = kv.second;
+        return b.tokens + static_cast<double>(now - b.at) * cfg_.peer_rate / 1e6 >= full;
+    });
+    if (rate_buckets_.size() < MAX_RATE_BUCKETS) return;
+    auto oldest = rate_buckets_.begin();
+    for (auto it = rate_buckets_.begin(); it != rate_buckets_.end(); ++it)
+        if (it->second.at < oldest->second.at) oldest = it;
+    rate_buckets_.erase(oldest);
+}
+
 void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
-    if (!take_token(c.tokens, c.tokens_at, now, cfg_.peer_rate, cfg_.peer_burst)) {
+    if (!take_peer_token(c.rate, now)) {
         counters_.rejected(Err::quota_exceeded);
         return reply_error(c, m.op, m.rid, Code::quota_exceeded);
     }
@@ -705,13 +753,13 @@ void Node::add_session_stats(const SessionStats& s) {
     counters_.frames_rejected_total[static_cast<size_t>(Err::frame_stalled)] += s.stalled;
 }
 
-void Node::set_limits(const StoreLimits& store, uint32_t peer_rate, uint32_t peer_burst,
-                      size_t max_value_bytes) {
-    cfg_.max_value_bytes = max_value_bytes;
-    cfg_.store = store;
-    store_.set_limits(store);
-    cfg_.peer_rate = peer_rate;
-    cfg_.peer_burst = peer_burst;
+void Node::apply_reloadable(const NodeConfig& c) {
+    cfg_.max_value_bytes = c.max_value_bytes;
+    cfg_.store = c.store;
+    store_.set_limits(c.store);
+    cfg_.peer_rate = c.peer_rate;
+    cfg_.peer_burst = c.peer_burst;
+    cfg_.node_rate = c.node_rate;
 }
 
 void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {

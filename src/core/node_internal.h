@@ -53,6 +53,9 @@ inline constexpr Time DIAL_TIMEOUT = secs(5);
 // Bucket refresh lookups started per maintenance round, so a node that was idle for long
 // does not start 30 lookups at once.
 inline constexpr uint32_t MAX_REFRESH_PER_ROUND = 2;
+// Inbound request token buckets kept at most (one per peer id or client host). Beyond it,
+// buckets that have refilled are forgotten first (they hold no debt), then the oldest.
+inline constexpr size_t MAX_RATE_BUCKETS = 16384;
 // Records a GET_PROVIDERS answer carries (newest first).
 inline constexpr size_t MAX_PROVIDERS_PER_ANSWER = 20;
 // Outbound requests queued on one dial while it connects.
@@ -69,8 +72,7 @@ struct Node::Conn {
     PeerAddr remote;  // socket address
     PeerAddr route;   // remote ip + ident port
     bool routable = false;
-    double tokens = 0;  // inbound request token bucket
-    Time tokens_at = 0;
+    RateKey rate;                // its inbound request token bucket in rate_buckets_
     std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session
 };
 

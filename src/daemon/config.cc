@@ -160,6 +160,10 @@ std::vector<KeyDef> build_table() {
     add({"peer_burst", K::uint, "400", nullptr, 1, 1000000, "RON_DHT_PEER_BURST", "",
          "--peer-burst", "N", true, "", "", "burst of requests one peer may send at once",
          &Config::peer_burst});
+    add({"node_rate", K::uint, "20000", nullptr, 1, 10000000, "RON_DHT_NODE_RATE", "",
+         "--node-rate", "N", true, "", "per s",
+         "requests per second the node answers from all peers together before 1501 Busy",
+         &Config::node_rate});
     add({"max_inflight", K::uint, "4096", nullptr, 16, 1000000, "RON_DHT_MAX_INFLIGHT",
          "DHT_MAX_CONCURRENT_LEGS", "--max-inflight", "N", false, "", "",
          "RPCs in flight node-wide; beyond it queues are not ok", &Config::max_inflight});

@@ -23,34 +23,35 @@ Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp
 
 Daemon::~Daemon() = default;
 
-core::NodeConfig Daemon::node_config() const {
+core::NodeConfig Daemon::node_config(const Config& c) {
     core::NodeConfig n;
-    n.network = cfg_.network;
-    n.k = static_cast<uint32_t>(cfg_.k);
-    n.alpha = static_cast<uint32_t>(cfg_.alpha);
-    n.beta = static_cast<uint32_t>(cfg_.beta);
-    n.disjoint = static_cast<uint32_t>(cfg_.disjoint);
-    n.replica = static_cast<uint32_t>(cfg_.replica);
-    n.hop_budget = static_cast<uint32_t>(cfg_.hop_budget);
-    n.rpc_timeout = core::msec(cfg_.rpc_timeout_ms);
-    n.hedge_after = core::msec(cfg_.hedge_after_ms);
-    n.lookup_deadline = core::msec(cfg_.deadline_ms);
-    n.refresh_interval = core::secs(cfg_.refresh_secs);
-    n.ttl_secs = cfg_.ttl_secs;
-    n.max_ttl_secs = cfg_.max_ttl_secs;
-    n.republish_secs = cfg_.republish_secs;
-    n.max_value_bytes = cfg_.max_value_bytes;
-    n.store.max_items = cfg_.max_records;
-    n.store.max_bytes = cfg_.max_store_bytes;
-    n.diversity.per_prefix_max = static_cast<uint32_t>(cfg_.per_prefix_max);
-    n.diversity.prefix_max_pct = static_cast<uint32_t>(cfg_.prefix_max_pct);
-    n.diversity.exempt_private = cfg_.exempt_private;
-    n.bootstrap_required = static_cast<uint32_t>(cfg_.bootstrap_required);
-    n.seeds_expected = static_cast<uint32_t>(cfg_.bootstrap.size());
-    n.peer_rate = static_cast<uint32_t>(cfg_.peer_rate);
-    n.peer_burst = static_cast<uint32_t>(cfg_.peer_burst);
-    n.max_inflight = static_cast<uint32_t>(cfg_.max_inflight);
-    n.max_api_requests = static_cast<uint32_t>(cfg_.max_lookups);
+    n.network = c.network;
+    n.k = static_cast<uint32_t>(c.k);
+    n.alpha = static_cast<uint32_t>(c.alpha);
+    n.beta = static_cast<uint32_t>(c.beta);
+    n.disjoint = static_cast<uint32_t>(c.disjoint);
+    n.replica = static_cast<uint32_t>(c.replica);
+    n.hop_budget = static_cast<uint32_t>(c.hop_budget);
+    n.rpc_timeout = core::msec(c.rpc_timeout_ms);
+    n.hedge_after = core::msec(c.hedge_after_ms);
+    n.lookup_deadline = core::msec(c.deadline_ms);
+    n.refresh_interval = core::secs(c.refresh_secs);
+    n.ttl_secs = c.ttl_secs;
+    n.max_ttl_secs = c.max_ttl_secs;
+    n.republish_secs = c.republish_secs;
+    n.max_value_bytes = c.max_value_bytes;
+    n.store.max_items = c.max_records;
+    n.store.max_bytes = c.max_store_bytes;
+    n.diversity.per_prefix_max = static_cast<uint32_t>(c.per_prefix_max);
+    n.diversity.prefix_max_pct = static_cast<uint32_t>(c.prefix_max_pct);
+    n.diversity.exempt_private = c.exempt_private;
+    n.bootstrap_required = static_cast<uint32_t>(c.bootstrap_required);
+    n.seeds_expected = static_cast<uint32_t>(c.bootstrap.size());
+    n.peer_rate = static_cast<uint32_t>(c.peer_rate);
+    n.peer_burst = static_cast<uint32_t>(c.peer_burst);
+    n.node_rate = static_cast<uint32_t>(c.node_rate);
+    n.max_inflight = static_cast<uint32_t>(c.max_inflight);
+    n.max_api_requests = static_cast<uint32_t>(c.max_lookups);
     // Record timestamps are unix seconds; the engine counts monotonic microseconds.
     n.unix_epoch_offset_us = io::unix_epoch_offset_us();
     return n;
@@ -152,7 +153,7 @@ int Daemon::run() {
     net.listen = cfg_.listen;
     net.seeds = cfg_.bootstrap;
     net.limits = net_limits(cfg_);
-    net_ = std::make_unique<io::Loop>(&loop_, node_config(), session_config(), ident_,
+    net_ = std::make_unique<io::Loop>(&loop_, node_config(cfg_), session_config(), ident_,
                                       core::Env{&rng_, &crypto_, &logger()}, net);
     if (!net_->bind(&err)) {
         log.error("bind failed", {{"error", err}});
@@ -310,11 +311,7 @@ void Daemon::finish_stop() {
 
 void Daemon::apply_reloadable(const Config& c) {
     logger().configure(parse_level(c.log_level), c.log_format == "json");
-    core::StoreLimits limits;
-    limits.max_items = c.max_records;
-    limits.max_bytes = c.max_store_bytes;
-    net_->node().set_limits(limits, static_cast<uint32_t>(c.peer_rate),
-                            static_cast<uint32_t>(c.peer_burst), c.max_value_bytes);
+    net_->node().apply_reloadable(node_config(c));
     net_->set_limits(net_limits(c));
     core::SessionConfig& s = net_->session_config();
     s.idle_timeout = core::msec(c.idle_timeout_ms);

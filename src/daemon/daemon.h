@@ -59,7 +59,7 @@ private:
     void reload();
     void apply_reloadable(const Config& c);
     bool load_admin_token(const std::string& path, std::string* err);
-    core::NodeConfig node_config() const;
+    static core::NodeConfig node_config(const Config& cfg);
     core::SessionConfig session_config() const;
     static io::NetLimits net_limits(const Config& c);
 

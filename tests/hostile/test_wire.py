@@ -4,13 +4,15 @@
 # the defect was found, then checks that the attack is refused as DESIGN 3 says, that a
 # legitimate peer's PING and /healthz still answer, and that the daemon's peak RSS stays
 # under the suite's bound. Prints TAP.
+import os
 import socket
 import struct
+import threading
 import time
 
 import cbor2
-from peer import (BAD_REQUEST, CTRL, DATA, FIND_NODE, HELLO, PING, TOO_LARGE, Closed, Peer, assert_rss_under,
-                  frame, msg, still_serving)  # noqa: F401
+from peer import (BAD_REQUEST, BUSY, CTRL, DATA, FIND_NODE, HELLO, PING, QUOTA, TOO_LARGE, Closed, Peer,
+                  assert_rss_under, frame, msg, still_serving)
 
 import harness
 from harness import Node, poll, test
@@ -209,6 +211,223 @@ def max_conns_bounds_open_sessions_and_strangers_only_displace_strangers():
         s.close()
     for p in peers:
         p.close()
+
+
+@test
+def garbage_before_hello_and_a_slow_handshake_are_closed():
+    n = Node("--handshake-timeout", "1000")
+    n.wait_ready()
+    junk = [socket.create_connection(("127.0.0.1", n.port), timeout=5 * harness.SCALE) for _ in range(20)]
+    for s in junk:
+        send_quietly(s, os.urandom(64))
+    # Slowloris: one HELLO byte at a time, too slow for handshake_timeout.
+    slow = [Peer("127.0.0.1", n.port) for _ in range(20)]
+    for i in range(3):
+        for p in slow:
+            send_quietly(p.s, HELLO[i:i + 1])
+        still_serving(n)
+    for s in junk:
+        assert closed_soon(s), "garbage instead of a HELLO must close"
+    for p in slow:
+        assert p.closed_within(5), "a handshake slower than handshake_timeout must close"
+    assert_rss_under(n)
+    assert n.stop() == 0
+
+
+@test
+def forged_replayed_and_self_claiming_auth_is_refused():
+    n = Node()
+    n.wait_ready()
+    # A forged signature.
+    p = Peer("127.0.0.1", n.port)
+    p.send(HELLO + p.ident_frame())
+    assert p.read_hello() == HELLO
+    while True:
+        kind, payload = p.frame()
+        m = cbor2.loads(payload)
+        if m["t"] == "ident":
+            break
+    p.send(frame(CTRL, cbor2.dumps({"t": "auth", "sig": os.urandom(64)})))
+    assert p.closed_within(5), "a bad auth signature must close"
+    # A valid auth recorded on one session, replayed on another: it signs the other
+    # session's nonce, so it does not verify.
+    honest = Peer("127.0.0.1", n.port)
+    honest.send(HELLO + honest.ident_frame())
+    honest.read_hello()
+    while True:
+        kind, payload = honest.frame()
+        m = cbor2.loads(payload)
+        if m["t"] == "ident":
+            recorded = honest.auth_sig(m["nonce"], m["pk"])
+            break
+    replay = Peer("127.0.0.1", n.port, seed=bytes(honest.sk))
+    replay.send(HELLO + replay.ident_frame())
+    replay.read_hello()
+    replay.frame()
+    replay.send(frame(CTRL, cbor2.dumps({"t": "auth", "sig": recorded})))
+    assert replay.closed_within(5), "a replayed auth must close"
+    # Claiming the node's own identity.
+    mirror = Peer("127.0.0.1", n.port)
+    mirror.send(HELLO)
+    mirror.read_hello()
+    kind, payload = mirror.frame()
+    their = cbor2.loads(payload)
+    mirror.send(mirror.ident_frame(pk=their["pk"]))
+    assert mirror.closed_within(5), "a peer claiming our id must close"
+    for q in (p, honest, replay, mirror):
+        q.close()
+    assert n.metric("dht_active_sessions") == 0
+    still_serving(n)
+    assert n.stop() == 0
+
+
+@test
+def framing_violations_after_auth_are_answered_and_the_third_closes():
+    n = Node()
+    n.wait_ready()
+    p = Peer("127.0.0.1", n.port).handshake()
+    # Unknown kind: skipped, the session goes on.
+    p.send(frame(0x7F, b"whatever"))
+    assert p.ping().get("code", 1000) == 1000
+    # Oversize: Ctrl 1413, the bytes are discarded as they stream, the session survives.
+    big = (1 << 20) + 10
+    p.send(struct.pack(">IB", big, DATA) + bytes(big - 1))
+    kind, payload = p.frame()
+    assert kind == CTRL and cbor2.loads(payload) == {"t": "err", "code": TOO_LARGE, "msg": "frame too large"}, payload
+    assert p.ping().get("code", 1000) == 1000
+    # Malformed CBOR: dropped and counted, no answer; a half-decodable request gets 1400.
+    before = n.metric("dht_frames_rejected_total", {"reason": "unsupported_type"})
+    p.send(frame(DATA, b"\xff\x00\xc0"))
+    r = p.request(FIND_NODE, target=b"\x01\x02")
+    assert r["code"] == BAD_REQUEST, r
+    poll(lambda: n.metric("dht_frames_rejected_total", {"reason": "unsupported_type"}) > before, 5,
+         "frames_rejected{reason=unsupported_type}")
+    # An op this node does not know: 1400 with the op and rid echoed.
+    p.send(frame(DATA, cbor2.dumps({"v": 1, "op": 99, "rid": 504, "f": 1})))
+    r = p.response(504)
+    assert r == {"v": 1, "op": 99, "rid": 504, "f": 2, "code": BAD_REQUEST}, r
+    # Two more violations (empty frames) close it.
+    p.send(b"\0\0\0\0" * 2)
+    assert p.closed_within(5), "the third framing violation must close"
+    still_serving(n)
+    assert_rss_under(n)
+    assert n.stop() == 0
+
+
+def flood(p, count):
+    """Pipelines |count| PINGs and returns how many answers came back with each code."""
+    rids = [p.next_rid() for _ in range(count)]
+    p.send(b"".join(frame(DATA, msg(PING, rid)) for rid in rids))
+    codes = {}
+    for rid in rids:
+        c = p.response(rid).get("code", 1000)
+        codes[c] = codes.get(c, 0) + 1
+    return codes
+
+
+@test
+def request_floods_get_1429_per_peer_and_1501_node_wide_and_reconnecting_does_not_refill():
+    n = Node("--peer-rate", "20", "--peer-burst", "50")
+    n.wait_ready()
+    p = Peer("127.0.0.1", n.port, listen_port=40001).handshake()
+    codes = flood(p, 200)
+    assert codes.get(QUOTA, 0) >= 100 and codes.get(1000, 0) <= 60, codes
+    # The same key on a new session draws from the same bucket.
+    again = Peer("127.0.0.1", n.port, seed=bytes(p.sk), listen_port=40001).handshake()
+    p.close()
+    codes = flood(again, 20)
+    assert codes.get(QUOTA, 0) >= 15, f"a reconnect refilled the bucket: {codes}"
+    again.close()
+    # Clients (port 0) are counted by host: a fresh key from the same host does not help.
+    c1 = Peer("127.0.0.1", n.port).handshake()
+    flood(c1, 200)
+    c1.close()
+    c2 = Peer("127.0.0.1", n.port).handshake()
+    codes = flood(c2, 20)
+    assert codes.get(QUOTA, 0) >= 15, f"a fresh client key refilled the bucket: {codes}"
+    c2.close()
+    still_serving_after_quota(n)
+    assert n.stop() == 0
+    # Node-wide: many peers within their own quota still meet the node's rate: 1501 Busy.
+    m = Node("--node-rate", "100", "--peer-burst", "400")
+    m.wait_ready()
+    busy = 0
+    for _ in range(4):
+        q = Peer("127.0.0.1", m.port, listen_port=40002).handshake()
+        busy += flood(q, 100).get(BUSY, 0)
+        q.close()
+    assert busy > 0, "no 1501 at the node's rate"
+    assert m.metric("rejected_total", {"reason": "busy"}) >= busy
+    assert_rss_under(m)
+    assert m.stop() == 0
+
+
+class Liar(threading.Thread):
+    """A peer in the node's table that answers every FIND_NODE with contacts whose ids are
+    made up: their address is a real daemon, which proves another id when dialed."""
+
+    def __init__(self, node, real_port):
+        super().__init__(daemon=True)
+        self.p = Peer("127.0.0.1", node.port, listen_port=40100).handshake()
+        self.real_port = real_port
+        self.lies = 0
+        self.stop = False
+        self.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                kind, payload = self.p.frame(seconds=0.2)
+            except socket.timeout:
+                continue
+            except (Closed, OSError):
+                return
+            m = cbor2.loads(payload) if kind == DATA else {}
+            if m.get("f") != 1:
+                continue
+            fake = [{"id": os.urandom(32), "ip": bytes([127, 0, 0, 1]), "port": self.real_port} for _ in range(20)]
+            answer = {"v": 1, "op": m["op"], "rid": m["rid"], "f": 2, "code": 1000}
+            if m["op"] == FIND_NODE:
+                answer["nodes"] = fake
+                self.lies += 1
+            elif m["op"] == PING:
+                answer["obs"] = [bytes([127, 0, 0, 1]), 1]
+            self.p.send(frame(DATA, cbor2.dumps(answer)))
+
+
+@test
+def a_lying_referrer_is_distrusted_then_dropped_and_lookups_still_end():
+    honest = Node()
+    honest.wait_ready()
+    n = Node()
+    n.wait_ready()
+    liar = Liar(n, honest.port)
+    poll(lambda: any(p["id"] == liar.p.id.hex() for p in n.get("/dht/peers").json()["peers"]), 10,
+         "the liar in the routing table")
+    r = n.get("/dht/closest/" + os.urandom(32).hex(), timeout=20)
+    assert r.status == 200, (r.status, r.body)
+    ids = {x["id"] for x in r.json()["nodes"]}
+    assert ids <= {liar.p.id.hex(), honest.id}, "a made-up id was returned as a contact"
+    assert liar.lies >= 1
+    # The made-up contacts proved another id: the liar is charged for each (three bad
+    # referrals remove a contact), and the rest of its list is never dialed.
+    poll(lambda: not any(p["id"] == liar.p.id.hex() for p in n.get("/dht/peers").json()["peers"]), 10,
+         "the liar dropped from the routing table")
+    assert honest.metric("dht_sessions_opened_total") <= 3, "more made-up contacts dialed than one round"
+    liar.stop = True
+    liar.join()
+    liar.p.close()
+    still_serving(n)
+    assert n.stop() == 0
+
+
+def still_serving_after_quota(node):
+    # Clients from 127.0.0.1 share one bucket, so the legitimate probe here comes as a
+    # peer that takes sessions (its own bucket).
+    p = Peer("127.0.0.1", node.port, listen_port=40009).handshake()
+    assert p.ping().get("code", 1000) == 1000
+    p.close()
+    assert node.get("/healthz").status == 200
 
 
 def read_hello(s):

@@ -279,8 +279,16 @@ TEST(Message, HeaderTellsWhenA1400IsOwed) {
     f.back().second = bs(Bytes(3, 0));
     EXPECT_EQ(decode(build(f), nullptr, &h), Err::bad_field_length);
     EXPECT_TRUE(h.answerable());
-    EXPECT_EQ(h.op, Op::find_node);
+    EXPECT_EQ(h.op, static_cast<uint64_t>(Op::find_node));
     EXPECT_EQ(h.rid, 9u);
+    // An op this node does not know still gets its 1400: op, rid and f are all read.
+    EXPECT_EQ(
+        decode(build({{"v", u(1)}, {"op", u(99)}, {"rid", u(504)}, {"f", u(1)}}), nullptr, &h),
+        Err::bad_op);
+    EXPECT_TRUE(h.answerable());
+    EXPECT_FALSE(h.op_known());
+    EXPECT_EQ(h.op, 99u);
+    EXPECT_EQ(h.rid, 504u);
     // Unsupported version is answerable too.
     auto g = find_node_req_fields();
     g[0].second = u(2);

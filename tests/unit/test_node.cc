@@ -106,6 +106,15 @@ TEST(Node, HalfDecodableRequestGets1400WithItsRid) {
     EXPECT_EQ(m.code, Code::bad_request);
     EXPECT_EQ(h.node->counters().frames_rejected_total[static_cast<size_t>(Err::bad_field_length)],
               1u);
+    // An op this node does not know (a newer peer's) is answered 1400, op echoed as sent:
+    // {"v":1,"op":99,"rid":504,"f":1}.
+    h.node->on_frame(PEER, from_hex("a4617601626f701863637269641901f8616601"), h.now);
+    sent = h.drain();
+    ASSERT_EQ(sent.size(), 1u);
+    ASSERT_EQ(decode_dht(sent[0], 65536, &m, &hd), Err::bad_op);
+    EXPECT_TRUE(hd.have_op && hd.op == 99 && hd.rid == 504 && hd.f == MsgFlag::response);
+    EXPECT_EQ(to_hex(sent[0]), "a5617601626f701863637269641901f861660264636f6465190578");
+    EXPECT_EQ(h.node->counters().frames_rejected_total[static_cast<size_t>(Err::bad_op)], 1u);
     // Garbage gets no answer, only a count.
     h.node->on_frame(PEER, from_hex("ff00"), h.now);
     EXPECT_TRUE(h.drain().empty());
@@ -234,6 +243,40 @@ TEST(Node, PerPeerQuotaAnswers1429) {
     ASSERT_TRUE(h.ask(request(Op::ping, 99), &m, &keep));
     EXPECT_EQ(m.code, Code::ok);
     EXPECT_EQ(h.node->counters().rejected_total[static_cast<size_t>(Err::quota_exceeded)], 3u);
+}
+
+TEST(Node, QuotaFollowsThePeerAcrossReconnectsAndClientsByHost) {
+    // A peer that takes sessions: a new session with the same id draws from the same bucket.
+    for (uint16_t port : {uint16_t{9444}, uint16_t{0}}) {
+        Harness h(port, 10, 5);
+        for (uint64_t rid = 1; rid <= 5; ++rid) {
+            DhtMsg m;
+            Bytes keep;
+            ASSERT_TRUE(h.ask(request(Op::ping, rid), &m, &keep));
+            ASSERT_EQ(m.code, Code::ok);
+        }
+        h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+        SessionInfo info;
+        // The same id again, or (for a client, port 0) a fresh key from the same host.
+        info.id = port != 0 ? h.peer.id : identity(23).id;
+        info.remote = PeerAddr::v4(198, 51, 100, 9, 40001);
+        info.ident_port = port;
+        h.node->on_session_open(PEER, info, 0, h.now);
+        h.drain();
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, 6), &m, &keep));
+        EXPECT_EQ(m.code, Code::quota_exceeded) << "port " << port << ": the burst came back";
+        // A client on another host has its own bucket.
+        if (port == 0) {
+            h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+            info.remote = PeerAddr::v4(198, 51, 100, 10, 40001);
+            h.node->on_session_open(PEER, info, 0, h.now);
+            h.drain();
+            ASSERT_TRUE(h.ask(request(Op::ping, 7), &m, &keep));
+            EXPECT_EQ(m.code, Code::ok);
+        }
+    }
 }
 
 TEST(Node, FindNodeAnswersAtMostKAndNeverTheRequester) {
