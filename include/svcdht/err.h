@@ -63,6 +63,8 @@ namespace svcdht::core {
     X(value_too_large, "value longer than max_value_bytes")                             \
     X(stale_record, "a newer record from the same publisher is already stored")         \
     X(store_full, "the store is at its item or byte limit")                             \
+    X(store_peer_quota, "the sending peer's share of the store is used up")             \
+    X(store_prefix_quota, "the sending network's share of the store is used up")        \
     /* session */                                                                       \
     X(handshake_timeout, "handshake did not finish within handshake_timeout")           \
     X(network_mismatch, "peer is on another network id")                                \

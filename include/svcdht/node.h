@@ -251,6 +251,7 @@ private:
     void rpc_failed(uint64_t rid, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
     static RateKey rate_key(const SessionInfo& info);
+    StoreSource store_source(const Conn& c) const;
     bool take_peer_token(const RateKey& key, Time now);
     void prune_rate_buckets(Time now);
     void handle_request(Conn& c, const DhtMsg& m, Time now);

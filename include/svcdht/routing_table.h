@@ -137,5 +137,8 @@ private:
 // wide_group the /16 or /32. Keys of the two families never collide.
 uint64_t prefix_group(const PeerAddr& a);
 uint64_t wide_group(const PeerAddr& a);
+// host_group names one host: an IPv4 address or an IPv6 /64 (one host normally holds a
+// whole /64). Its keys never collide with the two above.
+uint64_t host_group(const PeerAddr& a);
 
 }  // namespace svcdht::core

@@ -253,6 +253,11 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_provider_records", "Provider records stored",
           static_cast<double>(node.store().record_count()));
     gauge("dht_values_stored", "Values stored", static_cast<double>(node.store().value_count()));
+    o.header("dht_provider_records_displaced_total", "counter",
+             "Provider records replaced in a full list to admit a publisher from a less "
+             "represented network");
+    o.sample("dht_provider_records_displaced_total", "",
+             static_cast<double>(node.store().displaced()));
     gauge("dht_bootstrap_seeds_up", "Bootstrap seeds that authenticated",
           static_cast<double>(g.seeds_up));
     o.header("dht_bucket_prefix_max_pct", "gauge",

@@ -64,7 +64,9 @@ Code code_for_err(Err e) {
         case Err::store_full:
         case Err::busy: return Code::busy;
         case Err::not_found: return Code::not_found;
-        case Err::quota_exceeded: return Code::quota_exceeded;
+        case Err::quota_exceeded:
+        case Err::store_peer_quota:
+        case Err::store_prefix_quota: return Code::quota_exceeded;
         case Err::not_ready: return Code::not_ready;
         case Err::timeout: return Code::timeout;
         default: return Code::bad_request;

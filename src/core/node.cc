@@ -470,6 +470,15 @@ bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burs
 }
 }  // namespace
 
+StoreSource Node::store_source(const Conn& c) const {
+    uint64_t peer = 0;
+    for (size_t i = 0; i < 8; ++i) peer = (peer << 8) | c.id.b[i];
+    // Loopback and private addresses (while the diversity rules exempt them) are grouped by
+    // host: in a private deployment every machine is then its own prefix.
+    const bool by_host = cfg_.diversity.exempt_private && c.remote.is_exempt();
+    return StoreSource::remote(peer, by_host ? host_group(c.remote) : prefix_group(c.remote));
+}
+
 Node::RateKey Node::rate_key(const SessionInfo& info) {
     RateKey k;
     if (info.ident_port != 0) {
@@ -553,7 +562,9 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 const uint64_t end_unix = m.rec.ts + m.rec.ttl;
                 const Time expires = now + secs(end_unix - unix_now(now));
                 const bool had = store_.holds(m.rec.key, now);
-                e = store_.put_record(m.rec, expires);
+                StoreSource src = store_source(c);
+                src.from_publisher = node_id_of(m.rec.pk) == c.id;
+                e = store_.put_record(m.rec, expires, src);
                 if (e == Err::ok && !had) key_stored(m.rec.key, now);
             }
             if (e != Err::ok) counters_.rejected(e);
@@ -568,7 +579,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 e = Err::key_mismatch;
             } else {
                 const bool had = store_.holds(m.key, now);
-                e = store_.put_value(m.key, m.val, now + secs(cfg_.ttl_secs));
+                e = store_.put_value(m.key, m.val, now + secs(cfg_.ttl_secs), store_source(c));
                 if (e == Err::ok && !had) key_stored(m.key, now);
             }
             if (e != Err::ok) counters_.rejected(e);

@@ -26,6 +26,21 @@ uint64_t prefix_group(const PeerAddr& a) {
 uint64_t wide_group(const PeerAddr& a) {
     return group_key(a, 2, 4);
 }
+uint64_t host_group(const PeerAddr& a) {
+    if (a.is_v4())
+        return (uint64_t{0x44} << 56) | (uint64_t{a.ip[0]} << 24) | (uint64_t{a.ip[1]} << 16) |
+               (uint64_t{a.ip[2]} << 8) | a.ip[3];
+    // 64 bits of /64 do not fit beside a family tag: fold them (splitmix64's finalizer), a
+    // one-way mix no address can be chosen to collide with another's by accident.
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; ++i) x = (x << 8) | a.ip[i];
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (uint64_t{0x66} << 56) | (x >> 8);
+}
 
 RoutingTable::RoutingTable(const NodeId& self, uint32_t k, DiversityConfig div)
     : self_(self), k_(k), div_(div) {}

@@ -81,6 +81,15 @@ std::vector<KeyDef> build_table() {
     add({"max_store_bytes", K::uint, "67108864", "4294967296", 65536, 1099511627776ULL,
          "RON_DHT_MAX_STORE_BYTES", "", "--max-store-bytes", "N", true, "", "bytes",
          "memory the store may use at most", &Config::max_store_bytes});
+    add({"store_peer_share_pct", K::uint, "10", nullptr, 1, 100, "RON_DHT_STORE_PEER_SHARE_PCT", "",
+         "--store-peer-share-pct", "PCT", true, "", "%",
+         "share of max_records and max_store_bytes that entries sent by one peer may hold",
+         &Config::store_peer_share_pct});
+    add({"store_prefix_share_pct", K::uint, "25", nullptr, 1, 100, "RON_DHT_STORE_PREFIX_SHARE_PCT",
+         "", "--store-prefix-share-pct", "PCT", true, "", "%",
+         "share of the store that entries sent from one IPv4 /24 or IPv6 /48 may hold (for "
+         "loopback and private addresses, while diversity.exempt_private is on: from one host)",
+         &Config::store_prefix_share_pct});
     add({"max_conns", K::uint, "512", nullptr, 8, 65536, "RON_DHT_MAX_CONNS", "", "--max-conns",
          "N", true, "", "",
          "authenticated peer sessions at most; beyond it the one idle longest is closed, "

@@ -48,6 +48,7 @@ struct Config {
     uint64_t bootstrap_required = 0, bootstrap_timeout_ms = 0;
     bool strict_ready = false;
     uint64_t max_value_bytes = 0, max_records = 0, max_store_bytes = 0;
+    uint64_t store_peer_share_pct = 0, store_prefix_share_pct = 0;
     uint64_t max_conns = 0, max_conns_per_ip = 0, max_admin_conns = 0;
     uint64_t max_handshakes = 0, conns_v6_prefix = 0, max_reassembly_bytes = 0,
              max_tx_queue_bytes = 0;

@@ -42,6 +42,8 @@ core::NodeConfig Daemon::node_config(const Config& c) {
     n.max_value_bytes = c.max_value_bytes;
     n.store.max_items = c.max_records;
     n.store.max_bytes = c.max_store_bytes;
+    n.store.peer_share_pct = static_cast<uint32_t>(c.store_peer_share_pct);
+    n.store.prefix_share_pct = static_cast<uint32_t>(c.store_prefix_share_pct);
     n.diversity.per_prefix_max = static_cast<uint32_t>(c.per_prefix_max);
     n.diversity.prefix_max_pct = static_cast<uint32_t>(c.prefix_max_pct);
     n.diversity.exempt_private = c.exempt_private;

@@ -4,6 +4,7 @@
 // snapshot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -119,4 +120,133 @@ TEST(Store, ValuesAndSnapshotAndKeys) {
     EXPECT_EQ(keys[0], id_of_byte(0x10));
     EXPECT_TRUE(s.holds(id_of_byte(0x30), secs(39)));
     EXPECT_FALSE(s.holds(id_of_byte(0x30), secs(40)));
+}
+
+namespace {
+StoreSource from(uint64_t peer, uint64_t prefix) {
+    return StoreSource::remote(peer, prefix);
+}
+bool holds_publisher(const Store& s, const Key& k, uint8_t publisher) {
+    std::vector<const StoredRecord*> out;
+    s.records(k, 0, 64, out);
+    for (const StoredRecord* r : out)
+        if (r->pk[0] == publisher) return true;
+    return false;
+}
+}  // namespace
+
+TEST(Store, FullProviderListAdmitsANewcomerFromAnotherPrefixAndKeepsIt) {
+    Store s(StoreLimits{});
+    const Key k = id_of_byte(0x40);
+    std::vector<Rec> recs;
+    recs.reserve(400);
+    // 40 throwaway keys from one network: the list fills at 32, then they replace each
+    // other, oldest first, instead of being refused.
+    for (uint8_t i = 0; i < 40; ++i) {
+        recs.emplace_back(k, static_cast<uint8_t>(100 + i), 1000);
+        EXPECT_EQ(s.put_record(recs.back().r, secs(10), from(100 + i, 0xA)), Err::ok);
+    }
+    EXPECT_EQ(s.record_count(), 32u);
+    EXPECT_EQ(s.displaced(), 8u);
+    // The real provider, on another network, gets in.
+    recs.emplace_back(k, 1, 1000);
+    EXPECT_EQ(s.put_record(recs.back().r, secs(10), from(1, 0xB)), Err::ok);
+    EXPECT_TRUE(holds_publisher(s, k, 1));
+    // And stays however many more the attacker sends.
+    for (int i = 0; i < 200; ++i) {
+        recs.emplace_back(k, static_cast<uint8_t>(i), 2000);
+        recs.back().r.pk[1] = 0xAA;  // distinct keys
+        recs.back().r.pk[2] = static_cast<uint8_t>(i);
+        EXPECT_EQ(s.put_record(recs.back().r, secs(10), from(500 + static_cast<uint64_t>(i), 0xA)),
+                  Err::ok);
+    }
+    EXPECT_TRUE(holds_publisher(s, k, 1)) << "the attacker pushed the real provider out";
+    EXPECT_EQ(s.record_count(), 32u);
+    // Answers carry 20 of the 32: the attacker's records are all newer, but every prefix
+    // is served in turn, so the real provider is in each answer.
+    std::vector<const StoredRecord*> answer;
+    s.records(k, 0, 20, answer);
+    ASSERT_EQ(answer.size(), 20u);
+    EXPECT_TRUE(std::any_of(answer.begin(), answer.end(),
+                            [](const StoredRecord* r) { return r->pk[0] == 1; }));
+    EXPECT_EQ(answer[0]->ts, 2000u) << "newest first within the answer";
+    // A third network takes a place of the largest one, not of the real provider.
+    recs.emplace_back(k, 2, 1000);
+    EXPECT_EQ(s.put_record(recs.back().r, secs(10), from(2, 0xC)), Err::ok);
+    EXPECT_TRUE(holds_publisher(s, k, 1));
+    EXPECT_TRUE(holds_publisher(s, k, 2));
+}
+
+TEST(Store, WithinOnePrefixTheRecordHeldLongestGivesWay) {
+    Store s(StoreLimits{});
+    const Key k = id_of_byte(0x41);
+    std::vector<Rec> recs;
+    recs.reserve(100);
+    for (uint8_t i = 0; i < 32; ++i) {
+        recs.emplace_back(k, static_cast<uint8_t>(100 + i), 1000);
+        ASSERT_EQ(s.put_record(recs.back().r, secs(10), from(100 + i, 0xA)), Err::ok);
+    }
+    recs.emplace_back(k, 1, 1000);
+    ASSERT_EQ(s.put_record(recs.back().r, secs(10), from(1, 0xA)), Err::ok);
+    for (uint8_t i = 0; i < 31; ++i) {
+        recs.emplace_back(k, static_cast<uint8_t>(200 + i), 1000);
+        ASSERT_EQ(s.put_record(recs.back().r, secs(10), from(200 + i, 0xA)), Err::ok);
+        ASSERT_TRUE(holds_publisher(s, k, 1)) << i;
+    }
+    recs.emplace_back(k, 240, 1000);
+    ASSERT_EQ(s.put_record(recs.back().r, secs(10), from(240, 0xA)), Err::ok);
+    EXPECT_FALSE(holds_publisher(s, k, 1)) << "first in, first out within a prefix";
+}
+
+TEST(Store, OnePeerAndOnePrefixHoldOnlyTheirShare) {
+    StoreLimits l;
+    l.max_items = 100;
+    l.peer_share_pct = 10;
+    l.prefix_share_pct = 25;
+    Store s(l);
+    auto value = [](int i) { return Bytes{static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8)}; };
+    int i = 0;
+    for (; i < 10; ++i)
+        ASSERT_EQ(
+            s.put_value(id_of_byte(static_cast<uint8_t>(i)), value(i), secs(10), from(1, 0xA)),
+            Err::ok);
+    EXPECT_EQ(s.put_value(id_of_byte(200), value(200), secs(10), from(1, 0xA)),
+              Err::store_peer_quota);
+    // Another peer of the same network may store until the network's share is used.
+    for (int p = 2; p <= 3; ++p)
+        for (int j = 0; j < 10 && s.value_count() < 25; ++j, ++i)
+            ASSERT_EQ(s.put_value(id_of_byte(static_cast<uint8_t>(i)), value(i), secs(10),
+                                  from(static_cast<uint64_t>(p), 0xA)),
+                      Err::ok);
+    EXPECT_EQ(s.value_count(), 25u);
+    EXPECT_EQ(s.put_value(id_of_byte(201), value(201), secs(10), from(4, 0xA)),
+              Err::store_prefix_quota);
+    // Other networks and our own writes go on.
+    EXPECT_EQ(s.put_value(id_of_byte(202), value(202), secs(10), from(5, 0xB)), Err::ok);
+    EXPECT_EQ(s.put_value(id_of_byte(204), value(204), secs(10)), Err::ok);
+    // Expiry gives the share back.
+    s.expire(secs(10));
+    EXPECT_EQ(s.value_count(), 0u);
+    EXPECT_EQ(s.put_value(id_of_byte(200), value(200), secs(20), from(1, 0xA)), Err::ok);
+}
+
+TEST(Store, RecordSharesCountByteAndRefreshMovesOnlyForThePublisher) {
+    StoreLimits l;
+    l.max_items = 10;
+    l.peer_share_pct = 20;  // two records per peer
+    Store s(l);
+    Rec a(id_of_byte(1), 7, 100), b(id_of_byte(2), 8, 100), c(id_of_byte(3), 9, 100);
+    ASSERT_EQ(s.put_record(a.r, secs(10), from(1, 0xA)), Err::ok);
+    ASSERT_EQ(s.put_record(b.r, secs(10), from(1, 0xA)), Err::ok);
+    EXPECT_EQ(s.put_record(c.r, secs(10), from(1, 0xA)), Err::store_peer_quota);
+    // A holder relaying a newer a keeps it on peer 1's account ...
+    Rec a2(id_of_byte(1), 7, 200);
+    ASSERT_EQ(s.put_record(a2.r, secs(10), from(2, 0xB)), Err::ok);
+    EXPECT_EQ(s.put_record(c.r, secs(10), from(1, 0xA)), Err::store_peer_quota);
+    // ... while the publisher sending it moves it to its own.
+    Rec a3(id_of_byte(1), 7, 300);
+    StoreSource pub = from(7, 0xC);
+    pub.from_publisher = true;
+    ASSERT_EQ(s.put_record(a3.r, secs(10), pub), Err::ok);
+    EXPECT_EQ(s.put_record(c.r, secs(10), from(1, 0xA)), Err::ok);
 }
