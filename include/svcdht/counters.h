@@ -29,7 +29,10 @@ namespace svcdht::core {
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \
-    X(republishes_total, "dht_republishes_total", "Republish rounds of our own records and values")
+    X(republishes_total, "dht_republishes_total",                                                  \
+      "Republish rounds of our own records and values")                                            \
+    X(pq_downgrade_attempts_total, "dht_pq_downgrade_attempts_total",                              \
+      "Valid provider records refused under require_pq for a classical-only signature")
 
 // Lookup kinds label dht_lookups_total, dht_lookup_latency_seconds and dht_lookup_hops.
 enum class LookupKind : uint8_t { find_node, get_providers, get_value };

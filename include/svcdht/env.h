@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "svcdht/bytes.h"
 #include "svcdht/id.h"
@@ -55,15 +56,58 @@ struct KeyPair {
     SecretKey sk{};
 };
 
+// Signature algorithms of provider records (the record's `alg`). Ed25519 is 1, the one
+// every node verifies; others come from verifiers registered with Crypto. Post-quantum
+// schemes plug in here once a distribution library offers one.
+inline constexpr uint64_t SIG_ED25519 = 1;
+
+class SigVerifier {
+public:
+    virtual ~SigVerifier() = default;
+    virtual uint64_t alg() const = 0;
+    virtual const char* name() const = 0;   // "ed25519"
+    virtual size_t pk_len() const = 0;      // the algorithm's public key, in bytes
+    virtual size_t sig_len() const = 0;     // its signature, in bytes
+    virtual bool post_quantum() const = 0;  // what require_pq accepts
+    // verify returns true only if |sig| is a valid signature of |msg| by |pk|.
+    virtual bool verify(ByteView pk, ByteView msg, ByteView sig) const = 0;
+};
+
 class Crypto {
 public:
+    Crypto();
     virtual ~Crypto() = default;
+    Crypto(const Crypto&) = delete;
+    Crypto& operator=(const Crypto&) = delete;
     // keypair_from_seed derives an Ed25519 key pair from 32 seed bytes.
     virtual KeyPair keypair_from_seed(const Seed32& seed) const = 0;
     // sign returns the Ed25519 signature of |msg| under |sk|.
     virtual Signature sign(const SecretKey& sk, ByteView msg) const = 0;
     // verify returns true only if |sig| is a valid signature of |msg| by |pk|.
     virtual bool verify(const PublicKey& pk, ByteView msg, const Signature& sig) const = 0;
+
+    // The record-signature registry. Ed25519 (SIG_ED25519) is always there, verified by
+    // verify() above; register_verifier adds another algorithm (it must outlive this
+    // Crypto, and its alg must be new). verifier returns null for an unknown alg.
+    void register_verifier(const SigVerifier* v);
+    const SigVerifier* verifier(uint64_t alg) const;
+
+private:
+    class Ed25519Verifier final : public SigVerifier {
+    public:
+        explicit Ed25519Verifier(const Crypto& c) : c_(c) {}
+        uint64_t alg() const override { return SIG_ED25519; }
+        const char* name() const override { return "ed25519"; }
+        size_t pk_len() const override { return 32; }
+        size_t sig_len() const override { return 64; }
+        bool post_quantum() const override { return false; }
+        bool verify(ByteView pk, ByteView msg, ByteView sig) const override;
+
+    private:
+        const Crypto& c_;
+    };
+    Ed25519Verifier ed25519_;
+    std::vector<const SigVerifier*> verifiers_;
 };
 
 // Identity is a node's key pair and the id it implies: NodeId = BLAKE3(pk).

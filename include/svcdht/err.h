@@ -56,6 +56,8 @@ namespace svcdht::core {
     X(too_many_nodes, "more NodeInfo entries than k allows")                            \
     /* records and values */                                                            \
     X(bad_signature, "signature does not verify")                                       \
+    X(unknown_sig_alg, "record signed with an algorithm this node does not know")       \
+    X(pq_required, "record signed only classically where require_pq is on")             \
     X(record_expired, "record ts + ttl is in the past")                                 \
     X(record_from_future, "record ts is more than 300 s in the future")                 \
     X(ttl_too_large, "record ttl exceeds max_ttl")                                      \

@@ -44,6 +44,11 @@ inline constexpr size_t MAX_ADDR_LEN = 256;
 inline constexpr uint64_t MAX_RECORD_SKEW_SECS = 300;
 inline constexpr uint64_t DEFAULT_TTL_SECS = 86400;
 inline constexpr uint64_t DEFAULT_MAX_TTL_SECS = 172800;
+// Provider-record keys and signatures of algorithms other than Ed25519: room for the
+// largest standard post-quantum signature scheme of the ML-DSA family (ML-DSA-87: 2,592-byte
+// keys, 4,627-byte signatures), which is what a registered verifier could bring.
+inline constexpr size_t MAX_RECORD_APK_LEN = 2592;
+inline constexpr size_t MAX_RECORD_SIG_LEN = 4627;
 // The network id travels in every ident; 64 bytes is plenty for a name.
 inline constexpr size_t MAX_NETWORK_ID_LEN = 64;
 // Ctrl err messages carry a short human text for operators reading a capture.
@@ -68,5 +73,6 @@ inline constexpr size_t DEFAULT_TX_BUDGET = 8u << 20;
 // Domain separation strings for the two things svc-dht signs.
 inline constexpr char AUTH_CONTEXT[] = "svc-dht/auth/v1";
 inline constexpr char PROVIDER_CONTEXT[] = "svc-dht/provider/v1";
+inline constexpr char PROVIDER_CONTEXT_V2[] = "svc-dht/provider/v2";  // alg != Ed25519
 
 }  // namespace svcdht::core

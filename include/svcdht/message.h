@@ -154,13 +154,20 @@ private:
     size_t max_str_ = DEFAULT_MAX_VALUE_BYTES;
 };
 
+// A provider record. With the default algorithm (Ed25519, `alg` absent on the wire) |pk| is
+// the publisher's key and |sig| its signature. With another algorithm |apk| and |asig| hold
+// that algorithm's key and signature, and |pk| is BLAKE3(apk): a 32-byte publisher id, so a
+// list holds one record per (key, pk) whatever the algorithm.
 struct ProviderRecord {
     Key key;
     PublicKey pk{};
     ItemList<std::string_view> addrs;
     uint64_t ttl = 0;  // seconds
     uint64_t ts = 0;   // unix seconds when signed
-    Signature sig{};
+    Signature sig{};   // alg == SIG_ED25519
+    uint64_t alg = SIG_ED25519;
+    ByteView apk;   // alg != SIG_ED25519: the algorithm's public key
+    ByteView asig;  // alg != SIG_ED25519: its signature
 };
 
 // ---- DhtMsg ------------------------------------------------------------------------
@@ -236,7 +243,10 @@ void encode_ctrl(const CtrlMsg& m, Bytes& out);
 
 // ---- provider records ------------------------------------------------------------------
 
-// record_signing_bytes appends "svc-dht/provider/v1" || CBOR [key, pk, addrs, ttl, ts].
+// record_signing_bytes appends what a record's signature covers: for Ed25519
+// "svc-dht/provider/v1" || CBOR [key, pk, addrs, ttl, ts]; for any other algorithm
+// "svc-dht/provider/v2" || CBOR [key, pk, addrs, ttl, ts, alg], so that a signature can
+// never be read under another algorithm than the one it was made with.
 void record_signing_bytes(const ProviderRecord& rec, Bytes& out);
 
 // sign_record fills rec.sig using |sk|; rec.pk must be the matching public key.
@@ -247,10 +257,14 @@ void sign_record(ProviderRecord& rec, const Crypto& crypto, const SecretKey& sk)
 // control characters.
 bool addr_valid(std::string_view a);
 
-// admit_record applies every admission rule of DESIGN 3.2 at |now_unix| seconds.
+// admit_record applies every admission rule of DESIGN 3.2 at |now_unix| seconds. Under
+// |require_pq| a record must be signed with a post-quantum algorithm from the registry.
 // Errors: too_many_addrs, addr_too_long, bad_addr_scheme, ttl_too_large,
-// record_from_future, record_expired, bad_signature. Cheap checks run before the signature.
+// record_from_future, record_expired, unknown_sig_alg, bad_field_length (key or signature
+// of the wrong size for the algorithm), bad_signature, pq_required (a valid record with a
+// classical signature under require_pq: a downgrade attempt). Cheap checks run before the
+// signature, and the policy after it.
 [[nodiscard]] Err admit_record(const ProviderRecord& rec, const Crypto& crypto, uint64_t now_unix,
-                               uint64_t max_ttl);
+                               uint64_t max_ttl, bool require_pq = false);
 
 }  // namespace svcdht::core

@@ -72,6 +72,10 @@ struct NodeConfig {
     uint32_t max_api_requests = 256;
     // RPCs in flight to one peer; more fail at once with Err::busy.
     uint32_t max_inflight_per_peer = 16;
+    // Refuse provider records signed only with a classical algorithm (Ed25519), in ADD_PROVIDER
+    // and in lookup answers; each refusal of an otherwise valid record is counted as a
+    // downgrade attempt.
+    bool require_pq = false;
     // Unix time in microseconds at engine time 0 (record ts and ttl are unix seconds).
     int64_t unix_epoch_offset_us = 0;
 };
@@ -85,7 +89,8 @@ struct LookupOptions {
 };
 
 struct ProviderInfo {
-    PublicKey publisher{};
+    PublicKey publisher{};  // the Ed25519 key, or BLAKE3 of another algorithm's key
+    uint64_t alg = SIG_ED25519;
     std::vector<std::string> addrs;
     uint64_t ttl = 0;
     uint64_t ts = 0;

@@ -59,12 +59,17 @@ struct StoredRecord {
     std::vector<std::string> addrs;
     uint64_t ttl = 0;
     uint64_t ts = 0;
-    Signature sig{};
+    Signature sig{};  // Ed25519
+    uint64_t alg = SIG_ED25519;
+    Bytes alg_key_sig;  // another algorithm: its public key then its signature
+    uint32_t apk_len = 0;
     Time expires = 0;  // engine time
     StoreSource src;
     uint64_t arrival = 0;  // store-wide arrival order: within a prefix, the oldest goes first
 
     size_t bytes() const;
+    // same_signature: |r| carries the very signature this record holds.
+    bool same_signature(const ProviderRecord& r) const;
     // view returns a ProviderRecord whose addrs point into |addr_views| (filled here).
     ProviderRecord view(std::vector<std::string_view>& addr_views) const;
     static StoredRecord from(const ProviderRecord& r, Time expires);

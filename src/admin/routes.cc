@@ -474,6 +474,7 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
                 w.end_array();
                 w.kv("ttl_secs_left", pi.secs_left)
                     .kv("publisher", peer_hex(pi.publisher))
+                    .kv("alg", pi.alg)
                     .end_object();
             }
             w.end_array().kv("hops", uint64_t{r.hops}).kv("elapsed_ms", elapsed).end_object();

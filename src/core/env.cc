@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The seeded generator and identity derivation. No global state: every generator is a
-// value owned by its node or test.
+// The seeded generator, identity derivation and the record-signature registry. No global state:
+// every generator is a value owned by its node or test.
 #include "svcdht/env.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "svcdht/blake3.h"
@@ -63,6 +64,29 @@ void SeededRng::fill(uint8_t* p, size_t n) {
         p += take;
         n -= take;
     }
+}
+
+Crypto::Crypto() : ed25519_(*this) {
+    verifiers_.push_back(&ed25519_);
+}
+
+bool Crypto::Ed25519Verifier::verify(ByteView pk, ByteView msg, ByteView sig) const {
+    if (pk.size() != 32 || sig.size() != 64) return false;
+    PublicKey p;
+    Signature s;
+    std::copy(pk.begin(), pk.end(), p.begin());
+    std::copy(sig.begin(), sig.end(), s.begin());
+    return c_.verify(p, msg, s);
+}
+
+void Crypto::register_verifier(const SigVerifier* v) {
+    if (v != nullptr && verifier(v->alg()) == nullptr) verifiers_.push_back(v);
+}
+
+const SigVerifier* Crypto::verifier(uint64_t alg) const {
+    for (const SigVerifier* v : verifiers_)
+        if (v->alg() == alg) return v;
+    return nullptr;
 }
 
 NodeId node_id_of(const PublicKey& pk) {

@@ -4,7 +4,10 @@
 // allocates nothing; encoding appends to a caller-owned buffer.
 #include "svcdht/message.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "svcdht/blake3.h"
 
 namespace svcdht::core {
 
@@ -57,7 +60,8 @@ const char* code_name(Code c) {
 Code code_for_err(Err e) {
     switch (e) {
         case Err::ok: return Code::ok;
-        case Err::bad_signature: return Code::bad_signature;
+        case Err::bad_signature:
+        case Err::pq_required: return Code::bad_signature;
         case Err::stale_record:
         case Err::record_expired: return Code::stale_record;
         case Err::value_too_large: return Code::too_large;
@@ -205,6 +209,8 @@ Err decode_item(CborReader& r, ProviderRecord* out) {
     if (Err e = r.read_map(&n); e != Err::ok) return e;
     MapKeys keys;
     unsigned seen = 0;
+    bool have_apk = false;
+    ByteView sig;
     for (uint32_t i = 0; i < n; ++i) {
         std::string_view k;
         if (Err e = read_key(r, keys, &k); e != Err::ok) return e;
@@ -225,8 +231,15 @@ Err decode_item(CborReader& r, ProviderRecord* out) {
             e = r.read_uint(&out->ts);
             seen |= 16;
         } else if (k == "sig") {
-            e = read_fixed(r, out->sig.data(), out->sig.size());
+            e = r.read_bstr(&sig);
+            if (e == Err::ok && sig.size() > MAX_RECORD_SIG_LEN) e = Err::bad_field_length;
             seen |= 32;
+        } else if (k == "alg") {
+            e = r.read_uint(&out->alg);
+        } else if (k == "apk") {
+            e = r.read_bstr(&out->apk);
+            if (e == Err::ok && out->apk.size() > MAX_RECORD_APK_LEN) e = Err::bad_field_length;
+            have_apk = true;
         } else {
             e = r.skip();
         }
@@ -234,11 +247,23 @@ Err decode_item(CborReader& r, ProviderRecord* out) {
     }
     r.leave();
     if (seen != 63) return Err::missing_field;
+    // Ed25519 (alg absent or 1): a 64-byte sig and no apk. Another algorithm: an apk, and
+    // sizes its verifier checks at admission.
+    if (out->alg == SIG_ED25519) {
+        if (have_apk || sig.size() != out->sig.size()) return Err::bad_field_length;
+        std::copy(sig.begin(), sig.end(), out->sig.begin());
+    } else {
+        if (!have_apk) return Err::missing_field;
+        out->asig = sig;
+    }
     return Err::ok;
 }
 
 void encode_item(CborWriter& w, const ProviderRecord& rec) {
-    w.write_map(6);
+    // Ed25519 records are written exactly as before algorithms existed (no alg, no apk),
+    // so peers that predate them read them unchanged.
+    const bool ed = rec.alg == SIG_ED25519;
+    w.write_map(ed ? 6 : 8);
     w.write_tstr("key");
     w.write_bstr(rec.key.view());
     w.write_tstr("pk");
@@ -250,7 +275,13 @@ void encode_item(CborWriter& w, const ProviderRecord& rec) {
     w.write_tstr("ts");
     w.write_uint(rec.ts);
     w.write_tstr("sig");
-    w.write_bstr({rec.sig.data(), rec.sig.size()});
+    w.write_bstr(ed ? ByteView{rec.sig.data(), rec.sig.size()} : rec.asig);
+    if (!ed) {
+        w.write_tstr("alg");
+        w.write_uint(rec.alg);
+        w.write_tstr("apk");
+        w.write_bstr(rec.apk);
+    }
 }
 
 // ---- DhtMsg ---------------------------------------------------------------------------
@@ -557,14 +588,16 @@ void encode_ctrl(const CtrlMsg& m, Bytes& out) {
 // ---- provider records ------------------------------------------------------------------
 
 void record_signing_bytes(const ProviderRecord& rec, Bytes& out) {
-    append(out, as_bytes(PROVIDER_CONTEXT));
+    const bool ed = rec.alg == SIG_ED25519;
+    append(out, ed ? as_bytes(PROVIDER_CONTEXT) : as_bytes(PROVIDER_CONTEXT_V2));
     CborWriter w(out);
-    w.write_array(5);
+    w.write_array(ed ? 5 : 6);
     w.write_bstr(rec.key.view());
     w.write_bstr({rec.pk.data(), rec.pk.size()});
     write_list(w, rec.addrs);
     w.write_uint(rec.ttl);
     w.write_uint(rec.ts);
+    if (!ed) w.write_uint(rec.alg);
 }
 
 void sign_record(ProviderRecord& rec, const Crypto& crypto, const SecretKey& sk) {
@@ -591,7 +624,7 @@ bool addr_valid(std::string_view a) {
 }
 
 Err admit_record(const ProviderRecord& rec, const Crypto& crypto, uint64_t now_unix,
-                 uint64_t max_ttl) {
+                 uint64_t max_ttl, bool require_pq) {
     if (rec.addrs.size() > MAX_PROVIDER_ADDRS) return Err::too_many_addrs;
     for (std::string_view a : rec.addrs) {
         if (a.size() > MAX_ADDR_LEN) return Err::addr_too_long;
@@ -600,9 +633,22 @@ Err admit_record(const ProviderRecord& rec, const Crypto& crypto, uint64_t now_u
     if (rec.ttl > max_ttl) return Err::ttl_too_large;
     if (rec.ts > now_unix + MAX_RECORD_SKEW_SECS) return Err::record_from_future;
     if (rec.ts + rec.ttl <= now_unix) return Err::record_expired;
+    const SigVerifier* v = crypto.verifier(rec.alg);
+    if (v == nullptr) return Err::unknown_sig_alg;
     Bytes msg;
     record_signing_bytes(rec, msg);
-    if (!crypto.verify(rec.pk, msg, rec.sig)) return Err::bad_signature;
+    if (rec.alg == SIG_ED25519) {
+        if (!crypto.verify(rec.pk, msg, rec.sig)) return Err::bad_signature;
+    } else {
+        if (rec.apk.size() != v->pk_len() || rec.asig.size() != v->sig_len())
+            return Err::bad_field_length;
+        // pk names the publisher: it must be the fingerprint of the key that signed.
+        const auto fp = blake3(rec.apk);
+        if (!std::equal(fp.begin(), fp.end(), rec.pk.begin())) return Err::bad_signature;
+        if (!v->verify(rec.apk, msg, rec.asig)) return Err::bad_signature;
+    }
+    // Policy last: only a record that verifies counts as a downgrade attempt.
+    if (require_pq && !v->post_quantum()) return Err::pq_required;
     return Err::ok;
 }
 

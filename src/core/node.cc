@@ -557,7 +557,9 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
             break;
         }
         case Op::add_provider: {
-            Err e = admit_record(m.rec, *env_.crypto, unix_now(now), cfg_.max_ttl_secs);
+            Err e = admit_record(m.rec, *env_.crypto, unix_now(now), cfg_.max_ttl_secs,
+                                 cfg_.require_pq);
+            if (e == Err::pq_required) ++counters_.pq_downgrade_attempts_total;
             if (e == Err::ok) {
                 const uint64_t end_unix = m.rec.ts + m.rec.ttl;
                 const Time expires = now + secs(end_unix - unix_now(now));

@@ -14,6 +14,7 @@ namespace {
 ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix) {
     ProviderInfo pi;
     pi.publisher = s.pk;
+    pi.alg = s.alg;
     pi.addrs = s.addrs;
     pi.ttl = s.ttl;
     pi.ts = s.ts;
@@ -123,7 +124,12 @@ void Node::lookup_answer(LookupState& l, const Rpc& r, const DhtMsg& m, Time now
         const uint64_t now_unix = unix_now(now);
         for (const ProviderRecord& rec : m.providers) {
             if (rec.key != p.target) continue;
-            if (admit_record(rec, *env_.crypto, now_unix, cfg_.max_ttl_secs) != Err::ok) continue;
+            if (Err e =
+                    admit_record(rec, *env_.crypto, now_unix, cfg_.max_ttl_secs, cfg_.require_pq);
+                e != Err::ok) {
+                if (e == Err::pq_required) ++counters_.pq_downgrade_attempts_total;
+                continue;
+            }
             auto same = std::find_if(l.providers.begin(), l.providers.end(),
                                      [&](const StoredRecord& s) { return s.pk == rec.pk; });
             const Time expires = now + secs(rec.ts + rec.ttl - now_unix);

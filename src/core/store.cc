@@ -14,7 +14,7 @@ constexpr size_t VALUE_OVERHEAD = 96;
 }  // namespace
 
 size_t StoredRecord::bytes() const {
-    size_t n = sizeof(StoredRecord) + RECORD_OVERHEAD;
+    size_t n = sizeof(StoredRecord) + RECORD_OVERHEAD + alg_key_sig.size();
     for (const auto& a : addrs) n += a.size() + sizeof(std::string);
     return n;
 }
@@ -28,7 +28,19 @@ ProviderRecord StoredRecord::view(std::vector<std::string_view>& addr_views) con
     r.ttl = ttl;
     r.ts = ts;
     r.sig = sig;
+    r.alg = alg;
+    if (alg != SIG_ED25519) {
+        r.apk = ByteView(alg_key_sig).subspan(0, apk_len);
+        r.asig = ByteView(alg_key_sig).subspan(apk_len);
+    }
     return r;
+}
+
+bool StoredRecord::same_signature(const ProviderRecord& r) const {
+    if (r.alg != alg) return false;
+    if (alg == SIG_ED25519) return r.sig == sig;
+    const ByteView mine = ByteView(alg_key_sig).subspan(apk_len);
+    return std::equal(mine.begin(), mine.end(), r.asig.begin(), r.asig.end());
 }
 
 StoredRecord StoredRecord::from(const ProviderRecord& r, Time expires) {
@@ -39,6 +51,12 @@ StoredRecord StoredRecord::from(const ProviderRecord& r, Time expires) {
     s.ttl = r.ttl;
     s.ts = r.ts;
     s.sig = r.sig;
+    s.alg = r.alg;
+    if (r.alg != SIG_ED25519) {
+        s.apk_len = static_cast<uint32_t>(r.apk.size());
+        append(s.alg_key_sig, r.apk);
+        append(s.alg_key_sig, r.asig);
+    }
     s.expires = expires;
     return s;
 }
@@ -121,7 +139,7 @@ Err Store::put_record(const ProviderRecord& rec, Time expires, const StoreSource
         // The same record again (a republish in the same second, or a replication push
         // racing the publisher) is stored already: that is a success. An older one, or a
         // different one with the same ts, is stale.
-        if (rec.ts == s.ts && rec.sig == s.sig) return Err::ok;
+        if (rec.ts == s.ts && s.same_signature(rec)) return Err::ok;
         if (rec.ts <= s.ts) return Err::stale_record;
         StoredRecord fresh = StoredRecord::from(rec, expires);
         // A refresh keeps the entry's place and account, unless the publisher itself (or
@@ -204,8 +222,9 @@ void Store::records(const Key& key, Time now, size_t max,
     };
     std::sort(out.begin(), out.end(), newer);
     if (out.size() <= max) return;
-    // More than one answer holds: take the newest of every sender prefix in turn, so that publishers from many networks crowding one list with fresh
-    // timestamps cannot push a publisher from another network out of every answer.
+    // More than one answer holds: take the newest of every sender prefix in turn, so that
+    // publishers from many networks crowding one list with fresh timestamps cannot push a publisher
+    // from another network out of every answer.
     std::vector<const StoredRecord*> picked;
     picked.reserve(max);
     std::vector<bool> taken(out.size(), false);

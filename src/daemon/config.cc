@@ -179,6 +179,11 @@ std::vector<KeyDef> build_table() {
     add({"max_lookups", K::uint, "256", nullptr, 1, 65536, "RON_DHT_MAX_LOOKUPS", "",
          "--max-lookups", "N", false, "", "",
          "API lookups and publishes running at once; more are refused", &Config::max_lookups});
+    add({"require_pq", K::boolean, "false", nullptr, 0, 0, "RON_DHT_REQUIRE_PQ", "REQUIRE_PQ_ON",
+         "--require-pq", "BOOL", false, "", "",
+         "refuse provider records signed only with a classical algorithm (Ed25519); counted in "
+         "dht_pq_downgrade_attempts_total"});
+    t.back().b = &Config::require_pq;
     add({"diversity.per_prefix_max", K::uint, "2", nullptr, 1, 64,
          "RON_DHT_DIVERSITY_PER_PREFIX_MAX", "", "--diversity-per-prefix-max", "N", false, "", "",
          "contacts per bucket from one IPv4 /24 or IPv6 /48", &Config::per_prefix_max});

@@ -59,6 +59,7 @@ struct Config {
     uint64_t peer_rate = 0, peer_burst = 0, node_rate = 0, max_inflight = 0, max_lookups = 0;
     uint64_t per_prefix_max = 0, prefix_max_pct = 0;
     bool exempt_private = true;
+    bool require_pq = false;
 
     // For every key: where its value came from ("default", "file PATH", "env NAME",
     // "flag --x") and the effective value as text.

@@ -47,6 +47,7 @@ core::NodeConfig Daemon::node_config(const Config& c) {
     n.diversity.per_prefix_max = static_cast<uint32_t>(c.per_prefix_max);
     n.diversity.prefix_max_pct = static_cast<uint32_t>(c.prefix_max_pct);
     n.diversity.exempt_private = c.exempt_private;
+    n.require_pq = c.require_pq;
     n.bootstrap_required = static_cast<uint32_t>(c.bootstrap_required);
     n.seeds_expected = static_cast<uint32_t>(c.bootstrap.size());
     n.peer_rate = static_cast<uint32_t>(c.peer_rate);

@@ -7,11 +7,9 @@
 # Each test checks the refusal, that a legitimate peer and /healthz still answer, and the
 # peak RSS. Prints TAP.
 import os
-import time
 
-import nacl.signing
-from peer import ADD_PROVIDER, BUSY, GET_PROVIDERS, OK, PUT_VALUE, QUOTA, Peer, assert_rss_under, blake3, record, \
-    still_serving
+from peer import ADD_PROVIDER, BAD_REQUEST, BAD_SIG, BUSY, GET_PROVIDERS, OK, PUT_VALUE, QUOTA, Peer, assert_rss_under, \
+    blake3, record, still_serving
 
 import harness
 from harness import Node, test
@@ -104,6 +102,42 @@ def one_host_cannot_fill_the_value_store_and_keep_others_out():
     for p in attackers + [one]:
         p.close()
     assert n.stop() == 0 and n2.stop() == 0
+
+
+@test
+def require_pq_refuses_classical_records_and_counts_the_downgrade():
+    n = Node("--require-pq")
+    n.wait_ready()
+    key = os.urandom(32)
+    _, code = provide(n, key)
+    assert code == BAD_SIG, f"an Ed25519-only record was not refused: {code}"
+    assert n.metric("dht_pq_downgrade_attempts_total") == 1
+    assert providers(n, key) == set()
+    # A forged one is a bad signature, not a downgrade.
+    p = Peer("127.0.0.1", n.port).handshake()
+    rec = record(p.sk, key, ["tcp://198.51.100.1:4001"])
+    rec["sig"] = bytes(64)
+    assert p.request(ADD_PROVIDER, rec=rec).get("code") == BAD_SIG
+    p.close()
+    assert n.metric("dht_pq_downgrade_attempts_total") == 1
+    still_serving(n)
+    assert n.stop() == 0
+    # Without require_pq: records without alg are Ed25519 as always, and an algorithm the
+    # node has no verifier for is a 1400 (this build registers none besides Ed25519).
+    m = Node()
+    m.wait_ready()
+    _, code = provide(m, key)
+    assert code == OK
+    q = Peer("127.0.0.1", m.port).handshake()
+    alien = record(q.sk, key, ["tcp://198.51.100.1:4001"], alg=240)
+    alien["apk"] = os.urandom(48)
+    alien["pk"] = blake3(alien["apk"])
+    alien["sig"] = os.urandom(80)
+    assert q.request(ADD_PROVIDER, rec=alien).get("code") == BAD_REQUEST
+    q.close()
+    assert m.metric("dht_frames_rejected_total", {"reason": "unknown_sig_alg"}) + \
+        m.metric("rejected_total", {"reason": "unknown_sig_alg"}) >= 1
+    assert m.stop() == 0
 
 
 if __name__ == "__main__":

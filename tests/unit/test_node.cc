@@ -225,6 +225,34 @@ TEST(Node, AddProviderCodesAndGetProviders) {
     EXPECT_EQ(h.node->store().record_count(), 0u);
 }
 
+TEST(Node, RequirePqRefusesClassicalRecordsAndCountsTheDowngrade) {
+    Harness h;
+    h.cfg.require_pq = true;
+    h.node = std::make_unique<Node>(h.cfg, h.me, Env{&h.rng, &crypto(), nullptr}, 0);
+    SessionInfo info;
+    info.id = h.peer.id;
+    info.remote = PeerAddr::v4(198, 51, 100, 9, 40000);
+    info.ident_port = 9444;
+    h.node->on_session_open(PEER, info, 0, h.now);
+    h.drain();
+    const Identity pub = identity(30);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.30:9444"};
+    DhtMsg add = request(Op::add_provider, 1);
+    add.has_rec = true;
+    add.rec.key = id_of_byte(0x44);
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = 600;
+    add.rec.ts = UNIX0;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    EXPECT_EQ(m.code, Code::bad_signature);
+    EXPECT_EQ(h.node->counters().pq_downgrade_attempts_total, 1u);
+    EXPECT_EQ(h.node->store().record_count(), 0u);
+}
+
 TEST(Node, PerPeerQuotaAnswers1429) {
     Harness h(9444, 10, 5);
     int ok = 0, quota = 0;

@@ -2,6 +2,7 @@
 // Test fixtures (see util.h).
 #include "util.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 
@@ -206,6 +207,16 @@ Samples::Samples() : publisher_(identity(7)) {
     m.f = MsgFlag::response;
     m.code = Code::busy;
     add("find_node_resp_1501", m);
+    // A record signed with another algorithm (the registry's test one): alg and apk follow
+    // the six classic keys.
+    alg_record_ = records_[1];
+    InsecureTestAlgorithm::sign_record(alg_record_, 0x33, alg_storage_);
+    m = {};
+    m.op = Op::add_provider;
+    m.rid = 8;
+    m.has_rec = true;
+    m.rec = alg_record_;
+    add("add_provider_req_alg", m);
 
     CtrlMsg c;
     c.t = CtrlType::ident;
@@ -223,6 +234,46 @@ Samples::Samples() : publisher_(identity(7)) {
     c.code = 1413;
     c.msg = "frame too large";
     ctrl_.push_back({"err", c});
+}
+
+// The test algorithm: secret s (32 bytes); key = BLAKE3(s) || 16 tag bytes; signature =
+// s || BLAKE3_keyed(s, msg) || 16 tag bytes.
+namespace {
+constexpr char TEST_ALG_TAG[] = "test-insecure-pq";
+}
+
+bool InsecureTestAlgorithm::verify(core::ByteView pk, core::ByteView msg,
+                                   core::ByteView sig) const {
+    if (pk.size() != 48 || sig.size() != 80) return false;
+    std::array<uint8_t, 32> s;
+    std::copy(sig.begin(), sig.begin() + 32, s.begin());
+    const auto h = core::blake3({s.data(), s.size()});
+    const auto mac = core::blake3_keyed(s, msg);
+    return std::equal(h.begin(), h.end(), pk.begin()) &&
+           std::equal(mac.begin(), mac.end(), sig.begin() + 32) &&
+           std::equal(TEST_ALG_TAG, TEST_ALG_TAG + 16, sig.begin() + 64) &&
+           std::equal(TEST_ALG_TAG, TEST_ALG_TAG + 16, pk.begin() + 32);
+}
+
+void InsecureTestAlgorithm::sign_record(core::ProviderRecord& rec, uint8_t secret_byte,
+                                        core::Bytes& storage) {
+    std::array<uint8_t, 32> s;
+    s.fill(secret_byte);
+    storage.clear();
+    const auto h = core::blake3({s.data(), s.size()});
+    storage.insert(storage.end(), h.begin(), h.end());
+    storage.insert(storage.end(), TEST_ALG_TAG, TEST_ALG_TAG + 16);  // apk: 48 bytes
+    rec.alg = ALG;
+    const auto fp = core::blake3({storage.data(), 48});
+    std::copy(fp.begin(), fp.end(), rec.pk.begin());
+    core::Bytes msg;
+    core::record_signing_bytes(rec, msg);
+    const auto mac = core::blake3_keyed(s, msg);
+    storage.insert(storage.end(), s.begin(), s.end());
+    storage.insert(storage.end(), mac.begin(), mac.end());
+    storage.insert(storage.end(), TEST_ALG_TAG, TEST_ALG_TAG + 16);  // sig: 80 bytes
+    rec.apk = core::ByteView(storage).subspan(0, 48);
+    rec.asig = core::ByteView(storage).subspan(48, 80);
 }
 
 }  // namespace svcdht::test

@@ -50,10 +50,29 @@ private:
     std::vector<core::NodeInfo> nodes_;
     std::deque<std::vector<std::string_view>> addrs_;
     std::vector<core::ProviderRecord> records_;
+    core::ProviderRecord alg_record_;
+    core::Bytes alg_storage_;
     core::Bytes value_;
     std::vector<NamedMsg> dht_;
     std::vector<NamedCtrl> ctrl_;
     size_t find20_ = 0;
+};
+
+// A second record-signature algorithm for tests of the registry, marked post-quantum. It is
+// deliberately insecure (the signature reveals the secret) and exists only here: sizes
+// differ from Ed25519's (48-byte key, 80-byte signature) so that nothing assumes them.
+class InsecureTestAlgorithm final : public core::SigVerifier {
+public:
+    static constexpr uint64_t ALG = 0xF0;
+    uint64_t alg() const override { return ALG; }
+    const char* name() const override { return "test-insecure-pq"; }
+    size_t pk_len() const override { return 48; }
+    size_t sig_len() const override { return 80; }
+    bool post_quantum() const override { return true; }
+    bool verify(core::ByteView pk, core::ByteView msg, core::ByteView sig) const override;
+    // sign_record fills rec.alg, rec.pk (the key's fingerprint), rec.apk and rec.asig, with
+    // the bytes kept in |storage| (which must outlive |rec|).
+    static void sign_record(core::ProviderRecord& rec, uint8_t secret_byte, core::Bytes& storage);
 };
 
 // encode returns the CBOR bytes of |m|.

@@ -49,10 +49,12 @@ std::string json_record(const ProviderRecord& r) {
         addrs += jstr(a);
     }
     addrs += "]";
+    const bool ed = r.alg == SIG_ED25519;
     return "{\"key\":" + jbytes(r.key.view()) + ",\"pk\":" + jbytes({r.pk.data(), r.pk.size()}) +
            ",\"addrs\":" + addrs + ",\"ttl\":" + std::to_string(r.ttl) +
-           ",\"ts\":" + std::to_string(r.ts) + ",\"sig\":" + jbytes({r.sig.data(), r.sig.size()}) +
-           "}";
+           ",\"ts\":" + std::to_string(r.ts) +
+           ",\"sig\":" + (ed ? jbytes({r.sig.data(), r.sig.size()}) : jbytes(r.asig)) +
+           (ed ? "" : ",\"alg\":" + std::to_string(r.alg) + ",\"apk\":" + jbytes(r.apk)) + "}";
 }
 
 std::string json_msg(const DhtMsg& m) {
