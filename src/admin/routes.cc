@@ -233,8 +233,26 @@ bool gate_lookup(NodeView& v, bool write, HttpResponse* out) {
     return false;
 }
 
+// json_media_ok: a JSON endpoint takes a body sent as application/json, or one sent with
+// no Content-Type at all; any other declared type is answered 415.
+bool json_media_ok(const HttpRequest& req, HttpResponse* out) {
+    const std::string* ct = req.header("content-type");
+    if (ct == nullptr) return true;
+    std::string media = ct->substr(0, ct->find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+    media.erase(0, media.find_first_not_of(" \t"));
+    std::transform(media.begin(), media.end(), media.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (media == "application/json") return true;
+    *out = error_response(
+        415, "unsupported_media_type",
+        "the body must be application/json (Content-Type: " + media.substr(0, 64) + ")");
+    return false;
+}
+
 RouteResult provide(const HttpRequest& req, NodeView& v) {
     RouteResult rr;
+    if (!json_media_ok(req, &rr.response)) return rr;
     json_error_t jerr;
     json_t* root = json_loadb(req.body.data(), req.body.size(), JSON_REJECT_DUPLICATES, &jerr);
     if (root == nullptr) {

@@ -18,6 +18,18 @@ constexpr size_t ADMIN_MAX_INPUT = MAX_BODY + MAX_HEADERS + MAX_URL + 64 * 1024;
 // unread input sends a reset, which can destroy the response before the client reads it
 // (a 413 while the client is still sending its body, a 503 at the connection cap).
 constexpr uint64_t LINGER_MS = 2000;
+// Connections accepted beyond max_admin_conns serve the probes only (/healthz, /readyz,
+// /metrics), so that idle or slow clients holding every slot cannot make a liveness probe
+// fail. At most this many; a newcomer beyond them displaces the oldest, and each must send
+// its request within PROBE_READ_TIMEOUT_MS.
+constexpr size_t PROBE_RESERVE = 8;
+constexpr uint64_t PROBE_READ_TIMEOUT_MS = 2000;
+
+bool is_probe(const HttpRequest& r) {
+    if (r.method != "GET" && r.method != "HEAD") return false;
+    const std::string p = r.path();
+    return p == "/healthz" || p == "/readyz" || p == "/metrics";
+}
 }  // namespace
 
 struct Server::Conn final : io::RequestWaiter {
@@ -33,8 +45,9 @@ struct Server::Conn final : io::RequestWaiter {
     bool writing = false;
     bool closing = false;
     bool keep_alive = true;
-    bool lingering = false;  // the closing response is out: input is dropped until EOF
-    bool peer_eof = false;   // the client shut its side: answer what it sent, then close
+    bool lingering = false;   // the closing response is out: input is dropped until EOF
+    bool peer_eof = false;    // the client shut its side: answer what it sent, then close
+    bool probe_only = false;  // accepted past max_admin_conns: probes only, then close
     int open_handles = 2;
     uv_shutdown_t shutdown_req{};
 
@@ -104,9 +117,26 @@ void Server::on_connection(uv_stream_t* listener, int status) {
         daemon::logger().warn("admin accept failed", {{"error", uv_strerror(status)}});
         return;
     }
+    size_t general = 0, reserve = 0;
+    Conn* oldest_reserve = nullptr;
+    for (const auto& c : self->conns_) {
+        if (c->closing) continue;
+        if (!c->probe_only) {
+            ++general;
+        } else {
+            ++reserve;
+            if (oldest_reserve == nullptr) oldest_reserve = c.get();  // conns_ is in accept order
+        }
+    }
+    const bool probe_only = general >= self->max_conns_;
+    if (probe_only && reserve >= PROBE_RESERVE) {
+        ++self->rejected_;
+        oldest_reserve->begin_close();
+    }
     auto c = std::make_unique<Conn>();
     Conn* conn = c.get();
     conn->server = self;
+    conn->probe_only = probe_only;
     uv_tcp_init(self->uv_, &conn->tcp);
     uv_timer_init(self->uv_, &conn->timer);
     conn->tcp.data = conn;
@@ -117,20 +147,11 @@ void Server::on_connection(uv_stream_t* listener, int status) {
         return;
     }
     uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), Conn::on_alloc, Conn::on_read);
-    if (self->conns_.size() > self->max_conns_) {
-        ++self->rejected_;
-        HttpResponse r =
-            error_response(503, "too_many_connections", "the admin connection limit is reached");
-        r.close = true;
-        conn->keep_alive = false;
-        conn->respond(r);
-        return;
-    }
     conn->arm_timer();
 }
 
 void Server::Conn::arm_timer() {
-    uv_timer_start(&timer, on_timeout, READ_TIMEOUT_MS, 0);
+    uv_timer_start(&timer, on_timeout, probe_only ? PROBE_READ_TIMEOUT_MS : READ_TIMEOUT_MS, 0);
 }
 
 void Server::Conn::on_alloc(uv_handle_t*, size_t suggested, uv_buf_t* buf) {
@@ -208,8 +229,18 @@ void Server::Conn::process() {
 
 void Server::Conn::handle(const HttpRequest& req) {
     uv_timer_stop(&timer);
-    keep_alive = req.keep_alive && !peer_eof;
+    keep_alive = req.keep_alive && !peer_eof && !probe_only;
     method = req.method;
+    if (probe_only && !is_probe(req)) {
+        ++server->rejected_;
+        route_label = "other";
+        HttpResponse r = error_response(503, "too_many_connections",
+                                        "the admin connection limit is reached; only /healthz, "
+                                        "/readyz and /metrics are served past it");
+        r.close = true;
+        respond(r);
+        return;
+    }
     RouteResult rr = route(req, server->view_, server->metrics_);
     route_label = rr.route;
     if (!rr.pending) {
@@ -272,7 +303,14 @@ void Server::Conn::on_timeout(uv_timer_t* t) {
         return;
     }
     if (c->waiting || c->writing || c->closing) return;
-    HttpResponse r = error_response(408, "request_timeout", "no complete request within 5 s");
+    // An idle keep-alive connection (nothing of a next request has arrived) is closed
+    // silently: a 408 written to it would be read as the answer to the client's next
+    // request. 408 is for a request that started and did not finish in time.
+    if (!c->parser.in_progress() && c->input.empty()) {
+        c->begin_close();
+        return;
+    }
+    HttpResponse r = error_response(408, "request_timeout", "the request did not arrive in time");
     r.close = true;
     c->keep_alive = false;
     c->route_label = "other";

@@ -210,20 +210,6 @@ bool parse_uint(const std::string& s, uint64_t* v) {
     return true;
 }
 
-bool parse_bool(std::string s, bool* v) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (s == "true" || s == "1" || s == "yes" || s == "on") {
-        *v = true;
-        return true;
-    }
-    if (s == "false" || s == "0" || s == "no" || s == "off") {
-        *v = false;
-        return true;
-    }
-    return false;
-}
-
 // valid_address checks "host:port" or "[v6]:port" (port 0..65535).
 bool valid_address(const std::string& a) {
     size_t colon;
@@ -263,6 +249,20 @@ std::string quote_if_text(const KeyDef& d, const std::string& v) {
 }
 
 }  // namespace
+
+bool parse_bool(std::string s, bool* v) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (s == "true" || s == "1" || s == "yes" || s == "on") {
+        *v = true;
+        return true;
+    }
+    if (s == "false" || s == "0" || s == "no" || s == "off") {
+        *v = false;
+        return true;
+    }
+    return false;
+}
 
 const std::vector<KeyDef>& config_table() {
     static const std::vector<KeyDef> table = build_table();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace svcdht::daemon {
@@ -89,8 +90,15 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
                  std::vector<ConfigIssue>* issues);
 
 // read_toml parses a TOML config file into raw values. Unknown keys and values of the wrong
-// shape are fatal issues naming the key.
+// shape are fatal issues naming the key; so is a file that is not a regular file or is over
+// 1 MiB. parse_toml does the same for text already read (|path| names it in messages).
 bool read_toml(const std::string& path, RawValues* out, std::vector<ConfigIssue>* issues);
+bool parse_toml(std::string_view text, const std::string& path, RawValues* out,
+                std::vector<ConfigIssue>* issues);
+
+// parse_bool reads a boolean as the config accepts it: true/false, 1/0, yes/no, on/off
+// (any case).
+bool parse_bool(std::string s, bool* v);
 
 // describe_config writes `svc-dht config check` output: every key, its effective value and
 // its source, in table order.

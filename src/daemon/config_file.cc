@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "daemon/config.h"
+#include "platform/files.h"
 
 namespace svcdht::daemon {
 
@@ -67,7 +68,17 @@ void walk(const toml::table& t, const std::string& prefix, const std::string& pa
 }  // namespace
 
 bool read_toml(const std::string& path, RawValues* out, std::vector<ConfigIssue>* issues) {
-    toml::parse_result r = toml::parse_file(path);
+    std::string text, err;
+    if (!platform::read_small_file(path, platform::MAX_CONFIG_FILE, &text, &err)) {
+        issues->push_back({true, "config file: " + err});
+        return false;
+    }
+    return parse_toml(text, path, out, issues);
+}
+
+bool parse_toml(std::string_view text, const std::string& path, RawValues* out,
+                std::vector<ConfigIssue>* issues) {
+    toml::parse_result r = toml::parse(text, path);
     if (!r) {
         const auto& e = r.error();
         issues->push_back({true, "cannot read config file " + path + ": " +

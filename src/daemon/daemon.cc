@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cassert>
-#include <fstream>
 
 #include "daemon/identity.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
+#include "platform/files.h"
 
 namespace svcdht::daemon {
 
@@ -84,10 +84,14 @@ bool Daemon::load_admin_token(const std::string& path, std::string* err) {
         admin_token_.clear();
         return true;
     }
-    std::ifstream f(path);
-    std::string token;
-    if (!f || !std::getline(f, token) || token.empty()) {
-        *err = "cannot read a token from admin_token_file " + path;
+    std::string text;
+    if (!platform::read_small_file(path, platform::MAX_SECRET_FILE, &text, err)) {
+        *err = "admin_token_file: " + *err;
+        return false;
+    }
+    std::string token = text.substr(0, text.find('\n'));
+    if (token.empty()) {
+        *err = "admin_token_file " + path + " holds no token on its first line";
         return false;
     }
     while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();

@@ -10,9 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "platform/files.h"
 #include "platform/sodium.h"
 #include "svcdht/id.h"
 
@@ -65,11 +65,12 @@ bool write_key_file(const std::string& path, const core::Seed32& seed, bool forc
 
 bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err,
                    std::string* warning) {
-    std::ifstream f(path);
-    if (!f) {
-        *err = sys_err("cannot read key file", path);
+    std::string text;
+    if (!platform::read_small_file(path, platform::MAX_SECRET_FILE, &text, err)) {
+        *err = "key file: " + *err;
         return false;
     }
+    std::istringstream f(text);
     std::string header, hex;
     std::getline(f, header);
     std::getline(f, hex);

@@ -99,12 +99,26 @@ bool parse_args(int argc, char** argv, int start, const std::vector<std::string>
             a->config_path = value;
             continue;
         }
-        if (std::find(extra_opts.begin(), extra_opts.end(), name) != extra_opts.end()) {
-            if (name == "--force") {
-                a->extra[name] = "true";
-                continue;
+        // A boolean option is "--flag", "--flag=BOOL" or "--flag BOOL": the next word is
+        // taken only when it reads as a boolean, so "--flag" before another option or a
+        // positional still means true.
+        auto take_bool = [&]() -> bool {
+            bool b;
+            if (has_value) {
+                if (!parse_bool(value, &b)) {
+                    *err = "option " + name + " expects true or false, not '" + value + "'";
+                    return false;
+                }
+            } else if (i + 1 < argc && parse_bool(argv[i + 1], &b)) {
+                ++i;
+            } else {
+                b = true;
             }
-            if (!take()) return false;
+            value = b ? "true" : "false";
+            return true;
+        };
+        if (std::find(extra_opts.begin(), extra_opts.end(), name) != extra_opts.end()) {
+            if (name == "--force" ? !take_bool() : !take()) return false;
             a->extra[name] = value;
             continue;
         }
@@ -115,11 +129,7 @@ bool parse_args(int argc, char** argv, int start, const std::vector<std::string>
             *err = "unknown option " + name;
             return false;
         }
-        if (def->type == KeyType::boolean && !has_value) {
-            value = "true";
-        } else if (!take()) {
-            return false;
-        }
+        if (def->type == KeyType::boolean ? !take_bool() : !take()) return false;
         a->flags[def->key].push_back({value, "flag " + name});
     }
     return true;
@@ -333,6 +343,7 @@ int cmd_config(int argc, char** argv, int start, char** envp) {
             "--help).\n");
         return EXIT_OK;
     }
+    if (!a.positional.empty()) return usage_error("unexpected argument " + a.positional[0]);
     Config cfg;
     if (!load(a, envp, &cfg, false)) return EXIT_CONFIG;
     std::fputs(describe_config(cfg).c_str(), stdout);
@@ -364,7 +375,9 @@ int cmd_keygen(int argc, char** argv, int start) {
         std::fprintf(stderr, "id %s\n", id.id.hex().c_str());
         return EXIT_OK;
     }
-    if (!write_key_file(out->second, seed, a.extra.count("--force") != 0, &err)) {
+    const auto force = a.extra.find("--force");
+    if (!write_key_file(out->second, seed, force != a.extra.end() && force->second == "true",
+                        &err)) {
         std::fprintf(stderr, "svc-dht: keygen: %s\n", err.c_str());
         return EXIT_FORCED;
     }
@@ -431,6 +444,7 @@ int main(int argc, char** argv, char** envp) {
         return EXIT_OK;
     }
     if (cmd == "version" || cmd == "--version") {
+        if (argc > 2) return usage_error(std::string("unexpected argument ") + argv[2]);
         const admin::BuildInfo& b = admin::build_info();
         std::printf("svc-dht %s (git %s, built %s, %s)\n", b.version.c_str(), b.git.c_str(),
                     b.build_ts.c_str(), b.compiler.c_str());

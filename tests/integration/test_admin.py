@@ -252,7 +252,7 @@ def promtool_accepts_live_metrics():
 
 
 @test
-def admin_connection_cap_answers_503_and_counts_it():
+def admin_connection_cap_keeps_room_for_probes_and_refuses_the_rest():
     n = Node("--max-admin-conns", "2")
     # No HTTP request before the held connections: a closed request's connection still
     # counts until its close completes. The admin port is bound once the log names it.
@@ -264,7 +264,12 @@ def admin_connection_cap_answers_503_and_counts_it():
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         got = s.recv(65536)
         assert got.startswith(b"HTTP/1.1 200"), f"a connection within the cap is not served: {got!r}"
-    out = raw_http(n, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", read_until_close=True)
+    # Past the cap, the probes are still answered (and the connection closed after) ...
+    for probe in (b"/healthz", b"/readyz", b"/metrics"):
+        out = raw_http(n, b"GET " + probe + b" HTTP/1.1\r\nHost: x\r\n\r\n", read_until_close=True)
+        assert out.startswith(b"HTTP/1.1 200"), (probe, out[:200])
+    # ... while anything else gets 503.
+    out = raw_http(n, b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n", read_until_close=True)
     assert out.startswith(b"HTTP/1.1 503"), out
     assert b"too_many_connections" in out, out
     for s in held:
