@@ -56,6 +56,8 @@ public:
     Status feed(const char* data, size_t len, size_t* consumed);
     void resume();
     const HttpRequest& request() const { return req_; }
+    // release_request frees the last request's memory (its body) once it has been handled.
+    void release_request() { req_ = HttpRequest{}; }
     int error_status() const { return error_status_; }
     bool in_progress() const { return in_message_; }
 

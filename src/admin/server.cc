@@ -23,6 +23,10 @@ constexpr uint64_t LINGER_MS = 2000;
 // fail. At most this many; a newcomer beyond them displaces the oldest, and each must send
 // its request within PROBE_READ_TIMEOUT_MS.
 constexpr size_t PROBE_RESERVE = 8;
+// Request bytes held by all admin connections together (unparsed input and bodies being
+// received). Each connection may hold one 1 MiB body; this bounds them all, so 72 clients
+// uploading at once cost 4 MiB, not 72. A read that would exceed it gets 503 and a close.
+constexpr size_t ADMIN_INPUT_BUDGET = 4u << 20;
 constexpr uint64_t PROBE_READ_TIMEOUT_MS = 2000;
 
 bool is_probe(const HttpRequest& r) {
@@ -48,6 +52,14 @@ struct Server::Conn final : io::RequestWaiter {
     bool lingering = false;   // the closing response is out: input is dropped until EOF
     bool peer_eof = false;    // the client shut its side: answer what it sent, then close
     bool probe_only = false;  // accepted past max_admin_conns: probes only, then close
+    size_t held = 0;          // request bytes this connection holds (in held_total_)
+
+    // account updates |held| and the server's total after the input or request changed.
+    void account() {
+        const size_t now_held = input.size() + parser.request().body.size();
+        server->held_total_ = server->held_total_ - held + now_held;
+        held = now_held;
+    }
     int open_handles = 2;
     uv_shutdown_t shutdown_req{};
 
@@ -180,7 +192,20 @@ void Server::Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
             c->respond(r);
             return;
         }
+        if (c->server->held_total_ + static_cast<size_t>(nread) > ADMIN_INPUT_BUDGET) {
+            delete[] buf->base;
+            ++c->server->rejected_;
+            HttpResponse r = error_response(503, "admin_busy",
+                                            "too many request bytes in flight on the admin "
+                                            "port; retry");
+            r.close = true;
+            r.headers.push_back({"Retry-After", "1"});
+            c->keep_alive = false;
+            c->respond(r);
+            return;
+        }
         c->input.append(buf->base, static_cast<size_t>(nread));
+        c->account();
     }
     delete[] buf->base;
     if (nread == UV_EOF) {
@@ -204,6 +229,7 @@ void Server::Conn::process() {
         size_t used = 0;
         const HttpParser::Status st = parser.feed(input.data(), input.size(), &used);
         input.erase(0, used);
+        account();
         if (st == HttpParser::Status::need_more) return;
         if (st == HttpParser::Status::error) {
             const int code = parser.error_status();
@@ -224,6 +250,9 @@ void Server::Conn::process() {
             return;
         }
         handle(parser.request());
+        // Nothing reads the request after its route ran: give its body back at once.
+        parser.release_request();
+        account();
     }
 }
 
@@ -341,6 +370,9 @@ void Server::Conn::on_shutdown(uv_shutdown_t* req, int status) {
 void Server::Conn::begin_close() {
     if (closing) return;
     closing = true;
+    server->held_total_ -= held;
+    held = 0;
+    input.clear();
     if (waiting) server->net_.forget(this);
     waiting = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);

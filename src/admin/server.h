@@ -57,6 +57,7 @@ private:
     bool loopback_ = true;
     uint16_t bound_port_ = 0;
     uint64_t rejected_ = 0;
+    size_t held_total_ = 0;  // request bytes held by every connection (ADMIN_INPUT_BUDGET)
     std::vector<std::unique_ptr<Conn>> conns_;
     HttpMetrics metrics_;
 };

@@ -144,5 +144,36 @@ def slowloris_and_oversize_requests_are_cut_and_others_served():
     assert n.stop() == 0
 
 
+@test
+def concurrent_uploads_share_one_admin_input_budget():
+    # 40 clients each start a 1 MiB upload and send 400 KB of it: 16 MB if every body were
+    # held. The admin plane holds at most 4 MiB of request bytes; the rest get 503.
+    n = Node("--max-admin-conns", "64")
+    n.wait_ready()
+    socks = []
+    for _ in range(40):
+        s = connect(n)
+        try:
+            s.sendall(b"POST /dht/put HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"v" * 400000)
+        except OSError:
+            pass
+        socks.append(s)
+    refused = 0
+    for s in socks:
+        s.settimeout(5 * harness.SCALE)
+        try:
+            out = s.recv(65536)
+        except (socket.timeout, OSError):
+            out = b""
+        refused += status_of(out) == 503 and b"admin_busy" in out
+    assert refused >= 20, f"only {refused} uploads were refused"
+    still_serving(n)
+    peak = assert_rss_under(n)
+    for s in socks:
+        s.close()
+    assert n.stop() == 0
+    print(f"# peak RSS {peak} KiB")
+
+
 if __name__ == "__main__":
     harness.main()
