@@ -277,6 +277,13 @@ const KeyDef* find_key(const std::string& key) {
 
 bool load_config(const RawValues& flags, const std::string& config_path, char** envp, Config* out,
                  std::vector<ConfigIssue>* issues) {
+    RawValues file;
+    if (!config_path.empty() && !read_toml(config_path, &file, issues)) return false;
+    return apply_config(flags, file, config_path, envp, out, issues);
+}
+
+bool apply_config(const RawValues& flags, const RawValues& file, const std::string& config_path,
+                  char** envp, Config* out, std::vector<ConfigIssue>* issues) {
     Config c;
     c.config_file = config_path;
     RawValues merged;  // key -> values of the winning source
@@ -286,8 +293,6 @@ bool load_config(const RawValues& flags, const std::string& config_path, char** 
         const char* eq = std::strchr(*e, '=');
         if (eq != nullptr) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
     }
-    RawValues file;
-    if (!config_path.empty() && !read_toml(config_path, &file, issues)) return false;
     // An empty value means "not set" for the environment; the file and flags are explicit.
     for (const KeyDef& d : config_table()) {
         std::vector<RawValue> chosen;

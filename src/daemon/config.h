@@ -88,6 +88,10 @@ using RawValues = std::map<std::string, std::vector<RawValue>>;
 // issue to |issues| and returns false if any is fatal.
 bool load_config(const RawValues& flags, const std::string& config_path, char** envp, Config* out,
                  std::vector<ConfigIssue>* issues);
+// apply_config is load_config with the file already read into |file| (parse_toml), the
+// path only naming it: the fuzzer drives the whole typing and clamping this way.
+bool apply_config(const RawValues& flags, const RawValues& file, const std::string& config_path,
+                  char** envp, Config* out, std::vector<ConfigIssue>* issues);
 
 // read_toml parses a TOML config file into raw values. Unknown keys and values of the wrong
 // shape are fatal issues naming the key; so is a file that is not a regular file or is over

@@ -38,6 +38,35 @@ def key_token_and_config_files_are_read_bounded():
 
 
 @test
+def malformed_config_files_exit_two_instead_of_aborting():
+    # fuzz_config found these: the TOML library asserts (or runs into undefined behaviour)
+    # on a table header that does not start with a key, and on some non-ASCII code points
+    # where it skips whitespace.
+    with tempfile.TemporaryDirectory() as d:
+        for i, text in enumerate(['[ = ""\n', "[&\n", "k = 8\n[[[a]]]\n", "  [ \t.x]\n", "\ufeff[[&\n",
+                                  "k = 8\n\ufef7\n", 'network = """a\\\n\ufef7b"""\n']):
+            path = os.path.join(d, f"bad{i}.toml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            code, _, err = run(["config", "check", "--config", path])
+            assert code == 2 and path in err and "line" in err, (text, code, err)
+        # A float far out of integer range where a number or string is expected.
+        path = os.path.join(d, "float.toml")
+        with open(path, "w") as f:
+            f.write("admin_bind = 999e94\n")
+        code, _, err = run(["config", "check", "--config", path])
+        assert code == 2 and "admin_bind" in err, (code, err)
+        # Headers that name a key, bare or quoted, indented or not, still read.
+        for i, text in enumerate(["k = 8\n  [diversity]\n  per_prefix_max = 3 # grüße\n",
+                                  "[ 'diversity' ]\nper_prefix_max = 3\n"]):
+            good = os.path.join(d, f"good{i}.toml")
+            with open(good, "w", encoding="utf-8") as f:
+                f.write(text)
+            code, out, err = run(["config", "check", "--config", good])
+            assert code == 0 and "diversity.per_prefix_max = 3" in out, (text, code, err)
+
+
+@test
 def boolean_flags_read_the_same_in_every_form_and_subcommand():
     for form in (["--diversity-exempt-private", "false"], ["--diversity-exempt-private=false"],
                  ["--diversity-exempt-private=no"]):
