@@ -285,12 +285,15 @@ def assert_rss_under(node, mib=None):
     """The daemon's peak RSS so far (VmHWM) is below |mib| MiB (default: the suite's bound)."""
     limit = (mib or RSS_LIMIT_MIB) * 1024
     peak = rss_kib(node.proc.pid, "VmHWM")
+    print(f"# peak RSS {peak} KiB (bound {limit:.0f} KiB)", flush=True)
     assert peak < limit, f"peak RSS {peak} KiB is over the bound of {limit:.0f} KiB"
     return peak
 
 
 def still_serving(node, host="127.0.0.1"):
-    """During an attack: a legitimate peer's PING and /healthz both answer."""
+    """During an attack: a legitimate peer's PING and /healthz both answer, and the peak RSS
+    is under the suite's bound."""
     assert node.alive(), f"the daemon died ({node.proc.returncode}):\n{node.logs()[-2000:]}"
     assert legit_ping(node, host)
     assert node.get("/healthz").status == 200
+    return assert_rss_under(node)

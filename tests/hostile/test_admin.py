@@ -9,7 +9,7 @@ import json
 import socket
 import time
 
-from peer import assert_rss_under, still_serving
+from peer import still_serving
 
 import harness
 from harness import Node, poll, test
@@ -58,7 +58,6 @@ def probes_answer_while_idle_clients_hold_every_admin_slot():
     assert status_of(out) == 503 and b"too_many_connections" in out, out[:200]
     assert n.metric("rejected_total", {"reason": "admin_conns"}) >= 1
     still_serving(n)
-    assert_rss_under(n)
     for s in idle:
         s.close()
     assert n.stop() == 0
@@ -140,7 +139,6 @@ def slowloris_and_oversize_requests_are_cut_and_others_served():
     poll(lambda: n.metric("http_requests_total", {"route": "other", "method": "OTHER", "status": "408"}) >= 1,
          10, "408s counted")
     still_serving(n)
-    assert_rss_under(n)
     assert n.stop() == 0
 
 
@@ -168,11 +166,9 @@ def concurrent_uploads_share_one_admin_input_budget():
         refused += status_of(out) == 503 and b"admin_busy" in out
     assert refused >= 20, f"only {refused} uploads were refused"
     still_serving(n)
-    peak = assert_rss_under(n)
     for s in socks:
         s.close()
     assert n.stop() == 0
-    print(f"# peak RSS {peak} KiB")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ import time
 
 from nacl.signing import SigningKey
 
-from peer import ADD_PROVIDER, GET_PROVIDERS, HELLO, OK, PUT_VALUE, QUOTA, Peer, assert_rss_under, blake3, record, \
-    still_serving
+from peer import ADD_PROVIDER, GET_PROVIDERS, HELLO, OK, PUT_VALUE, QUOTA, Peer, blake3, record, still_serving
 
 import harness
-from harness import Node, poll, test
+from harness import Node, test
 
 INSIDE = "SVC_DHT_IN_NETNS"
 
@@ -81,7 +80,6 @@ def ipv6_hosts_count_against_the_per_ip_cap_by_their_64():
     assert ok, "a connection from another /64 was refused"
     held.append(s)
     still_serving(n, "2001:db8:1::1")
-    assert_rss_under(n)
     for s in held:
         s.close()
     assert n.stop() == 0
@@ -123,7 +121,6 @@ def many_hosts_of_one_network_hold_only_that_networks_share():
     v = os.urandom(16384)
     assert other.request(PUT_VALUE, key=blake3(v), val=v).get("code", OK) == OK
     still_serving(n, "198.51.100.1")
-    assert_rss_under(n)
     for p in attackers + [other]:
         p.close()
     assert n.stop() == 0
@@ -143,7 +140,6 @@ def many_hosts_of_one_network_hold_only_that_networks_share():
     answer = real.request(GET_PROVIDERS, key=key)
     assert real.pk in {r["pk"] for r in answer.get("providers", [])}, "the real provider was censored"
     still_serving(m, "198.51.100.1")
-    assert_rss_under(m)
     for p in attackers + [real]:
         p.close()
     assert m.stop() == 0

@@ -41,7 +41,6 @@ def ident_then_close_does_not_kill_the_node_by_sigpipe():
     # Every connection is processed (the node wrote its auth to each dead socket) ...
     poll(lambda: not n.alive() or n.metric("dht_connections") == 0, 10, "the attack connections to close")
     still_serving(n)
-    assert_rss_under(n)
     assert n.stop() == 0
 
 
@@ -69,12 +68,10 @@ def partial_frames_before_auth_are_capped_at_the_handshake_size():
     for s in socks:
         send_quietly(s, body[65536:])
     still_serving(n)
-    peak = assert_rss_under(n)
     assert n.metric("dht_reassembly_bytes") < 64 * 1024
     for s in socks:
         s.close()
     assert n.stop() == 0
-    print(f"# peak RSS {peak} KiB")
 
 
 @test
@@ -92,12 +89,10 @@ def partial_frames_of_authenticated_peers_share_one_node_budget():
          "sessions refused by the reassembly budget")
     assert n.metric("dht_reassembly_bytes") <= 4 << 20
     still_serving(n)
-    peak = assert_rss_under(n)
     for p in peers:
         p.close()
     poll(lambda: n.metric("dht_reassembly_bytes") == 0, 10, "the budget to be given back")
     assert n.stop() == 0
-    print(f"# peak RSS {peak} KiB")
 
 
 @test
@@ -176,7 +171,6 @@ def silent_strangers_never_evict_authenticated_sessions():
     assert seed.metric("dht_active_sessions") >= 1
     assert newcomer_in, "no new peer got in during the flood"
     still_serving(n)
-    assert_rss_under(n)
     for s in flood:
         s.close()
     for p in legit:
@@ -207,6 +201,7 @@ def max_conns_bounds_open_sessions_and_strangers_only_displace_strangers():
     assert small.metric("dht_active_sessions") <= 8
     assert seed.metric("dht_active_sessions") >= 1, "the seed's session was evicted"
     assert peers[-1].ping().get("code", 1000) == 1000
+    still_serving(small)
     for s in held + [fifth]:
         s.close()
     for p in peers:
@@ -230,7 +225,6 @@ def garbage_before_hello_and_a_slow_handshake_are_closed():
         assert closed_soon(s), "garbage instead of a HELLO must close"
     for p in slow:
         assert p.closed_within(5), "a handshake slower than handshake_timeout must close"
-    assert_rss_under(n)
     assert n.stop() == 0
 
 
@@ -310,7 +304,6 @@ def framing_violations_after_auth_are_answered_and_the_third_closes():
     p.send(b"\0\0\0\0" * 2)
     assert p.closed_within(5), "the third framing violation must close"
     still_serving(n)
-    assert_rss_under(n)
     assert n.stop() == 0
 
 
