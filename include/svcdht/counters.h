@@ -24,8 +24,6 @@ namespace svcdht::core {
     X(hedge_spawned_total, "dht_hedge_spawned_total", "Lookup RPCs sent as hedges for slow ones")  \
     X(hedge_canceled_total, "dht_hedge_canceled_total",                                            \
       "Slow or hedge RPCs still pending when their lookup ended")                                  \
-    X(peer_dropped_total, "dht_peer_dropped_total",                                                \
-      "Data frames dropped because a session's transmit queue was full")                           \
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \

@@ -32,19 +32,45 @@ struct SessionConfig {
     size_t tx_max_bytes = DEFAULT_TX_MAX_BYTES;
 };
 
-// Per-session counters; the embedder adds them to the node-wide metrics when the session
-// ends (and samples them while it runs).
+// Every per-session counter, once, with where /metrics shows it: X(field, metric family,
+// reason, help). Counters with a reason are samples of dht_frames_rejected_total{reason};
+// the others are families of their own. Sessions that ended are summed into the Node's
+// counters (Counters::sessions), live ones by their embedder (Peers::live_session_stats).
+#define SVCDHT_SESSION_STATS(X)                                                          \
+    X(rx_bytes, "dht_peer_rx_bytes_total", ok, "Bytes received on peer sessions")        \
+    X(tx_bytes, "dht_peer_tx_bytes_total", ok, "Bytes handed to peer sockets")           \
+    X(rx_frames, "dht_peer_rx_frames_total", ok, "Frames received on peer sessions")     \
+    X(tx_frames, "dht_peer_tx_frames_total", ok, "Frames queued on peer sessions")       \
+    X(peer_errors, "dht_peer_ctrl_errors_total", ok, "Ctrl error notices peers sent us") \
+    X(tx_dropped, "dht_peer_dropped_total", ok,                                          \
+      "Data frames dropped: a session's transmit queue or the node's budget was full")   \
+    X(data_before_auth, "dht_frames_rejected_total", data_before_auth, "")               \
+    X(unknown_kind, "dht_frames_rejected_total", unknown_kind, "")                       \
+    X(oversize, "dht_frames_rejected_total", frame_too_large, "")                        \
+    X(empty, "dht_frames_rejected_total", frame_empty, "")                               \
+    X(bad_ctrl, "dht_frames_rejected_total", bad_ctrl_type, "")                          \
+    X(rx_budget, "dht_frames_rejected_total", rx_budget, "")                             \
+    X(stalled, "dht_frames_rejected_total", frame_stalled, "")
+
 struct SessionStats {
-    uint64_t rx_bytes = 0, tx_bytes = 0, rx_frames = 0, tx_frames = 0;
-    uint64_t data_before_auth = 0;  // Data frames dropped before authentication
-    uint64_t unknown_kind = 0;      // frames of an unknown kind, skipped
-    uint64_t oversize = 0;          // frames over max_frame_len, discarded
-    uint64_t empty = 0;             // frames with length 0
-    uint64_t bad_ctrl = 0;          // undecodable Ctrl frames after authentication
-    uint64_t peer_errors = 0;       // Ctrl err frames the peer sent us
-    uint64_t tx_dropped = 0;        // Data frames dropped: TX queue or node-wide budget full
-    uint64_t rx_budget = 0;         // closed: a split frame did not fit the node-wide budget
-    uint64_t stalled = 0;           // closed: a partial frame outlived idle_timeout
+#define SVCDHT_SS_FIELD(field, family, reason, help) uint64_t field = 0;
+    SVCDHT_SESSION_STATS(SVCDHT_SS_FIELD)
+#undef SVCDHT_SS_FIELD
+    SessionStats& operator+=(const SessionStats& o) {
+#define SVCDHT_SS_ADD(field, family, reason, help) field += o.field;
+        SVCDHT_SESSION_STATS(SVCDHT_SS_ADD)
+#undef SVCDHT_SS_ADD
+        return *this;
+    }
+    // rejected returns the frames these counters rejected for |reason| (0 for others).
+    uint64_t rejected(Err reason) const {
+        uint64_t n = 0;
+#define SVCDHT_SS_REJ(field, family, r, help) \
+    n += Err::r == reason && Err::r != Err::ok ? field : 0;
+        SVCDHT_SESSION_STATS(SVCDHT_SS_REJ)
+#undef SVCDHT_SS_REJ
+        return n;
+    }
 };
 
 enum class SessionState : uint8_t { hello, handshake, open, closed };

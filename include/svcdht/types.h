@@ -43,6 +43,8 @@ struct PeerAddr {
     // format gives "1.2.3.4:5" or "[::1]:5".
     std::string format() const;
     std::string format_ip() const;
+    // is_loopback is true for 127.0.0.0/8 and ::1.
+    bool is_loopback() const;
     // is_exempt is true for loopback, private (RFC 1918, fc00::/7), link-local and
     // unspecified addresses: the diversity caps do not apply to them by default.
     bool is_exempt() const;

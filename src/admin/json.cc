@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "daemon/log.h"
+#include "platform/log.h"
 
 namespace svcdht::admin {
 
@@ -49,7 +49,7 @@ JsonWriter& JsonWriter::end_array() {
 JsonWriter& JsonWriter::key(std::string_view k) {
     comma();
     out_ += '"';
-    daemon::json_escape(k, out_);
+    platform::json_escape(k, out_);
     out_ += "\":";
     after_key_ = true;
     return *this;
@@ -58,7 +58,7 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 JsonWriter& JsonWriter::str(std::string_view v) {
     comma();
     out_ += '"';
-    daemon::json_escape(v, out_);
+    platform::json_escape(v, out_);
     out_ += '"';
     return *this;
 }

@@ -139,12 +139,19 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     size_t n = 0;
     const core::CounterInfo* table = core::counter_table(&n);
     for (size_t i = 0; i < n; ++i) {
-        uint64_t value = c.*(table[i].field);
-        // Frames dropped on sessions still open are not folded into the node yet.
-        if (std::strcmp(table[i].name, "dht_peer_dropped_total") == 0) value += net.live.tx_dropped;
         o.header(table[i].name, "counter", table[i].help);
-        o.sample(table[i].name, "", static_cast<double>(value));
+        o.sample(table[i].name, "", static_cast<double>(c.*(table[i].field)));
     }
+    // Session counters: those of sessions that ended plus those still open.
+    core::SessionStats sessions = node.session_totals();
+    sessions += net.live;
+#define SVCDHT_SS_FAMILY(field, family, reason, help)              \
+    if (core::Err::reason == core::Err::ok) {                      \
+        o.header(family, "counter", help);                         \
+        o.sample(family, "", static_cast<double>(sessions.field)); \
+    }
+    SVCDHT_SESSION_STATS(SVCDHT_SS_FAMILY)
+#undef SVCDHT_SS_FAMILY
 
     o.header("dht_error_total", "counter", "Failed operations of this node, by error");
     for (int i = 0; i < core::ERR_COUNT; ++i)
@@ -175,25 +182,13 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
 
     o.header("dht_frames_rejected_total", "counter",
              "Frames dropped undecoded or unprocessed, by reason");
-    {
-        auto with_live = [&](core::Err e, uint64_t live) {
-            return c.frames_rejected_total[static_cast<size_t>(e)] + live;
-        };
-        for (int i = 0; i < core::ERR_COUNT; ++i) {
-            const auto e = static_cast<core::Err>(i);
-            uint64_t live = 0;
-            if (e == core::Err::data_before_auth) live = net.live.data_before_auth;
-            if (e == core::Err::unknown_kind) live = net.live.unknown_kind;
-            if (e == core::Err::frame_too_large) live = net.live.oversize;
-            if (e == core::Err::frame_empty) live = net.live.empty;
-            if (e == core::Err::bad_ctrl_type) live = net.live.bad_ctrl;
-            if (e == core::Err::rx_budget) live = net.live.rx_budget;
-            if (e == core::Err::frame_stalled) live = net.live.stalled;
-            const uint64_t total = with_live(e, live);
-            if (total != 0)
-                o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)),
-                         static_cast<double>(total));
-        }
+    for (int i = 0; i < core::ERR_COUNT; ++i) {
+        const auto e = static_cast<core::Err>(i);
+        const uint64_t total =
+            c.frames_rejected_total[static_cast<size_t>(e)] + sessions.rejected(e);
+        if (total != 0)
+            o.sample("dht_frames_rejected_total", label("reason", core::err_name(e)),
+                     static_cast<double>(total));
     }
 
     o.header("dht_route_updates_total", "counter", "Routing table changes, by action");

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "daemon/log.h"
+#include "io/addr.h"
 
 namespace svcdht::admin {
 
@@ -86,8 +86,8 @@ struct Write {
 };
 }  // namespace
 
-Server::Server(uv_loop_t* uv, NodeView& view, io::Loop& net, uint32_t max_conns)
-    : uv_(uv), view_(view), net_(net), max_conns_(max_conns) {}
+Server::Server(uv_loop_t* uv, NodeView& view, io::Net& net, uint32_t max_conns, core::LogSink* log)
+    : uv_(uv), view_(view), net_(net), log_(log), max_conns_(max_conns) {}
 
 Server::~Server() = default;
 
@@ -126,7 +126,10 @@ size_t Server::waiting() const {
 void Server::on_connection(uv_stream_t* listener, int status) {
     auto* self = static_cast<Server*>(listener->data);
     if (status < 0) {
-        daemon::logger().warn("admin accept failed", {{"error", uv_strerror(status)}});
+        if (self->log_ != nullptr) {
+            const core::LogField f[] = {{"error", uv_strerror(status)}};
+            self->log_->log(core::LogLevel::warn, "admin accept failed", f);
+        }
         return;
     }
     size_t general = 0, reserve = 0;

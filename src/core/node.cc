@@ -755,15 +755,7 @@ Readiness Node::readiness() const {
 }
 
 void Node::add_session_stats(const SessionStats& s) {
-    counters_.peer_dropped_total += s.tx_dropped;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::data_before_auth)] +=
-        s.data_before_auth;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::unknown_kind)] += s.unknown_kind;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::frame_too_large)] += s.oversize;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::frame_empty)] += s.empty;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::bad_ctrl_type)] += s.bad_ctrl;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::rx_budget)] += s.rx_budget;
-    counters_.frames_rejected_total[static_cast<size_t>(Err::frame_stalled)] += s.stalled;
+    session_totals_ += s;
 }
 
 void Node::apply_reloadable(const NodeConfig& c) {

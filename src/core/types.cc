@@ -34,6 +34,14 @@ std::string PeerAddr::format() const {
     return format_ip() + ":" + std::to_string(port);
 }
 
+bool PeerAddr::is_loopback() const {
+    if (ip_len == 4) return ip[0] == 127;
+    if (ip_len != 16) return false;
+    for (size_t i = 0; i < 15; ++i)
+        if (ip[i] != 0) return false;
+    return ip[15] == 1;
+}
+
 bool PeerAddr::is_exempt() const {
     if (ip_len == 4) {
         const uint8_t a = ip[0];

@@ -9,11 +9,15 @@
 #include <cassert>
 
 #include "daemon/identity.h"
-#include "daemon/log.h"
 #include "daemon/notify.h"
 #include "platform/files.h"
+#include "platform/log.h"
 
 namespace svcdht::daemon {
+
+using platform::Logger;
+using platform::logger;
+using platform::parse_level;
 
 Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp)
     : cfg_(std::move(cfg)),
@@ -22,62 +26,6 @@ Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp
       envp_(envp) {}
 
 Daemon::~Daemon() = default;
-
-core::NodeConfig Daemon::node_config(const Config& c) {
-    core::NodeConfig n;
-    n.network = c.network;
-    n.k = static_cast<uint32_t>(c.k);
-    n.alpha = static_cast<uint32_t>(c.alpha);
-    n.beta = static_cast<uint32_t>(c.beta);
-    n.disjoint = static_cast<uint32_t>(c.disjoint);
-    n.replica = static_cast<uint32_t>(c.replica);
-    n.hop_budget = static_cast<uint32_t>(c.hop_budget);
-    n.rpc_timeout = core::msec(c.rpc_timeout_ms);
-    n.hedge_after = core::msec(c.hedge_after_ms);
-    n.lookup_deadline = core::msec(c.deadline_ms);
-    n.refresh_interval = core::secs(c.refresh_secs);
-    n.ttl_secs = c.ttl_secs;
-    n.max_ttl_secs = c.max_ttl_secs;
-    n.republish_secs = c.republish_secs;
-    n.max_value_bytes = c.max_value_bytes;
-    n.store.max_items = c.max_records;
-    n.store.max_bytes = c.max_store_bytes;
-    n.store.peer_share_pct = static_cast<uint32_t>(c.store_peer_share_pct);
-    n.store.prefix_share_pct = static_cast<uint32_t>(c.store_prefix_share_pct);
-    n.diversity.per_prefix_max = static_cast<uint32_t>(c.per_prefix_max);
-    n.diversity.prefix_max_pct = static_cast<uint32_t>(c.prefix_max_pct);
-    n.diversity.exempt_private = c.exempt_private;
-    n.require_pq = c.require_pq;
-    n.bootstrap_required = static_cast<uint32_t>(c.bootstrap_required);
-    n.seeds_expected = static_cast<uint32_t>(c.bootstrap.size());
-    n.peer_rate = static_cast<uint32_t>(c.peer_rate);
-    n.peer_burst = static_cast<uint32_t>(c.peer_burst);
-    n.node_rate = static_cast<uint32_t>(c.node_rate);
-    n.max_inflight = static_cast<uint32_t>(c.max_inflight);
-    n.max_api_requests = static_cast<uint32_t>(c.max_lookups);
-    // Record timestamps are unix seconds; the engine counts monotonic microseconds.
-    n.unix_epoch_offset_us = io::unix_epoch_offset_us();
-    return n;
-}
-
-io::NetLimits Daemon::net_limits(const Config& c) {
-    io::NetLimits l;
-    l.max_conns = static_cast<uint32_t>(c.max_conns);
-    l.max_handshakes = static_cast<uint32_t>(c.max_handshakes);
-    l.max_conns_per_ip = static_cast<uint32_t>(c.max_conns_per_ip);
-    l.conns_v6_prefix = static_cast<uint32_t>(c.conns_v6_prefix);
-    l.max_reassembly_bytes = c.max_reassembly_bytes;
-    l.max_tx_queue_bytes = c.max_tx_queue_bytes;
-    return l;
-}
-
-core::SessionConfig Daemon::session_config() const {
-    core::SessionConfig s;
-    s.network = cfg_.network;
-    s.handshake_timeout = core::msec(cfg_.handshake_timeout_ms);
-    s.idle_timeout = core::msec(cfg_.idle_timeout_ms);
-    return s;
-}
 
 bool Daemon::load_admin_token(const std::string& path, std::string* err) {
     if (path.empty()) {
@@ -101,7 +49,7 @@ bool Daemon::load_admin_token(const std::string& path, std::string* err) {
 
 admin::Gates Daemon::gates() const {
     admin::Gates g;
-    const core::Readiness r = net_->node().readiness();
+    const core::Readiness r = node_->readiness();
     g.listeners_bound = net_->listener_bound() || draining_;
     g.bootstrap = r.bootstrap;
     g.routing_ready = r.routing_ready;
@@ -115,19 +63,20 @@ admin::Gates Daemon::gates() const {
 
 admin::NetMetrics Daemon::net_metrics() const {
     admin::NetMetrics m;
-    m.sessions = net_->sessions();
-    m.connections = net_->connections();
-    m.live = net_->live_session_stats();
+    const core::Peers& p = net_->peers();
+    m.sessions = p.open_sessions();
+    m.connections = p.connections();
+    m.live = p.live_session_stats();
+    m.handshaking = p.handshaking();
     const io::NetStats s = net_->stats();
-    m.handshaking = net_->handshaking();
-    m.handshakes_evicted = s.handshakes_evicted;
+    m.handshakes_evicted = s.peers.handshakes_evicted;
     m.rx_budget_used = s.rx_budget_used;
     m.tx_budget_used = s.tx_budget_used;
-    m.accepted = s.accepted;
-    m.dialed = s.dialed;
+    m.accepted = s.peers.accepted;
+    m.dialed = s.peers.dialed;
     m.accept_paused = s.accept_paused;
-    m.rejected_per_ip = s.rejected_per_ip;
-    m.evicted_idle = s.evicted_idle;
+    m.rejected_per_ip = s.peers.rejected_per_ip;
+    m.evicted_idle = s.peers.evicted_idle;
     m.io_errors = s.io_errors;
     if (admin_) {
         m.admin_connections = admin_->connections();
@@ -156,12 +105,7 @@ int Daemon::run() {
     }
 
     uv_loop_init(&loop_);
-    io::NetOptions net;
-    net.listen = cfg_.listen;
-    net.seeds = cfg_.bootstrap;
-    net.limits = net_limits(cfg_);
-    net_ = std::make_unique<io::Loop>(&loop_, node_config(cfg_), session_config(), ident_,
-                                      core::Env{&rng_, &crypto_, &logger()}, net);
+    net_ = std::make_unique<io::Net>(&loop_, net_options(cfg_, false), &logger());
     if (!net_->bind(&err)) {
         log.error("bind failed", {{"error", err}});
         net_->close_all();
@@ -169,8 +113,8 @@ int Daemon::run() {
         uv_loop_close(&loop_);
         return EXIT_BIND;
     }
-    admin_ = std::make_unique<admin::Server>(&loop_, *this, *net_,
-                                             static_cast<uint32_t>(cfg_.max_admin_conns));
+    admin_ = std::make_unique<admin::Server>(
+        &loop_, *this, *net_, static_cast<uint32_t>(cfg_.max_admin_conns), &logger());
     if (!admin_->bind(cfg_.admin_bind, &err)) {
         log.error("bind failed", {{"error", err}});
         admin_->close();
@@ -179,17 +123,20 @@ int Daemon::run() {
         uv_loop_close(&loop_);
         return EXIT_BIND;
     }
-    settings_.max_value_bytes = cfg_.max_value_bytes;
-    settings_.require_token = !admin_->loopback();
-    settings_.ttl_secs = cfg_.ttl_secs;
-    settings_.max_ttl_secs = cfg_.max_ttl_secs;
-    settings_.max_lookups = static_cast<uint32_t>(cfg_.max_lookups);
+    settings_ = admin_settings(cfg_, admin_->loopback());
     if (settings_.require_token && admin_token_.empty())
         log.warn(
             "admin_bind is not loopback and no admin_token_file is set: mutating endpoints will "
             "refuse");
 
-    net_->start();
+    // The Node advertises the port the listener got (port 0 picks one).
+    const core::Env env{&rng_, &crypto_, &logger()};
+    core::NodeConfig ncfg = node_settings(cfg_);
+    ncfg.listen_port = net_->bound_port();
+    scfg_ = session_settings(cfg_);
+    scfg_.listen_port = net_->bound_port();
+    node_ = std::make_unique<core::Node>(ncfg, ident_, env, now());
+    net_->start(*node_, scfg_, ident_, env);
 
     uv_signal_init(&loop_, &sigint_);
     uv_signal_init(&loop_, &sigterm_);
@@ -259,7 +206,7 @@ void Daemon::service_flags() {
     if (!draining_ && !notified_ready_ && gates().ready()) {
         notified_ready_ = true;
         notify("READY=1\nSTATUS=ready");
-        logger().info("ready", {{"peers", std::to_string(net_->node().table().size())}});
+        logger().info("ready", {{"peers", std::to_string(node_->table().size())}});
     }
 }
 
@@ -279,7 +226,7 @@ void Daemon::begin_stop() {
     draining_ = true;
     logger().info("stopping: draining in-flight requests");
     notify("STOPPING=1");
-    net_->node().begin_drain(now());
+    node_->begin_drain(now());
     net_->stop_listening();
     drain_started_ms_ = uv_now(&loop_);
     uv_timer_start(&drain_timer_, on_drain_timer, DRAIN_LINGER_MS, 0);
@@ -318,13 +265,12 @@ void Daemon::finish_stop() {
 
 void Daemon::apply_reloadable(const Config& c) {
     logger().configure(parse_level(c.log_level), c.log_format == "json");
-    net_->node().apply_reloadable(node_config(c));
-    net_->set_limits(net_limits(c));
-    core::SessionConfig& s = net_->session_config();
-    s.idle_timeout = core::msec(c.idle_timeout_ms);
-    s.handshake_timeout = core::msec(c.handshake_timeout_ms);
+    node_->apply_reloadable(node_settings(c));
+    net_->set_limits(peer_limits(c));
+    scfg_.idle_timeout = core::msec(c.idle_timeout_ms);
+    scfg_.handshake_timeout = core::msec(c.handshake_timeout_ms);
     admin_->set_max_conns(static_cast<uint32_t>(c.max_admin_conns));
-    settings_.max_value_bytes = c.max_value_bytes;
+    settings_.max_value_bytes = c.max_value_bytes;  // the admin setting SIGHUP may change
 }
 
 void Daemon::reload() {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The svc-dht process: owns the uv loop, the peer network (io::Loop), the admin plane,
+// The svc-dht process: owns the uv loop, the Node, the peer network (io::Net), the admin plane,
 // signals and the lifecycle. Signal callbacks only set flags; a check handle acts on them
 // once per loop turn. SIGINT/SIGTERM: readiness turns false at once, the peer listener
 // closes, in-flight API requests drain (bounded), then everything closes and run() returns
@@ -14,7 +14,9 @@
 #include "admin/routes.h"
 #include "admin/server.h"
 #include "daemon/config.h"
-#include "io/loop.h"
+#include "daemon/settings.h"
+#include "io/addr.h"
+#include "io/net.h"
 #include "platform/sodium.h"
 
 namespace svcdht::daemon {
@@ -40,7 +42,7 @@ public:
     int run();
 
     // NodeView for the admin routes.
-    core::Node& node() override { return net_->node(); }
+    core::Node& node() override { return *node_; }
     admin::Gates gates() const override;
     admin::NetMetrics net_metrics() const override;
     const admin::AdminSettings& settings() const override { return settings_; }
@@ -59,9 +61,6 @@ private:
     void reload();
     void apply_reloadable(const Config& c);
     bool load_admin_token(const std::string& path, std::string* err);
-    static core::NodeConfig node_config(const Config& cfg);
-    core::SessionConfig session_config() const;
-    static io::NetLimits net_limits(const Config& c);
 
     Config cfg_;
     RawValues flags_;
@@ -71,7 +70,9 @@ private:
     platform::SodiumCrypto crypto_;
     platform::SystemRng rng_;
     core::Identity ident_;
-    std::unique_ptr<io::Loop> net_;
+    core::SessionConfig scfg_;
+    std::unique_ptr<io::Net> net_;
+    std::unique_ptr<core::Node> node_;
     std::unique_ptr<admin::Server> admin_;
     admin::AdminSettings settings_;
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};

@@ -16,12 +16,16 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/identity.h"
-#include "daemon/log.h"
-#include "io/loop.h"
+#include "daemon/settings.h"
+#include "io/addr.h"
+#include "io/net.h"
+#include "platform/log.h"
 #include "platform/sodium.h"
 
 using namespace svcdht;
 using namespace svcdht::daemon;
+using platform::logger;
+using platform::parse_level;
 
 namespace {
 
@@ -164,26 +168,26 @@ public:
         key_ = key;
         ident_ = core::make_identity(crypto_, platform::random_seed());
         uv_loop_init(&loop_);
-        core::NodeConfig n;
-        n.network = cfg_.network;
-        n.seeds_expected = static_cast<uint32_t>(cfg_.bootstrap.size());
-        n.rpc_timeout = core::msec(cfg_.rpc_timeout_ms);
-        n.lookup_deadline = core::msec(cfg_.deadline_ms);
-        n.unix_epoch_offset_us = io::unix_epoch_offset_us();  // to check record timestamps
-        core::SessionConfig s;
-        s.network = cfg_.network;
-        io::NetOptions opts;  // no listener: a client advertises port 0
-        if (mode_ == Mode::lookup) opts.seeds = cfg_.bootstrap;
-        net_ = std::make_unique<io::Loop>(&loop_, n, s, ident_, core::Env{&rng_, &crypto_, nullptr},
-                                          opts);
-        net_->start();
+        // The daemon's own mapping: every engine setting on the command line takes effect.
+        // A client has no listener and advertises port 0; only lookup joins through seeds.
+        core::NodeConfig n = node_settings(cfg_);
+        io::NetOptions opts = net_options(cfg_, true);
+        if (mode_ == Mode::ping) {
+            opts.seeds.clear();
+            n.seeds_expected = 0;
+        }
+        scfg_ = session_settings(cfg_);
+        const core::Env env{&rng_, &crypto_, nullptr};
+        net_ = std::make_unique<io::Net>(&loop_, opts, nullptr);
+        node_ = std::make_unique<core::Node>(n, ident_, env, io::now_us());
+        net_->start(*node_, scfg_, ident_, env);
         uv_timer_init(&loop_, &timeout_);
         timeout_.data = this;
         uv_timer_start(&timeout_, on_timeout, timeout_ms_, 0);
         uv_timer_init(&loop_, &poll_);
         poll_.data = this;
         if (mode_ == Mode::ping) {
-            watch(net_->node().ping(target_, net_->now()));
+            watch(net_->node().ping(target_, io::now_us()));
         } else {
             uv_timer_start(&poll_, on_poll, 20, 20);  // wait for the join, then look up
         }
@@ -202,7 +206,7 @@ private:
         if (!self->net_->node().readiness().routing_ready) return;
         uv_timer_stop(t);
         self->phase_ = 1;
-        self->watch(self->net_->node().closest(self->key_, self->net_->now()));
+        self->watch(self->net_->node().closest(self->key_, io::now_us()));
     }
     static void on_timeout(uv_timer_t* t) {
         auto* self = static_cast<Client*>(t->data);
@@ -246,7 +250,7 @@ private:
                 std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
                             n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, key_));
             phase_ = 2;
-            watch(net_->node().find_providers(key_, net_->now()));
+            watch(net_->node().find_providers(key_, io::now_us()));
             return;
         }
         std::printf("providers %zu\n", r.providers.size());
@@ -268,7 +272,9 @@ private:
     core::Identity ident_;
     uv_loop_t loop_{};
     uv_timer_t timeout_{}, poll_{};
-    std::unique_ptr<io::Loop> net_;
+    core::SessionConfig scfg_;
+    std::unique_ptr<io::Net> net_;
+    std::unique_ptr<core::Node> node_;
     int phase_ = 0;
     int status_ = EXIT_OK;
 };

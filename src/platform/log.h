@@ -13,7 +13,7 @@
 
 #include "svcdht/env.h"
 
-namespace svcdht::daemon {
+namespace svcdht::platform {
 
 using core::LogField;
 using core::LogLevel;
@@ -61,4 +61,4 @@ LogLevel parse_level(std::string_view s);
 // json_escape appends |s| to |out| as the inside of a JSON string.
 void json_escape(std::string_view s, std::string& out);
 
-}  // namespace svcdht::daemon
+}  // namespace svcdht::platform

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Log line formatting and the warning rate limit. Lines go to stderr in one write(2) each,
 // so lines from a crash and from normal operation never interleave mid-line.
-#include "daemon/log.h"
+#include "platform/log.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace svcdht::daemon {
+namespace svcdht::platform {
 
 namespace {
 
@@ -159,4 +159,4 @@ void Logger::emit(LogLevel level, std::string_view msg, std::span<const LogField
     (void)!::write(2, line.data(), line.size());
 }
 
-}  // namespace svcdht::daemon
+}  // namespace svcdht::platform
