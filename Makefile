@@ -79,10 +79,10 @@ fuzz-smoke: deps $(FUZZ_BUILD)/build.ninja
 	@echo "fuzz-smoke: every target ran $(S) s without a finding"
 
 sim-fuzz: all
-	$(BUILD)/tests/dht-sim --fuzz --seconds $(S)
+	$(BUILD)/tools/dht-sim --fuzz --seconds $(S)
 
 sizes: all
-	$(BUILD)/sizes
+	$(BUILD)/tools/sizes
 
 release: deps
 	@test -f $(REL_BUILD)/build.ninja || $(MESON) setup $(REL_BUILD) --buildtype=release \
@@ -91,7 +91,7 @@ release: deps
 
 # The scale figures of docs/PERFORMANCE.md come from here (FastCrypto: see that file).
 sim-scale: release
-	/usr/bin/time -f "wall %e s, max rss %M KiB" $(REL_BUILD)/tests/dht-sim --nodes $(N) \
+	/usr/bin/time -f "wall %e s, max rss %M KiB" $(REL_BUILD)/tools/dht-sim --nodes $(N) \
 	  --lookups $(L) --seed $(SEED) --fast-crypto --progress --json
 
 bench: deps

@@ -28,6 +28,15 @@ volatile sig_atomic_t g_fuzzing = 0;
 char g_seed_line[96];
 size_t g_seed_line_len = 0;
 
+void on_alarm(int) {
+    // A scenario that does not end (a loop outside the event queue, or one that outruns
+    // its event budget in wall time): fail with the seed that replays it.
+    const char msg[] = "dht-sim: a scenario did not finish within 120 s; replay with: ";
+    (void)!write(2, msg, sizeof msg - 1);
+    (void)!write(2, g_seed_line, g_seed_line_len);
+    _exit(1);
+}
+
 void on_abort(int) {
     // A failed invariant aborts: say which seed, so it can be replayed.
     if (g_fuzzing) {
@@ -98,12 +107,15 @@ ScenarioConfig fuzz_config(uint64_t seed) {
     c.latency_p99 = c.latency_median * (1 + pick(10));
     c.fast_crypto = true;
     c.check_invariants = true;
+    // Small networks need well under a million events; ten times that is a runaway.
+    c.max_events = 10'000'000;
     return c;
 }
 
 int fuzz(uint64_t seconds, uint64_t seed) {
     g_fuzzing = 1;
     std::signal(SIGABRT, on_abort);
+    std::signal(SIGALRM, on_alarm);
     const time_t end = std::time(nullptr) + static_cast<time_t>(seconds);
     uint64_t state = seed;
     int runs = 0;
@@ -112,7 +124,14 @@ int fuzz(uint64_t seconds, uint64_t seed) {
         g_seed_line_len = static_cast<size_t>(
             std::snprintf(g_seed_line, sizeof g_seed_line, "dht-sim --fuzz-one %llu\n",
                           static_cast<unsigned long long>(c.seed)));
+        alarm(120);
         const Report r = run_scenario(c);
+        alarm(0);
+        if (r.extra.count("event_budget_exhausted") != 0) {
+            std::fprintf(stderr, "dht-sim: a scenario ran past its event budget; replay with: %s",
+                         g_seed_line);
+            return 1;
+        }
         if (r.extra.count("unanswered") != 0 && r.extra.at("unanswered") > 0) {
             std::fprintf(stderr, "dht-sim: %g requests never answered; replay with: %s",
                          r.extra.at("unanswered"), g_seed_line);

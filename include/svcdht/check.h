@@ -10,7 +10,7 @@ namespace svcdht::core {
 
 }  // namespace svcdht::core
 
-#define SVCDHT_CHECK(cond, why)                                                        \
-    do {                                                                               \
-        if (!(cond)) ::svcdht::core::check_failed(#cond, (why), __FILE__, __LINE__);   \
+#define SVCDHT_CHECK(cond, why)                                                      \
+    do {                                                                             \
+        if (!(cond)) ::svcdht::core::check_failed(#cond, (why), __FILE__, __LINE__); \
     } while (0)

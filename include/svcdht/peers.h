@@ -171,10 +171,10 @@ private:
     std::vector<std::unique_ptr<Slot>> slots_;
     std::vector<uint32_t> gens_;  // per slot, bumped on reuse: a stale ref finds nothing
     std::vector<uint32_t> free_;
-    size_t live_ = 0;            // slots in use and not closing
-    size_t open_ = 0;            // open sessions
-    size_t handshaking_in_ = 0;  // inbound, not open, not closing
-    uint64_t arrivals_ = 0;      // accept order, for the oldest stranger
+    size_t live_ = 0;                                      // slots in use and not closing
+    size_t open_ = 0;                                      // open sessions
+    size_t handshaking_in_ = 0;                            // inbound, not open, not closing
+    uint64_t arrivals_ = 0;                                // accept order, for the oldest stranger
     std::vector<std::pair<PeerAddr, uint32_t>> per_host_;  // sorted by host key
     struct Dialing {
         DialId dial = 0;

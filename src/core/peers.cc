@@ -496,7 +496,8 @@ void Peers::check_invariants() const {
     for (size_t i = 0; i < slots_.size(); ++i) {
         const Slot* s = slots_[i].get();
         if (s == nullptr) continue;
-        SVCDHT_CHECK(slot_of(s->ref) == i && gen_of(s->ref) == gens_[i], "a slot holds its own ref");
+        SVCDHT_CHECK(slot_of(s->ref) == i && gen_of(s->ref) == gens_[i],
+                     "a slot holds its own ref");
         if (s->closing) continue;
         ++live;
         open += s->open ? 1 : 0;

@@ -55,8 +55,8 @@ void Listener::on_connection(uv_stream_t* server, int status) {
 
 void Listener::accept_one() {
     auto* c = new Conn(net_, net_.uv());
-    if (uv_accept(reinterpret_cast<uv_stream_t*>(&tcp_), reinterpret_cast<uv_stream_t*>(c->tcp())) !=
-        0) {
+    if (uv_accept(reinterpret_cast<uv_stream_t*>(&tcp_),
+                  reinterpret_cast<uv_stream_t*>(c->tcp())) != 0) {
         c->close(false, false, core::Err::io);
         return;
     }

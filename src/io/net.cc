@@ -19,7 +19,11 @@ constexpr size_t RX_BUF = 64 * 1024;
 }  // namespace
 
 Net::Net(uv_loop_t* uv, NetOptions opts, core::LogSink* log)
-    : uv_(uv), opts_(std::move(opts)), log_(log), listener_(*this), dialer_(*this, uv),
+    : uv_(uv),
+      opts_(std::move(opts)),
+      log_(log),
+      listener_(*this),
+      dialer_(*this, uv),
       rx_buf_(RX_BUF) {
     uv_timer_init(uv_, &timer_);
     timer_.data = this;

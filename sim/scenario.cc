@@ -36,14 +36,26 @@ NodeId random_id(Sim& sim) {
     return id;
 }
 
-// random_up_honest picks a live, honest host to issue a request from. Requests never start
-// on slow hosts: the scenarios measure what slow peers cost a lookup, and a slow requester
-// pays its slowness on every hop whatever the lookup does.
-uint32_t random_up_honest(Sim& sim, uint32_t except = UINT32_MAX) {
-    for (;;) {
+// random_up_honest picks a live, honest host to issue a request from, or UINT32_MAX when
+// there is none (a generated scenario may crash them all). Requests never start on slow
+// hosts: the scenarios measure what slow peers cost a lookup, and a slow requester pays its
+// slowness on every hop whatever the lookup does. |group|, when given, restricts the pick
+// to hosts whose group differs from |group_of[except]|.
+uint32_t random_up_honest(Sim& sim, uint32_t except = UINT32_MAX,
+                          const std::vector<uint8_t>* group_of = nullptr) {
+    // A few random draws first (the common case), then an exact scan: never an endless loop.
+    auto eligible = [&](uint32_t h) {
+        if (h == except || !sim.up(h) || sim.hostile(h) || sim.slow(h)) return false;
+        return group_of == nullptr || except == UINT32_MAX || (*group_of)[h] != (*group_of)[except];
+    };
+    for (int tries = 0; tries < 64; ++tries) {
         const auto h = static_cast<uint32_t>(sim.rng_draw(sim.host_count()));
-        if (h != except && sim.up(h) && !sim.hostile(h) && !sim.slow(h)) return h;
+        if (eligible(h)) return h;
     }
+    std::vector<uint32_t> all;
+    for (uint32_t h = 0; h < sim.host_count(); ++h)
+        if (eligible(h)) all.push_back(h);
+    return all.empty() ? UINT32_MAX : all[sim.rng_draw(all.size())];
 }
 
 }  // namespace
@@ -56,6 +68,7 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.loss = c.loss;
     s.fast_crypto = c.fast_crypto;
     s.check_invariants = c.check_invariants;
+    s.max_events = c.max_events;
     s.node.k = c.k;
     s.node.alpha = c.alpha;
     s.node.beta = c.beta;
@@ -130,8 +143,11 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
     std::vector<Issued> issued;
     for (uint32_t j = 0; j < c.lookups; ++j) {
         const uint32_t h = random_up_honest(sim);
+        if (h == UINT32_MAX) break;
         const NodeId target = random_id(sim);
-        const uint32_t want = sim.true_closest(target, 1, h).front();
+        const std::vector<uint32_t> truth = sim.true_closest(target, 1, h);
+        if (truth.empty()) break;
+        const uint32_t want = truth.front();
         issued.push_back({h, sim.closest(h, target, o), target, want});
         sim.run_until(sim.now() + msec(5));
     }
@@ -192,6 +208,7 @@ std::vector<Key> publish_values(Sim& sim, uint32_t n, std::vector<uint32_t>* put
     std::vector<Issued> issued;
     for (uint32_t j = 0; j < n; ++j) {
         const uint32_t h = random_up_honest(sim);
+        if (h == UINT32_MAX) break;
         Bytes v(64);
         for (auto& b : v) b = static_cast<uint8_t>(sim.rng_draw(256));
         keys.push_back(NodeId::from(blake3(v)));
@@ -208,6 +225,7 @@ void run_gets(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t
     std::vector<Issued> issued;
     for (size_t j = 0; j < keys.size(); ++j) {
         const uint32_t h = random_up_honest(sim, putters[j]);
+        if (h == UINT32_MAX) break;
         issued.push_back({h, sim.get(h, keys[j], o), keys[j], UINT32_MAX});
         sim.run_until(sim.now() + msec(5));
     }
@@ -226,6 +244,7 @@ std::vector<Key> provide_keys(Sim& sim, uint32_t n, std::vector<uint32_t>* provi
     std::vector<Issued> issued;
     for (uint32_t j = 0; j < n; ++j) {
         const uint32_t h = random_up_honest(sim);
+        if (h == UINT32_MAX) break;
         keys.push_back(random_id(sim));
         issued.push_back({h, sim.provide(h, keys.back(), 0), keys.back(), UINT32_MAX});
         providers->push_back(h);
@@ -253,6 +272,7 @@ double find_all(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32
     std::vector<Issued> issued;
     for (size_t j = 0; j < keys.size(); ++j) {
         const uint32_t h = random_up_honest(sim, providers[j]);
+        if (h == UINT32_MAX) break;
         issued.push_back({h, sim.find_providers(h, keys[j]), keys[j], UINT32_MAX});
         sim.run_until(sim.now() + msec(5));
     }
@@ -374,10 +394,8 @@ Report run_scenario(const ScenarioConfig& c) {
         std::vector<Issued> issued;
         for (uint32_t j = 0; j < c.lookups; ++j) {
             const uint32_t h = random_up_honest(sim);
-            uint32_t other;
-            do {
-                other = random_up_honest(sim, h);
-            } while (group[other] == group[h]);
+            const uint32_t other = h == UINT32_MAX ? h : random_up_honest(sim, h, &group);
+            if (other == UINT32_MAX) continue;  // nobody on one side of the cut
             issued.push_back({h, sim.closest(h, sim.id(other), o), sim.id(other), other});
             sim.run_until(sim.now() + msec(5));
         }
@@ -403,6 +421,7 @@ Report run_scenario(const ScenarioConfig& c) {
         rep.extra["sessions_per_node"] = up > 0 ? sessions / up : 0;
         rep.extra["table_per_node"] = up > 0 ? table / up : 0;
     }
+    if (sim.exhausted()) rep.extra["event_budget_exhausted"] = 1;
     rep.events = sim.events();
     rep.event_hash = sim.event_hash();
     rep.virtual_s = static_cast<double>(sim.now()) / 1e6;

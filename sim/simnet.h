@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // A deterministic network simulator for svc-dht: one event queue ordered by (virtual time,
-// sequence), hosts running the real Node engine, and TCP connections modelled as ordered
-// byte pipes whose deliveries are split at random byte boundaries. Every byte goes through
-// the real Session (HELLO, ident/auth, framing) and DhtMsg codecs. Links have a lognormal
+// sequence), hosts running exactly what the daemon runs (a Node composed with its sessions
+// by Peers), and TCP connections modelled as ordered byte pipes whose deliveries are split
+// at random byte boundaries. The simulator moves bytes, dials and closes, like the libuv
+// adapter; every byte goes through the real Session and DhtMsg codecs. Links have a lognormal
 // latency (median and p99 settable), loss (as retransmission delay), slow hosts, partitions
 // between groups, and crash/restart. One master seed drives everything; the event log is
 // hashed so that a replay can be checked bit for bit.
@@ -16,6 +17,7 @@
 
 #include "svcdht/env.h"
 #include "svcdht/node.h"
+#include "svcdht/peers.h"
 #include "svcdht/session.h"
 
 namespace svcdht::sim {
@@ -43,6 +45,8 @@ struct SimConfig {
     bool fast_crypto = false;
     bool check_invariants = false;  // run Node::check_invariants after every event
     core::NodeConfig node;          // the template every honest host starts from
+    core::PeerLimits limits;        // every honest host's connection limits
+    uint64_t max_events = 0;        // 0: unbounded; else run_until stops past it (exhausted())
 };
 
 class Sim {
@@ -90,6 +94,8 @@ public:
     std::vector<uint32_t> true_closest(const core::NodeId& target, size_t n, uint32_t except) const;
 
     uint64_t event_hash() const { return hash_; }
+    // exhausted: the event budget ran out; the simulation no longer advances.
+    bool exhausted() const { return cfg_.max_events != 0 && events_ >= cfg_.max_events; }
     uint64_t events() const { return events_; }
     uint64_t bytes_delivered() const { return bytes_; }
     uint64_t rng_draw(uint64_t below);  // the simulator's own stream, for scenarios
@@ -98,23 +104,27 @@ public:
     struct Conn;
 
 private:
+    enum EventKind : uint8_t { E_DELIVER = 1, E_FIN, E_CONNECT, E_CONNECT_FAIL, E_TIMER };
     struct Event;
     void push(Event e);
     void dispatch(Event& e);
-    void drain(uint32_t h);
-    void flush_dirty();
-    void arm_node_timer(uint32_t h);
-    void arm_session_timer(Conn& c, int side);
-    void start_session(Conn& c, int side);
-    void feed(Conn& c, int side, core::ByteView bytes);
-    void on_session_event(Conn& c, int side, const core::SessionEvent& ev);
-    void close_side(Conn& c, int side, core::Err why, bool notify_peer);
-    void send_bytes(Conn& c, int from_side);
-    void connect(uint32_t h, core::DialId dial, const core::PeerAddr& addr, bool has_expect,
-                 const core::NodeId& expect);
-    void hostile_data(Conn& c, int side, core::ByteView payload);
+    // after_input routes a host's Peers outputs, writes what its sessions queued, and
+    // re-arms its timer: what the libuv adapter does after each callback.
+    void after_input(uint32_t h);
+    void route(uint32_t h, const core::PeerEvent& e);
+    void flush(uint32_t h);
+    void arm_timer(uint32_t h);
+    void transmit(Conn& c, int from, core::Bytes&& bytes);
+    void fin(Conn& c, int to);
+    void connect(uint32_t h, core::DialId dial, const core::PeerAddr& addr);
+    void open_pipe(uint32_t h, uint32_t t, core::DialId dial);
+    // The adversary: hostile hosts answer with raw Sessions and lies (liar.cc).
+    void liar_connect(uint32_t h, uint32_t t);
+    void liar_receive(Conn& c, int side, core::ByteView bytes);
+    void liar_answer(Conn& c, int side, core::ByteView payload);
+    void liar_flush(Conn& c, int side);
     const core::Crypto& crypto() const { return *crypto_; }
-    Time link_latency(const Conn& c);
+    Time link_latency(uint32_t a, uint32_t b);
     bool reachable(uint32_t a, uint32_t b) const;
     void mix(uint64_t v);
     void check_node(uint32_t h);
@@ -134,9 +144,8 @@ private:
     std::map<core::NodeId, uint32_t> by_id_;
     std::unordered_map<uint32_t, std::unique_ptr<Conn>> conns_;
     uint32_t next_conn_ = 1;
-    std::vector<std::pair<uint32_t, int>> dirty_;
-    std::vector<uint32_t> garbage_;  // connections closed on both sides, freed after the event
     std::vector<uint8_t> group_;
+    std::vector<core::PeerRef> dirty_;
     std::vector<uint32_t> hostile_hosts_;
 };
 

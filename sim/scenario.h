@@ -15,6 +15,9 @@
 namespace svcdht::sim {
 
 struct ScenarioConfig {
+    // A bound on simulated work: past this many events the simulation stops advancing and
+    // the report says so (event_budget_exhausted), instead of running on. 0: no bound.
+    uint64_t max_events = 0;
     std::string scenario =
         "lookup";  // lookup | provide | churn | gradual | partition | hostile | slow
     uint32_t nodes = 100;

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// The simulator's private structures, shared by simnet.cc (hosts, pipes, the event loop) and
+// liar.cc (the adversary). Not part of the simulator's interface.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "simnet.h"
+
+namespace svcdht::sim {
+
+using namespace core;
+
+struct Sim::Event {
+    Time at = 0;
+    uint64_t seq = 0;
+    uint8_t kind = 0;
+    uint32_t a = 0;  // host or conn
+    uint32_t b = 0;  // side, target host or incarnation
+    uint64_t c = 0;  // dial id
+    Bytes data;
+};
+
+struct Sim::Host {
+    uint32_t idx = 0;
+    PeerAddr addr;
+    Identity ident;
+    std::unique_ptr<SeededRng> rng;
+    SessionConfig scfg;
+    std::unique_ptr<Node> node;
+    std::unique_ptr<Peers> peers;  // declared after node: destroyed first
+    bool up = false;
+    bool slow = false;
+    bool hostile = false;
+    uint32_t incarnation = 0;
+    Time timer_at = NEVER;
+    std::map<RequestId, RequestResult> results;
+    std::unordered_map<PeerRef, uint32_t> conn_of;  // a session's pipe
+    std::vector<uint32_t> conns;                    // pipes touching this host
+};
+
+// A TCP connection: an ordered byte pipe with an end on each host. An honest end is a
+// session in its host's Peers; a hostile end is a raw Session driven by liar.cc.
+struct Sim::Conn {
+    uint32_t id = 0;
+    uint32_t host[2] = {0, 0};
+    PeerRef ref[2] = {0, 0};
+    std::unique_ptr<Session> liar[2];
+    bool closed[2] = {false, false};
+    bool dead = false;  // blackholed: nothing gets through any more
+    Time last_arrival[2] = {0, 0};
+    Time base = 0;
+    PeerAddr remote[2];  // the address each end sees for the other
+};
+
+}  // namespace svcdht::sim
