@@ -34,6 +34,12 @@
 
 namespace svcdht::core {
 
+// The engine's private kinds (node_internal.h), declared here for its private members.
+enum class TimerKind : uint8_t;
+enum class OwnerKind : uint8_t;
+enum class Purpose : uint8_t;
+enum class PublishKind : uint8_t;
+
 using RequestId = uint64_t;  // API requests, from 1
 using PeerRef = uint64_t;    // a session, named by the embedder; never 0
 using DialId = uint64_t;     // an outbound connection attempt, named by the node; never 0
@@ -210,7 +216,7 @@ private:
     struct TimerEntry {
         Time at;
         uint64_t seq;
-        uint8_t kind;
+        TimerKind kind;
         uint64_t id;
         bool operator>(const TimerEntry& o) const { return at != o.at ? at > o.at : seq > o.seq; }
     };
@@ -242,7 +248,7 @@ private:
     };
 
     // node.cc: timers, actions, sessions, RPCs, inbound requests and responses
-    void timer(Time at, uint8_t kind, uint64_t id);
+    void timer(Time at, TimerKind kind, uint64_t id);
     Bytes& action_buffer();
     void emit_send(PeerRef ref, const DhtMsg& m);
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
@@ -252,10 +258,14 @@ private:
     void learn_contact(const NodeId& id, const PeerAddr& addr, Time now);
     void contact_removed(const Contact& c, Time now);
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
-                      uint8_t owner_kind, uint64_t owner_id, Time now);
+                      OwnerKind owner_kind, uint64_t owner_id, Time now);
     void transmit(Rpc& r, PeerRef ref, Time now);
     void detach(const Rpc& r);
+    std::unique_ptr<Rpc> take_rpc(uint64_t rid);  // out of the table and its timers, or null
     void rpc_failed(uint64_t rid, Err why, Time now);
+    // rpc_done is the one completion of an RPC: |answer| (on |c|) is the response, or null
+    // when it failed with |why|. Whoever waits for it hears the outcome here.
+    void rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
     static RateKey rate_key(const SessionInfo& info);
     StoreSource store_source(const Conn& c) const;
@@ -268,7 +278,7 @@ private:
     void answer_undecodable(Conn& c, const DecodeHeader& hdr, Code code);
 
     // node_ops.cc: lookups, API, publishing, replication, maintenance
-    uint64_t start_lookup(LookupKind kind, const Key& target, uint8_t purpose, uint64_t purpose_id,
+    uint64_t start_lookup(LookupKind kind, const Key& target, Purpose purpose, uint64_t purpose_id,
                           LookupOptions o, Time now);
     void pump_lookup(uint64_t lid, Time now);
     void lookup_answer(LookupState& l, const Rpc& r, const DhtMsg& m, Time now);
@@ -278,12 +288,12 @@ private:
     void complete(RequestResult& r, Err err, Time now);
     void provide_round(const Key& key, const Published& pub, RequestId api, Time now);
     void put_round(const Key& key, const Published& pub, RequestId api, Time now);
-    void start_publish(uint8_t kind, const Key& key, StoredRecord rec, Bytes value, RequestId api,
-                       Time now);
+    void start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value,
+                       RequestId api, Time now);
     void publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& nodes, Time now);
     void publish_rpc_done(uint64_t pid, bool ok, Time now);
     void push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
-                          uint8_t owner_kind, uint64_t owner_id, Time now, uint32_t* sent);
+                          OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent);
     void key_stored(const Key& key, Time now);
     NodeId replica_radius(const Key& key);
     void replication_on_add(const Contact& c, Time now);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Private state of the Node engine, shared by node.cc (sessions, RPCs, dispatch, timers)
-// and node_ops.cc (lookups, API requests, publishing, replication, maintenance). Not part
-// of the public core API.
+// Private state of the Node engine, shared by its parts: node.cc (sessions, dials, API,
+// timers, actions), rpc.cc, serve.cc, walk.cc, publish.cc and maintain.cc. Not part of the
+// public core API.
 #pragma once
 
 #include "svcdht/node.h"
@@ -22,28 +22,23 @@ struct TableCheck {
 
 // Timer kinds in the node's heap. Entries are checked when they fire (lazy cancellation):
 // an RPC, lookup or dial that ended in the meantime makes its entry a no-op.
-enum TimerKind : uint8_t {
-    T_LOOKUP_DEADLINE = 1,
-    T_DIAL_TIMEOUT,
-    T_SEED,
-    T_MAINTENANCE,
-};
+enum class TimerKind : uint8_t { lookup_deadline = 1, dial_timeout, seed, maintenance };
 
 // Who is waiting for an RPC.
-enum OwnerKind : uint8_t {
-    O_NONE = 0,
-    O_LOOKUP,      // owner_id = lookup id
-    O_PUBLISH,     // owner_id = publish id
-    O_EVICT_PING,  // ping-before-evict of a stale contact
-    O_API_PING,    // owner_id = request id
-    O_REPLICATE,   // a push to a closer node; nobody waits
+enum class OwnerKind : uint8_t {
+    none = 0,
+    lookup,      // owner_id = lookup id
+    publish,     // owner_id = publish id
+    evict_ping,  // ping-before-evict of a stale contact
+    api_ping,    // owner_id = request id
+    replicate,   // a push to a closer node; nobody waits
 };
 
 // Why a lookup runs.
-enum Purpose : uint8_t { P_API, P_JOIN, P_REFRESH, P_PUBLISH };
+enum class Purpose : uint8_t { api, join, refresh, publish };
 
 // What a publish job stores.
-enum PublishKind : uint8_t { PUB_RECORD, PUB_VALUE, PUB_REPLICATE };
+enum class PublishKind : uint8_t { record, value, replicate };
 
 // Maintenance runs every 10 s: bucket refresh, the periodic self-lookup, seed redials and
 // the holders' replication rounds. Cheap when nothing is due.
@@ -65,6 +60,10 @@ inline constexpr uint32_t MAX_PUSHES_PER_ROUND = 256;
 // Bootstrap backoff: full jitter over base * 2^attempt, capped at 5 minutes.
 inline constexpr Time SEED_BACKOFF_BASE = secs(1);
 inline constexpr Time SEED_BACKOFF_CAP = secs(300);
+
+// provider_info is what an API answer shows of one stored provider record, with its time
+// left at |now_unix| (walk.cc).
+ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix);
 
 struct Node::Conn {
     PeerRef ref = 0;
@@ -98,7 +97,7 @@ struct Node::Rpc {
     Time deadline = NEVER;  // RPC timeout, once transmitted (in rpc_timeouts_)
     Time hedge_at = NEVER;  // next hedge check (in rpc_hedges_)
     bool retried = false;   // already sent again after its session closed
-    uint8_t owner_kind = O_NONE;
+    OwnerKind owner_kind = OwnerKind::none;
     uint64_t owner_id = 0;
     Bytes msg;  // the encoded request
 };
@@ -106,7 +105,7 @@ struct Node::Rpc {
 struct Node::LookupState {
     uint64_t id = 0;
     Lookup lk;
-    uint8_t purpose = P_API;
+    Purpose purpose = Purpose::api;
     uint64_t purpose_id = 0;
     Time started = 0;
     uint32_t rpcs = 0;
@@ -120,10 +119,10 @@ struct Node::LookupState {
 
 struct Node::Publish {
     uint64_t id = 0;
-    uint8_t kind = PUB_RECORD;
+    PublishKind kind = PublishKind::record;
     Key key;
-    StoredRecord rec;  // PUB_RECORD
-    Bytes value;       // PUB_VALUE
+    StoredRecord rec;  // PublishKind::record
+    Bytes value;       // PublishKind::value
     RequestId api = 0;
     uint32_t pending = 0;
     uint32_t acks = 0;

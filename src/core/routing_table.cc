@@ -4,7 +4,9 @@
 #include "svcdht/routing_table.h"
 
 #include <algorithm>
+
 #include <cstdlib>
+#include "svcdht/check.h"
 
 namespace svcdht::core {
 
@@ -316,26 +318,31 @@ void RoutingTable::check_invariants() const {
     size_t total = 0;
     for (size_t i = 0; i < buckets_.size(); ++i) {
         const Bucket& b = buckets_[i];
-        if (b.live.size() > k_ || b.repl.size() > REPLACEMENTS_PER_BUCKET) std::abort();
+        SVCDHT_CHECK(b.live.size() <= k_ && b.repl.size() <= REPLACEMENTS_PER_BUCKET,
+                     "a bucket holds at most k contacts and its replacement cache");
         for (size_t j = 0; j < b.live.size(); ++j) {
             const Contact& c = b.live[j];
-            if (c.id == self_ || static_cast<size_t>(bucket_index(c.id)) != i) std::abort();
+            SVCDHT_CHECK(c.id != self_ && static_cast<size_t>(bucket_index(c.id)) == i,
+                         "a contact is not us and sits in its own bucket");
             // An id belongs to one bucket only, so duplicates can only sit side by side here.
             for (size_t m = 0; m < j; ++m)
-                if (b.live[m].id == c.id) std::abort();
-            if (j > 0 && b.live[j - 1].last_seen > c.last_seen) std::abort();  // LRS order
+                SVCDHT_CHECK(b.live[m].id != c.id, "a contact appears once");
+            SVCDHT_CHECK(j == 0 || b.live[j - 1].last_seen <= c.last_seen,
+                         "a bucket is in least-recently-seen order");
             const uint64_t g = wide_group(c.addr);
             auto it = std::lower_bound(left.begin(), left.end(), std::make_pair(g, 0u));
-            if (it == left.end() || it->first != g || it->second == 0) std::abort();
+            SVCDHT_CHECK(it != left.end() && it->first == g && it->second != 0,
+                         "the diversity tally counts every contact");
             --it->second;
         }
         for (const Contact& c : b.repl)
-            if (c.id == self_ || static_cast<size_t>(bucket_index(c.id)) != i) std::abort();
+            SVCDHT_CHECK(c.id != self_ && static_cast<size_t>(bucket_index(c.id)) == i,
+                         "a contact is not us and sits in its own bucket");
         total += b.live.size();
     }
-    if (total != size_) std::abort();
+    SVCDHT_CHECK(total == size_, "size() is the number of live contacts");
     for (const auto& [g, n] : left)
-        if (n != 0) std::abort();
+        SVCDHT_CHECK(n == 0, "the diversity tally counts no contact that is gone");
 }
 
 }  // namespace svcdht::core

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// The Node keeping itself in the network: bootstrap seeds (with backoff), the join
+// (self-lookup, then every bucket's refresh), and the periodic maintenance round (bucket
+// refresh, self-lookup, rejoin when the table emptied, holders' replication rounds).
+#include "node_internal.h"
+
+namespace svcdht::core {
+
+void Node::add_seed(const PeerAddr& addr, Time now) {
+    const TableCheck check{table_};
+    seeds_.push_back({addr, 0, false, false, 0});
+    if (!draining_) seed_dial(seeds_.size() - 1, now);
+}
+
+void Node::seed_dial(size_t i, Time now) {
+    Seed& s = seeds_[i];
+    s.dialing = true;
+    s.dial = start_dial(s.addr, nullptr, now);
+    dials_.at(s.dial)->seed = static_cast<int>(i);
+}
+
+void Node::seed_up(const Contact& seed, Time now) {
+    if (draining_) return;
+    if (!joined_ && !join_running_) {
+        join_running_ = true;
+        join_lookup_ = start_lookup(LookupKind::find_node, self_->id, Purpose::join, 0, {}, now);
+        return;
+    }
+    if (join_running_) {
+        // Another seed came up while joining: it is one more starting point.
+        auto it = lookups_.find(join_lookup_);
+        if (it != lookups_.end()) {
+            it->second->lk.seed({&seed, 1});
+            pump_lookup(join_lookup_, now);
+        }
+        return;
+    }
+    // A seed that comes up after the join (it was slow, or the first seed knew little)
+    // gets a fresh self-lookup, so one poor seed cannot leave us half joined.
+    start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
+}
+
+void Node::maintenance(Time now) {
+    if (draining_) return;
+    // Rejoin through the seeds when the table emptied (every contact failed).
+    if (table_.size() == 0) {
+        for (size_t i = 0; i < seeds_.size(); ++i)
+            if (!seeds_[i].dialing) seed_dial(i, now);
+    }
+    if (table_.size() == 0) return;
+    // Refresh buckets nobody touched for refresh_interval with a lookup of a random id in
+    // their range; the periodic self-lookup keeps our own neighbourhood exact.
+    uint32_t started = 0;
+    for (int i = 0; i < table_.bucket_count() && started < MAX_REFRESH_PER_ROUND; ++i) {
+        if (table_.bucket_touched(i) + cfg_.refresh_interval > now) continue;
+        NodeId rnd;
+        env_.rng->fill(rnd.b.data(), rnd.b.size());
+        start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd), Purpose::refresh, 0, {},
+                     now);
+        ++started;
+    }
+    if (last_self_refresh_ + cfg_.refresh_interval <= now && joined_) {
+        last_self_refresh_ = now;
+        start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
+    }
+    // Holders' replication rounds: each held key is pushed to its current replica set
+    // every republish interval.
+    uint32_t rounds = 0;
+    while (!repl_queue_.empty() && repl_queue_.begin()->first <= now &&
+           rounds < MAX_REFRESH_PER_ROUND * 8) {
+        const Key key = repl_queue_.begin()->second;
+        repl_queue_.erase(repl_queue_.begin());
+        if (!store_.holds(key, now)) continue;
+        ++rounds;
+        start_publish(PublishKind::replicate, key, StoredRecord{}, {}, 0, now);
+        repl_queue_.insert({now + secs(cfg_.republish_secs), key});
+    }
+}
+
+}  // namespace svcdht::core

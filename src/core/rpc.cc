@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+// The Node's RPC table: sending a request (on an open session, or queued on a dial), its
+// timeout and hedge checks, and its one completion (an answer or a failure), which hands
+// the outcome to whoever waits for it: a lookup, a publish, a ping.
+#include <algorithm>
+
+#include "node_internal.h"
+
+namespace svcdht::core {
+
+uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
+                        OwnerKind owner_kind, uint64_t owner_id, Time now) {
+    if (know_id && to == self_->id) return 0;
+    if (!addr.valid() || addr.port == 0) return 0;
+    if (rpcs_.size() >= cfg_.max_inflight) {
+        counters_.error(Err::busy);
+        return 0;
+    }
+    Conn* c = know_id ? conn_for(to) : nullptr;
+    if (c != nullptr && c->rids.size() >= cfg_.max_inflight_per_peer) {
+        counters_.error(Err::busy);
+        return 0;
+    }
+    auto r = std::make_unique<Rpc>();
+    r->rid = next_rid_++;
+    r->op = req.op;
+    r->peer = to;
+    r->know_id = know_id;
+    r->addr = addr;
+    r->created = now;
+    r->owner_kind = owner_kind;
+    r->owner_id = owner_id;
+    req.rid = r->rid;
+    req.f = MsgFlag::request;
+    encode_dht(req, r->msg);
+    const uint64_t rid = r->rid;
+    Rpc& ref = *r;
+    rpcs_.emplace(rid, std::move(r));
+    // The RPC timeout runs from transmission (see transmit); until then the dial's own
+    // timeout bounds the wait.
+    if (c != nullptr) {
+        transmit(ref, c->ref, now);
+        return rid;
+    }
+    // No session yet: join a dial in progress to the same id, or start one.
+    Dial* d = nullptr;
+    if (know_id) {
+        auto dit = dial_by_id_.find(to);
+        if (dit != dial_by_id_.end()) d = dials_.at(dit->second).get();
+    }
+    if (d == nullptr) {
+        const DialId id = start_dial(addr, know_id ? &to : nullptr, now);
+        d = dials_.at(id).get();
+    }
+    if (d->pending.size() >= MAX_PENDING_PER_DIAL) {
+        rpcs_.erase(rid);
+        counters_.error(Err::too_many_requests);
+        return 0;
+    }
+    d->pending.push_back(rid);
+    ref.dial = d->id;
+    return rid;
+}
+
+void Node::transmit(Rpc& r, PeerRef ref, Time now) {
+    auto cit = conns_.find(ref);
+    if (cit == conns_.end()) return;
+    r.ref = ref;
+    r.sent = now;
+    cit->second->rids.push_back(r.rid);
+    rpc_timeouts_.erase({r.deadline, r.rid});
+    r.deadline = now + cfg_.rpc_timeout;
+    rpc_timeouts_.insert({r.deadline, r.rid});
+    Bytes& b = action_buffer();
+    b = r.msg;  // kept: a request lost with its session is sent once more
+    Action a;
+    a.kind = Action::Kind::send;
+    a.peer = ref;
+    a.payload = b;
+    actions_.push_back(a);
+}
+
+void Node::detach(const Rpc& r) {
+    if (r.ref == 0) return;
+    auto cit = conns_.find(r.ref);
+    if (cit != conns_.end()) std::erase(cit->second->rids, r.rid);
+}
+
+std::unique_ptr<Node::Rpc> Node::take_rpc(uint64_t rid) {
+    auto it = rpcs_.find(rid);
+    if (it == rpcs_.end()) return nullptr;
+    std::unique_ptr<Rpc> r = std::move(it->second);
+    rpcs_.erase(it);
+    rpc_timeouts_.erase({r->deadline, rid});
+    rpc_hedges_.erase({r->hedge_at, rid});
+    detach(*r);
+    return r;
+}
+
+void Node::rpc_failed(uint64_t rid, Err why, Time now) {
+    std::unique_ptr<Rpc> r = take_rpc(rid);
+    if (!r) return;
+    if (why == Err::timeout) {
+        // No answer on an established session within rpc_timeout: the connection is most
+        // likely dead (the peer crashed or the path broke), so it is hung up and the next
+        // request dials afresh.
+        if (r->ref != 0 && conns_.count(r->ref) != 0) {
+            Action a;
+            a.kind = Action::Kind::hangup;
+            a.peer = r->ref;
+            actions_.push_back(a);
+        }
+        ++counters_.timeout_total;
+        ++counters_.rpcs_total[static_cast<size_t>(op_index(r->op))]
+                              [static_cast<size_t>(code_index(Code::timeout))];
+    }
+    if (r->know_id) {
+        Contact removed;
+        if (table_.rpc_failed(r->peer, &removed)) contact_removed(removed, now);
+    }
+    rpc_done(*r, nullptr, nullptr, why, now);
+}
+
+void Node::rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now) {
+    switch (r.owner_kind) {
+        case OwnerKind::lookup: {
+            auto lit = lookups_.find(r.owner_id);
+            if (lit == lookups_.end()) break;  // a late answer to a finished lookup
+            LookupState& l = *lit->second;
+            if (answer != nullptr) {
+                lookup_answer(l, r, *answer, now);
+            } else {
+                const Candidate* cand = l.lk.find(r.peer);
+                // A contact that proved another id was handed out by someone: charge them.
+                if (cand != nullptr && why == Err::peer_id_mismatch && !cand->referrer.is_zero()) {
+                    const NodeId referrer = cand->referrer;
+                    Contact removed;
+                    if (table_.bad_referral(referrer, &removed)) contact_removed(removed, now);
+                    l.lk.distrust(referrer);
+                }
+                l.lk.failed(r.peer);
+            }
+            pump_lookup(r.owner_id, now);
+            break;
+        }
+        case OwnerKind::publish:
+            publish_rpc_done(r.owner_id, answer != nullptr && answer->code == Code::ok, now);
+            break;
+        case OwnerKind::evict_ping: table_.ping_done(r.peer); break;
+        case OwnerKind::api_ping: {
+            auto rit = requests_.find(r.owner_id);
+            if (rit == requests_.end()) break;
+            RequestResult& res = *rit->second;
+            if (answer != nullptr) {
+                res.peer_id = c->id;
+                res.obs = answer->obs;
+                res.elapsed = r.sent;  // a ping's elapsed time is its round trip
+                why = answer->code == Code::ok ? Err::ok : err_for_code(answer->code);
+            }
+            complete(res, why, now);
+            break;
+        }
+        case OwnerKind::replicate:
+            if (answer != nullptr && answer->code == Code::ok) ++counters_.replications_total;
+            break;
+        case OwnerKind::none: break;
+    }
+}
+
+void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
+    auto it = rpcs_.find(m.rid);
+    if (it == rpcs_.end() || it->second->ref != c.ref || it->second->op != m.op) {
+        // Late (the RPC already timed out), duplicated, or not ours.
+        counters_.frame_rejected(Err::unexpected_response);
+        return;
+    }
+    std::unique_ptr<Rpc> r = take_rpc(m.rid);
+    ++counters_
+          .rpcs_total[static_cast<size_t>(op_index(m.op))][static_cast<size_t>(code_index(m.code))];
+    const Time rtt = now - r->sent;
+    if (c.routable) {
+        if (table_.contains(c.id)) {
+            table_.rpc_ok(c.id, rtt, now);
+        } else {
+            learn_contact(c.id, c.route, now);
+        }
+    }
+    rpc_done(*r, &c, &m, Err::ok, now);
+}
+
+void Node::hedge_check(uint64_t rid, Time now) {
+    auto it = rpcs_.find(rid);
+    if (it == rpcs_.end() || it->second->owner_kind != OwnerKind::lookup) return;
+    Rpc& r = *it->second;
+    auto lit = lookups_.find(r.owner_id);
+    if (lit == lookups_.end()) return;
+    if (lit->second->lk.find(r.peer) == nullptr) return;
+    // A query unanswered hedge_after after the lookup sent it (dial included) is slow: it
+    // lends its slot to a hedge. It is abandoned (stops blocking the end even when it is the
+    // nearest candidate) by its RPC timeout once connected, or here if its connection is
+    // still not up rpc_timeout after it began.
+    Time next = NEVER;
+    if (r.created + cfg_.hedge_after > now) {
+        next = r.created + cfg_.hedge_after;
+    } else {
+        lit->second->lk.mark_slow(r.peer);
+        if (r.ref == 0) {
+            if (r.created + cfg_.rpc_timeout > now) {
+                next = r.created + cfg_.rpc_timeout;
+            } else {
+                lit->second->lk.mark_abandoned(r.peer);
+            }
+        }
+    }
+    if (next != NEVER) {
+        r.hedge_at = next;
+        rpc_hedges_.insert({next, rid});
+    }
+    pump_lookup(lit->first, now);
+}
+
+}  // namespace svcdht::core
