@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "svcdht/ctrl.h"
 #include "svcdht/env.h"
 #include "svcdht/frame.h"
 #include "svcdht/message.h"

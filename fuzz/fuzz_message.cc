@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "svcdht/ctrl.h"
 #include "svcdht/message.h"
 
 using namespace svcdht::core;

@@ -7,6 +7,7 @@
 
 #include "platform/sodium.h"
 #include "svcdht/message.h"
+#include "svcdht/record.h"
 #include "util.h"
 
 using namespace svcdht::core;

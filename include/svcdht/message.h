@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// DhtMsg (Data frame payloads) and Ctrl messages (ident, auth, err): the schema of
-// DESIGN 3.2, decoded into views over the frame without allocating, and encoded with the
-// keys in one fixed order. Lists (nodes, providers, addrs) are validated in full at decode
-// time and then walked lazily from the validated bytes, so a 20-node answer costs no heap.
-// Also here: the provider-record signing bytes and the admission rules.
+// DhtMsg (Data frame payloads): the schema of DESIGN 3.2, decoded into views over the frame
+// without allocating, and encoded with the keys in one fixed order. Lists (nodes,
+// providers, addrs) are validated in full at decode time and then walked lazily from the
+// validated bytes, so a 20-node answer costs no heap. Ctrl messages are in ctrl.h; the
+// provider-record signing bytes and admission rules in record.h.
 #pragma once
 
 #include <array>
@@ -216,55 +216,5 @@ void encode_dht(const DhtMsg& m, Bytes& out);
 // encode_error_answer appends the bodiless answer {v, op, rid, f: 2, code} to a request
 // whose op may be unknown here (|op| is echoed as the requester sent it).
 void encode_error_answer(uint64_t op, uint64_t rid, Code code, Bytes& out);
-
-// ---- Ctrl ----------------------------------------------------------------------------
-
-enum class CtrlType : uint8_t { ident, auth, err };
-
-struct CtrlMsg {
-    CtrlType t = CtrlType::err;
-    // ident
-    uint64_t v = 1;
-    PublicKey pk{};
-    std::array<uint8_t, 32> nonce{};
-    std::string_view net;
-    uint16_t port = 0;
-    // auth
-    Signature sig{};
-    // err
-    uint16_t code = 0;
-    std::string_view msg;
-};
-
-// decode_ctrl parses a Ctrl payload. Errors: CBOR errors, bad_ctrl_type, missing_field,
-// bad_field_length, unsupported_version, bad_port, string_too_long.
-[[nodiscard]] Err decode_ctrl(ByteView in, CtrlMsg* out);
-void encode_ctrl(const CtrlMsg& m, Bytes& out);
-
-// ---- provider records ------------------------------------------------------------------
-
-// record_signing_bytes appends what a record's signature covers: for Ed25519
-// "svc-dht/provider/v1" || CBOR [key, pk, addrs, ttl, ts]; for any other algorithm
-// "svc-dht/provider/v2" || CBOR [key, pk, addrs, ttl, ts, alg], so that a signature can
-// never be read under another algorithm than the one it was made with.
-void record_signing_bytes(const ProviderRecord& rec, Bytes& out);
-
-// sign_record fills rec.sig using |sk|; rec.pk must be the matching public key.
-void sign_record(ProviderRecord& rec, const Crypto& crypto, const SecretKey& sk);
-
-// addr_valid checks one provider address: at most 256 bytes, "scheme://rest" with the
-// scheme one of tcp, quic, local, onion, http, https and a non-empty rest without spaces or
-// control characters.
-bool addr_valid(std::string_view a);
-
-// admit_record applies every admission rule of DESIGN 3.2 at |now_unix| seconds. Under
-// |require_pq| a record must be signed with a post-quantum algorithm from the registry.
-// Errors: too_many_addrs, addr_too_long, bad_addr_scheme, ttl_too_large,
-// record_from_future, record_expired, unknown_sig_alg, bad_field_length (key or signature
-// of the wrong size for the algorithm), bad_signature, pq_required (a valid record with a
-// classical signature under require_pq: a downgrade attempt). Cheap checks run before the
-// signature, and the policy after it.
-[[nodiscard]] Err admit_record(const ProviderRecord& rec, const Crypto& crypto, uint64_t now_unix,
-                               uint64_t max_ttl, bool require_pq = false);
 
 }  // namespace svcdht::core

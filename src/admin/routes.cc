@@ -11,6 +11,7 @@
 
 #include "admin/json.h"
 #include "svcdht/blake3.h"
+#include "svcdht/record.h"
 
 namespace svcdht::admin {
 

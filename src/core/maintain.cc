@@ -55,8 +55,8 @@ void Node::maintenance(Time now) {
         if (table_.bucket_touched(i) + cfg_.refresh_interval > now) continue;
         NodeId rnd;
         env_.rng->fill(rnd.b.data(), rnd.b.size());
-        start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd), Purpose::refresh, 0, {},
-                     now);
+        start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd), Purpose::refresh, 0,
+                     {}, now);
         ++started;
     }
     if (last_self_refresh_ + cfg_.refresh_interval <= now && joined_) {

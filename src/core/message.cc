@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// DhtMsg and Ctrl codecs. Every field is type- and length-checked before use; lists are
-// validated completely here so that later walks over their bytes cannot fail. Decoding
-// allocates nothing; encoding appends to a caller-owned buffer.
+// The DhtMsg codec: operations and codes, NodeInfo and address items, and the message map.
+// Every field is type- and length-checked before use; lists are validated completely here
+// so that later walks over their bytes cannot fail. Decoding allocates nothing; encoding
+// appends to a caller-owned buffer. Ctrl messages are in ctrl.cc, records in record.cc.
 #include "svcdht/message.h"
+
+#include "codec.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +13,8 @@
 #include "svcdht/blake3.h"
 
 namespace svcdht::core {
+
+using namespace codec;
 
 // ---- ops and codes ------------------------------------------------------------------
 
@@ -93,67 +98,6 @@ Err err_for_code(Code c) {
     return Err::remote_error;
 }
 
-// ---- helpers ----------------------------------------------------------------------
-
-namespace {
-
-Err read_fixed(CborReader& r, uint8_t* dst, size_t n) {
-    ByteView v;
-    if (Err e = r.read_bstr(&v); e != Err::ok) return e;
-    if (v.size() != n) return Err::bad_field_length;
-    std::memcpy(dst, v.data(), n);
-    return Err::ok;
-}
-
-Err read_key(CborReader& r, MapKeys& keys, std::string_view* k) {
-    if (Err e = r.read_tstr(k); e != Err::ok) return e;
-    if (k->size() > CBOR_MAX_KEY_LEN) return Err::string_too_long;
-    return keys.add(*k);
-}
-
-Err read_ip(CborReader& r, PeerAddr* a) {
-    ByteView v;
-    if (Err e = r.read_bstr(&v); e != Err::ok) return e;
-    if (v.size() != 4 && v.size() != 16) return Err::bad_ip;
-    std::memcpy(a->ip.data(), v.data(), v.size());
-    a->ip_len = static_cast<uint8_t>(v.size());
-    return Err::ok;
-}
-
-Err read_port(CborReader& r, uint16_t* port) {
-    uint64_t p;
-    if (Err e = r.read_uint(&p); e != Err::ok) return e;
-    if (p > 65535) return Err::bad_port;
-    *port = static_cast<uint16_t>(p);
-    return Err::ok;
-}
-
-// read_list validates an array of T items and returns them as an ItemList over the bytes.
-template <class T>
-Err read_list(CborReader& r, ItemList<T>* out) {
-    uint32_t n;
-    if (Err e = r.read_array(&n); e != Err::ok) return e;
-    const size_t start = r.offset();
-    T tmp{};
-    for (uint32_t i = 0; i < n; ++i)
-        if (Err e = decode_item(r, &tmp); e != Err::ok) return e;
-    *out = ItemList<T>::encoded(r.span_from(start), n, r.max_str());
-    r.leave();
-    return Err::ok;
-}
-
-template <class T>
-void write_list(CborWriter& w, const ItemList<T>& l) {
-    w.write_array(l.size());
-    for (const T& item : l) encode_item(w, item);
-}
-
-void write_ip(CborWriter& w, const PeerAddr& a) {
-    w.write_bstr({a.ip.data(), a.ip_len});
-}
-
-}  // namespace
-
 // ---- items --------------------------------------------------------------------------
 
 Err decode_item(CborReader& r, NodeInfo* out) {
@@ -201,87 +145,6 @@ Err decode_item(CborReader& r, std::string_view* out) {
 
 void encode_item(CborWriter& w, std::string_view s) {
     w.write_tstr(s);
-}
-
-Err decode_item(CborReader& r, ProviderRecord* out) {
-    *out = ProviderRecord{};
-    uint32_t n;
-    if (Err e = r.read_map(&n); e != Err::ok) return e;
-    MapKeys keys;
-    unsigned seen = 0;
-    bool have_apk = false;
-    ByteView sig;
-    for (uint32_t i = 0; i < n; ++i) {
-        std::string_view k;
-        if (Err e = read_key(r, keys, &k); e != Err::ok) return e;
-        Err e = Err::ok;
-        if (k == "key") {
-            e = read_fixed(r, out->key.b.data(), ID_BYTES);
-            seen |= 1;
-        } else if (k == "pk") {
-            e = read_fixed(r, out->pk.data(), out->pk.size());
-            seen |= 2;
-        } else if (k == "addrs") {
-            e = read_list(r, &out->addrs);
-            seen |= 4;
-        } else if (k == "ttl") {
-            e = r.read_uint(&out->ttl);
-            seen |= 8;
-        } else if (k == "ts") {
-            e = r.read_uint(&out->ts);
-            seen |= 16;
-        } else if (k == "sig") {
-            e = r.read_bstr(&sig);
-            if (e == Err::ok && sig.size() > MAX_RECORD_SIG_LEN) e = Err::bad_field_length;
-            seen |= 32;
-        } else if (k == "alg") {
-            e = r.read_uint(&out->alg);
-        } else if (k == "apk") {
-            e = r.read_bstr(&out->apk);
-            if (e == Err::ok && out->apk.size() > MAX_RECORD_APK_LEN) e = Err::bad_field_length;
-            have_apk = true;
-        } else {
-            e = r.skip();
-        }
-        if (e != Err::ok) return e;
-    }
-    r.leave();
-    if (seen != 63) return Err::missing_field;
-    // Ed25519 (alg absent or 1): a 64-byte sig and no apk. Another algorithm: an apk, and
-    // sizes its verifier checks at admission.
-    if (out->alg == SIG_ED25519) {
-        if (have_apk || sig.size() != out->sig.size()) return Err::bad_field_length;
-        std::copy(sig.begin(), sig.end(), out->sig.begin());
-    } else {
-        if (!have_apk) return Err::missing_field;
-        out->asig = sig;
-    }
-    return Err::ok;
-}
-
-void encode_item(CborWriter& w, const ProviderRecord& rec) {
-    // Ed25519 records are written exactly as before algorithms existed (no alg, no apk),
-    // so peers that predate them read them unchanged.
-    const bool ed = rec.alg == SIG_ED25519;
-    w.write_map(ed ? 6 : 8);
-    w.write_tstr("key");
-    w.write_bstr(rec.key.view());
-    w.write_tstr("pk");
-    w.write_bstr({rec.pk.data(), rec.pk.size()});
-    w.write_tstr("addrs");
-    write_list(w, rec.addrs);
-    w.write_tstr("ttl");
-    w.write_uint(rec.ttl);
-    w.write_tstr("ts");
-    w.write_uint(rec.ts);
-    w.write_tstr("sig");
-    w.write_bstr(ed ? ByteView{rec.sig.data(), rec.sig.size()} : rec.asig);
-    if (!ed) {
-        w.write_tstr("alg");
-        w.write_uint(rec.alg);
-        w.write_tstr("apk");
-        w.write_bstr(rec.apk);
-    }
 }
 
 // ---- DhtMsg ---------------------------------------------------------------------------
@@ -476,180 +339,6 @@ void encode_error_answer(uint64_t op, uint64_t rid, Code code, Bytes& out) {
     w.write_uint(static_cast<uint64_t>(MsgFlag::response));
     w.write_tstr("code");
     w.write_uint(static_cast<uint64_t>(code));
-}
-
-// ---- Ctrl -----------------------------------------------------------------------------
-
-Err decode_ctrl(ByteView in, CtrlMsg* out) {
-    *out = CtrlMsg{};
-    CborReader r(in, MAX_CTRL_MSG_LEN);
-    uint32_t n;
-    if (Err e = r.read_map(&n); e != Err::ok) return e;
-    MapKeys keys;
-    unsigned seen = 0;
-    enum : unsigned { T = 1, V = 2, PK = 4, NONCE = 8, NET = 16, PORT = 32, SIG = 64, CODE = 128 };
-    std::string_view t;
-    for (uint32_t i = 0; i < n; ++i) {
-        std::string_view k;
-        if (Err e = read_key(r, keys, &k); e != Err::ok) return e;
-        Err e = Err::ok;
-        if (k == "t") {
-            e = r.read_tstr(&t);
-            seen |= T;
-        } else if (k == "v") {
-            e = r.read_uint(&out->v);
-            seen |= V;
-        } else if (k == "pk") {
-            e = read_fixed(r, out->pk.data(), out->pk.size());
-            seen |= PK;
-        } else if (k == "nonce") {
-            e = read_fixed(r, out->nonce.data(), out->nonce.size());
-            seen |= NONCE;
-        } else if (k == "net") {
-            e = r.read_tstr(&out->net);
-            if (e == Err::ok && out->net.size() > MAX_NETWORK_ID_LEN) e = Err::string_too_long;
-            seen |= NET;
-        } else if (k == "port") {
-            e = read_port(r, &out->port);
-            seen |= PORT;
-        } else if (k == "sig") {
-            e = read_fixed(r, out->sig.data(), out->sig.size());
-            seen |= SIG;
-        } else if (k == "code") {
-            uint64_t c;
-            e = r.read_uint(&c);
-            if (e == Err::ok && c > 0xffff) e = Err::bad_code;
-            out->code = static_cast<uint16_t>(c);
-            seen |= CODE;
-        } else if (k == "msg") {
-            e = r.read_tstr(&out->msg);
-        } else {
-            e = r.skip();
-        }
-        if (e != Err::ok) return e;
-    }
-    r.leave();
-    if (!r.at_end()) return Err::trailing_bytes;
-    if (!(seen & T)) return Err::missing_field;
-    if (t == "ident") {
-        out->t = CtrlType::ident;
-        const unsigned need = V | PK | NONCE | NET | PORT;
-        if ((seen & need) != need) return Err::missing_field;
-        if (out->v != 1) return Err::unsupported_version;
-    } else if (t == "auth") {
-        out->t = CtrlType::auth;
-        if (!(seen & SIG)) return Err::missing_field;
-    } else if (t == "err") {
-        out->t = CtrlType::err;
-        if (!(seen & CODE)) return Err::missing_field;
-    } else {
-        return Err::bad_ctrl_type;
-    }
-    return Err::ok;
-}
-
-void encode_ctrl(const CtrlMsg& m, Bytes& out) {
-    CborWriter w(out);
-    switch (m.t) {
-        case CtrlType::ident:
-            w.write_map(6);
-            w.write_tstr("t");
-            w.write_tstr("ident");
-            w.write_tstr("v");
-            w.write_uint(m.v);
-            w.write_tstr("pk");
-            w.write_bstr({m.pk.data(), m.pk.size()});
-            w.write_tstr("nonce");
-            w.write_bstr({m.nonce.data(), m.nonce.size()});
-            w.write_tstr("net");
-            w.write_tstr(m.net);
-            w.write_tstr("port");
-            w.write_uint(m.port);
-            break;
-        case CtrlType::auth:
-            w.write_map(2);
-            w.write_tstr("t");
-            w.write_tstr("auth");
-            w.write_tstr("sig");
-            w.write_bstr({m.sig.data(), m.sig.size()});
-            break;
-        case CtrlType::err:
-            w.write_map(3);
-            w.write_tstr("t");
-            w.write_tstr("err");
-            w.write_tstr("code");
-            w.write_uint(m.code);
-            w.write_tstr("msg");
-            w.write_tstr(m.msg);
-            break;
-    }
-}
-
-// ---- provider records ------------------------------------------------------------------
-
-void record_signing_bytes(const ProviderRecord& rec, Bytes& out) {
-    const bool ed = rec.alg == SIG_ED25519;
-    append(out, ed ? as_bytes(PROVIDER_CONTEXT) : as_bytes(PROVIDER_CONTEXT_V2));
-    CborWriter w(out);
-    w.write_array(ed ? 5 : 6);
-    w.write_bstr(rec.key.view());
-    w.write_bstr({rec.pk.data(), rec.pk.size()});
-    write_list(w, rec.addrs);
-    w.write_uint(rec.ttl);
-    w.write_uint(rec.ts);
-    if (!ed) w.write_uint(rec.alg);
-}
-
-void sign_record(ProviderRecord& rec, const Crypto& crypto, const SecretKey& sk) {
-    Bytes msg;
-    record_signing_bytes(rec, msg);
-    rec.sig = crypto.sign(sk, msg);
-}
-
-bool addr_valid(std::string_view a) {
-    if (a.size() > MAX_ADDR_LEN) return false;
-    const size_t sep = a.find("://");
-    if (sep == std::string_view::npos) return false;
-    const std::string_view scheme = a.substr(0, sep);
-    if (scheme != "tcp" && scheme != "quic" && scheme != "local" && scheme != "onion" &&
-        scheme != "http" && scheme != "https")
-        return false;
-    const std::string_view rest = a.substr(sep + 3);
-    if (rest.empty()) return false;
-    for (char c : rest) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f) return false;
-    }
-    return true;
-}
-
-Err admit_record(const ProviderRecord& rec, const Crypto& crypto, uint64_t now_unix,
-                 uint64_t max_ttl, bool require_pq) {
-    if (rec.addrs.size() > MAX_PROVIDER_ADDRS) return Err::too_many_addrs;
-    for (std::string_view a : rec.addrs) {
-        if (a.size() > MAX_ADDR_LEN) return Err::addr_too_long;
-        if (!addr_valid(a)) return Err::bad_addr_scheme;
-    }
-    if (rec.ttl > max_ttl) return Err::ttl_too_large;
-    if (rec.ts > now_unix + MAX_RECORD_SKEW_SECS) return Err::record_from_future;
-    if (rec.ts + rec.ttl <= now_unix) return Err::record_expired;
-    const SigVerifier* v = crypto.verifier(rec.alg);
-    if (v == nullptr) return Err::unknown_sig_alg;
-    Bytes msg;
-    record_signing_bytes(rec, msg);
-    if (rec.alg == SIG_ED25519) {
-        if (!crypto.verify(rec.pk, msg, rec.sig)) return Err::bad_signature;
-    } else {
-        if (rec.apk.size() != v->pk_len() || rec.asig.size() != v->sig_len())
-            return Err::bad_field_length;
-        // pk names the publisher: it must be the fingerprint of the key that signed.
-        const auto fp = blake3(rec.apk);
-        if (!std::equal(fp.begin(), fp.end(), rec.pk.begin())) return Err::bad_signature;
-        if (!v->verify(rec.apk, msg, rec.asig)) return Err::bad_signature;
-    }
-    // Policy last: only a record that verifies counts as a downgrade attempt.
-    if (require_pq && !v->post_quantum()) return Err::pq_required;
-    return Err::ok;
 }
 
 }  // namespace svcdht::core

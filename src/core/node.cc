@@ -10,6 +10,7 @@
 #include "node_internal.h"
 #include "svcdht/blake3.h"
 #include "svcdht/check.h"
+#include "svcdht/record.h"
 
 namespace svcdht::core {
 

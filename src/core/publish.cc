@@ -6,6 +6,7 @@
 
 #include "node_internal.h"
 #include "svcdht/blake3.h"
+#include "svcdht/record.h"
 
 namespace svcdht::core {
 
@@ -42,8 +43,8 @@ void Node::put_round(const Key& key, const Published& pub, RequestId api, Time n
     start_publish(PublishKind::value, key, StoredRecord{}, pub.value, api, now);
 }
 
-void Node::start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value, RequestId api,
-                         Time now) {
+void Node::start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value,
+                         RequestId api, Time now) {
     auto p = std::make_unique<Publish>();
     p->id = next_publish_++;
     p->kind = kind;

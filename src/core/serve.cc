@@ -6,6 +6,7 @@
 
 #include "node_internal.h"
 #include "svcdht/blake3.h"
+#include "svcdht/record.h"
 
 namespace svcdht::core {
 

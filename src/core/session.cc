@@ -4,10 +4,7 @@
 // verifies, and nothing a peer sends can grow our memory beyond one partial frame and the
 // bounded TX queue.
 #include "svcdht/session.h"
-
-#include <algorithm>
-#include <cstring>
-
+#include "svcdht/ctrl.h"
 #include "svcdht/message.h"
 
 namespace svcdht::core {

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "svcdht/ctrl.h"
 #include "svcdht/message.h"
 #include "util.h"
 

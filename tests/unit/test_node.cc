@@ -8,6 +8,7 @@
 
 #include "svcdht/blake3.h"
 #include "svcdht/node.h"
+#include "svcdht/record.h"
 #include "util.h"
 
 using namespace svcdht::core;

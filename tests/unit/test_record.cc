@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "svcdht/message.h"
+#include "svcdht/record.h"
 #include "util.h"
 
 using namespace svcdht::core;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "svcdht/ctrl.h"
 #include "svcdht/message.h"
 #include "svcdht/session.h"
 #include "util.h"

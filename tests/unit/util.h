@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "platform/sodium.h"
+#include "svcdht/ctrl.h"
 #include "svcdht/message.h"
+#include "svcdht/record.h"
 
 namespace svcdht::test {
 

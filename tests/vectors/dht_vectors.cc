@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "svcdht/ctrl.h"
 #include "svcdht/frame.h"
 #include "svcdht/message.h"
 #include "svcdht/session.h"
