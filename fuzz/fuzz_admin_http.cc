@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (rr.pending) {
             view->pump();
             if (const svcdht::core::RequestResult* done = view->done(rr.wait.id))
-                check(render_done(rr.wait, *done, *view));
+                check(render_done(rr.wait, *done));
         } else {
             check(rr.response);
         }

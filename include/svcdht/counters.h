@@ -32,7 +32,8 @@ namespace svcdht::core {
     X(pq_downgrade_attempts_total, "dht_pq_downgrade_attempts_total",                              \
       "Valid provider records refused under require_pq for a classical-only signature")
 
-// Lookup kinds label dht_lookups_total, dht_lookup_latency_seconds and dht_lookup_hops.
+// Lookup kinds label dht_lookups_total, dht_lookup_latency_seconds, dht_lookup_hops and
+// dht_lookups_incomplete_total.
 enum class LookupKind : uint8_t { find_node, get_providers, get_value };
 inline constexpr int LOOKUP_KIND_COUNT = 3;
 const char* lookup_kind_name(LookupKind k);
@@ -76,6 +77,9 @@ struct Counters {
     std::array<uint64_t, static_cast<size_t>(ERR_COUNT)> error_total{};
     // dht_lookups_total{op}
     std::array<uint64_t, LOOKUP_KIND_COUNT> lookups_total{};
+    // dht_lookups_incomplete_total{op,reason}: lookups cut by their deadline (reason 0) or
+    // their hop budget (reason 1).
+    std::array<std::array<uint64_t, 2>, LOOKUP_KIND_COUNT> lookups_incomplete_total{};
     // dht_rpcs_total{op,code}: outcomes of RPCs we sent (timeouts count as code "timeout").
     std::array<std::array<uint64_t, CODE_COUNT>, OP_COUNT> rpcs_total{};
     // dht_rpcs_served_total{op,code}: requests we answered.

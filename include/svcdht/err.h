@@ -86,6 +86,8 @@ namespace svcdht::core {
     X(unexpected_response, "a response matches no request in flight")                   \
     /* engine */                                                                        \
     X(timeout, "no answer before the deadline")                                         \
+    X(deadline, "the lookup ran out of time before it converged")                       \
+    X(hop_budget, "the lookup reached its hop budget before it converged")              \
     X(not_found, "nothing is stored under that key")                                    \
     X(busy, "peer or node is busy")                                                     \
     X(quota_exceeded, "per-peer request quota exceeded")                                \

@@ -89,6 +89,9 @@ public:
     const Candidate* find(const NodeId& id) const;
     // closest_answered writes up to |n| answered candidates, nearest first.
     void closest_answered(size_t n, std::vector<NodeInfo>& out) const;
+    // cut_by_hop_budget is true when a candidate the hop budget kept from being asked ranks
+    // among the k nearest still in play: the result could have been nearer with more hops.
+    bool cut_by_hop_budget() const;
     // hops is the depth of the nearest answered candidate (0 if none answered).
     uint32_t hops() const;
     uint32_t inflight() const;

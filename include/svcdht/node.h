@@ -111,6 +111,10 @@ struct RequestResult {
     uint32_t hops = 0;
     uint32_t rpcs = 0;
     Time elapsed = 0;
+    // A lookup cut short reports it: complete is false and |cut| says why (Err::deadline
+    // or Err::hop_budget). What it found so far is still in the result.
+    bool complete = true;
+    Err cut = Err::ok;
     std::vector<NodeInfo> nodes;          // closest: nearest first
     std::vector<ProviderInfo> providers;  // find_providers
     Bytes value;                          // get

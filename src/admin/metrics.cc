@@ -165,6 +165,17 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
                  label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))),
                  static_cast<double>(c.lookups_total[static_cast<size_t>(k)]));
 
+    o.header("dht_lookups_incomplete_total", "counter",
+             "Lookups cut short before they converged, by kind and reason");
+    for (int k = 0; k < core::LOOKUP_KIND_COUNT; ++k)
+        for (int why = 0; why < 2; ++why)
+            o.sample(
+                "dht_lookups_incomplete_total",
+                label("op", core::lookup_kind_name(static_cast<core::LookupKind>(k))) + "," +
+                    label("reason", why == 0 ? "deadline" : "hop_budget"),
+                static_cast<double>(
+                    c.lookups_incomplete_total[static_cast<size_t>(k)][static_cast<size_t>(why)]));
+
     auto rpc_table = [&](const char* name, const char* help, const auto& arr) {
         o.header(name, "counter", help);
         for (int op = 0; op < core::OP_COUNT; ++op)

@@ -301,7 +301,7 @@ RouteResult provide(const HttpRequest& req, NodeView& v) {
     const uint64_t ttl_used = std::min(ttl_req == 0 ? s.ttl_secs : ttl_req, s.max_ttl_secs);
     const std::string addrs[] = {node_text};
     rr.pending = true;
-    rr.wait.kind = Pending::Kind::provide;
+    rr.wait.kind = core::ApiOp::provide;
     rr.wait.cid = cid_text;
     rr.wait.ttl_used = ttl_used;
     rr.wait.id = v.node().provide(key, addrs, ttl_used, v.now());
@@ -326,24 +326,24 @@ RouteResult put(const HttpRequest& req, NodeView& v) {
     }
     if (!gate_lookup(v, true, &rr.response)) return rr;
     rr.pending = true;
-    rr.wait.kind = Pending::Kind::put;
+    rr.wait.kind = core::ApiOp::put;
     rr.wait.id = v.node().put(core::as_bytes(req.body), v.now());
     return rr;
 }
 
-RouteResult lookup(Pending::Kind kind, const std::string& text, NodeView& v) {
+RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v) {
     RouteResult rr;
     core::Key key;
-    const char* field = kind == Pending::Kind::find_providers ? "cid" : "key";
-    if (!parse_key(text, field, kind == Pending::Kind::closest, &key, &rr.response)) return rr;
+    const char* field = kind == core::ApiOp::find_providers ? "cid" : "key";
+    if (!parse_key(text, field, kind == core::ApiOp::closest, &key, &rr.response)) return rr;
     if (!gate_lookup(v, false, &rr.response)) return rr;
     rr.pending = true;
     rr.wait.kind = kind;
     rr.wait.cid = text;
     core::Node& n = v.node();
     switch (kind) {
-        case Pending::Kind::find_providers: rr.wait.id = n.find_providers(key, v.now()); break;
-        case Pending::Kind::get: rr.wait.id = n.get(key, v.now()); break;
+        case core::ApiOp::find_providers: rr.wait.id = n.find_providers(key, v.now()); break;
+        case core::ApiOp::get: rr.wait.id = n.get(key, v.now()); break;
         default: rr.wait.id = n.closest(key, v.now()); break;
     }
     return rr;
@@ -408,19 +408,19 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
         }
     } else if (starts("/dht/find_providers/")) {
         if (allow("/dht/find_providers/{cid}", "GET")) {
-            RouteResult p = lookup(Pending::Kind::find_providers, param("/dht/find_providers/"), v);
+            RouteResult p = lookup(core::ApiOp::find_providers, param("/dht/find_providers/"), v);
             p.route = rr.route;
             return p;
         }
     } else if (starts("/dht/get/")) {
         if (allow("/dht/get/{key}", "GET")) {
-            RouteResult p = lookup(Pending::Kind::get, param("/dht/get/"), v);
+            RouteResult p = lookup(core::ApiOp::get, param("/dht/get/"), v);
             p.route = rr.route;
             return p;
         }
     } else if (starts("/dht/closest/")) {
         if (allow("/dht/closest/{key}", "GET")) {
-            RouteResult p = lookup(Pending::Kind::closest, param("/dht/closest/"), v);
+            RouteResult p = lookup(core::ApiOp::closest, param("/dht/closest/"), v);
             p.route = rr.route;
             return p;
         }
@@ -437,14 +437,33 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
     return rr;
 }
 
-HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeView& v) {
-    (void)v;
-    if (r.err != Err::ok && !(p.kind == Pending::Kind::get && r.err == Err::not_found)) {
+namespace {
+// incomplete adds what a lookup cut short must say: "complete" and, when false, the reason.
+void completeness(JsonWriter& w, const core::RequestResult& r) {
+    w.kv("complete", r.complete);
+    if (!r.complete) w.kv("reason", core::err_name(r.cut));
+}
+}  // namespace
+
+HttpResponse render_done(const Pending& p, const core::RequestResult& r) {
+    if (r.err != Err::ok && !(p.kind == core::ApiOp::get && r.err == Err::not_found)) {
         switch (r.err) {
             case Err::no_peers:
                 return error_response(503, "no_peers", "the routing table is empty");
             case Err::timeout:
                 return error_response(504, "timeout", "no answer before the lookup deadline");
+            case Err::deadline:
+            case Err::hop_budget: {
+                // A get cut short has not shown that the value is absent: not a 404.
+                JsonWriter w;
+                w.begin_object()
+                    .kv("error", "lookup_incomplete")
+                    .kv("detail", std::string("not found before the lookup was cut short: ") +
+                                      core::err_message(r.err));
+                completeness(w, r);
+                w.kv("hops", uint64_t{r.hops}).end_object();
+                return json(504, w.take());
+            }
             case Err::busy:
             case Err::too_many_requests:
                 return error_response(503, "overloaded", core::err_message(r.err));
@@ -463,18 +482,20 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
     JsonWriter w;
     const uint64_t elapsed = ms(r.elapsed);
     switch (p.kind) {
-        case Pending::Kind::provide:
+        case core::ApiOp::provide:
             w.begin_object()
                 .kv("ok", true)
                 .kv("ttl_secs_used", p.ttl_used)
                 .kv("stored_on", uint64_t{r.stored_on});
+            completeness(w, r);
             w.kv("elapsed_ms", elapsed).end_object();
             break;
-        case Pending::Kind::put:
+        case core::ApiOp::put:
             w.begin_object().kv("key", cid_of(r.key)).kv("stored_on", uint64_t{r.stored_on});
+            completeness(w, r);
             w.kv("elapsed_ms", elapsed).end_object();
             break;
-        case Pending::Kind::get: {
+        case core::ApiOp::get: {
             if (r.err == Err::not_found)
                 return error_response(404, "not_found",
                                       "no value is stored under " + cid_of(r.key));
@@ -483,7 +504,7 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
             out.body.assign(r.value.begin(), r.value.end());
             return out;
         }
-        case Pending::Kind::find_providers:
+        case core::ApiOp::find_providers:
             w.begin_object().kv("cid", p.cid);
             w.key("providers").begin_array();
             for (const core::ProviderInfo& pi : r.providers) {
@@ -496,9 +517,11 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
                     .kv("alg", pi.alg)
                     .end_object();
             }
-            w.end_array().kv("hops", uint64_t{r.hops}).kv("elapsed_ms", elapsed).end_object();
+            w.end_array().kv("hops", uint64_t{r.hops});
+            completeness(w, r);
+            w.kv("elapsed_ms", elapsed).end_object();
             break;
-        case Pending::Kind::closest:
+        case core::ApiOp::closest:
             w.begin_object().kv("key", cid_of(r.key));
             w.key("nodes").begin_array();
             for (const core::NodeInfo& n : r.nodes) {
@@ -507,8 +530,11 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeVie
                      static_cast<uint64_t>(256 - core::common_prefix_len(n.id, r.key)))
                     .end_object();
             }
-            w.end_array().kv("hops", uint64_t{r.hops}).kv("elapsed_ms", elapsed).end_object();
+            w.end_array().kv("hops", uint64_t{r.hops});
+            completeness(w, r);
+            w.kv("elapsed_ms", elapsed).end_object();
             break;
+        case core::ApiOp::ping: break;
     }
     return json(200, w.take());
 }

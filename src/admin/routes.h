@@ -71,8 +71,7 @@ public:
 
 // What an API request waits for, and how to answer when it is done.
 struct Pending {
-    enum class Kind : uint8_t { provide, find_providers, put, get, closest };
-    Kind kind = Kind::closest;
+    core::ApiOp kind = core::ApiOp::closest;
     core::RequestId id = 0;
     std::string cid;  // the key as the client wrote it
     uint64_t ttl_used = 0;
@@ -86,7 +85,7 @@ struct RouteResult {
 };
 
 RouteResult route(const HttpRequest& req, NodeView& view, HttpMetrics& metrics);
-HttpResponse render_done(const Pending& p, const core::RequestResult& r, NodeView& view);
+HttpResponse render_done(const Pending& p, const core::RequestResult& r);
 HttpResponse error_response(int status, std::string_view code, std::string_view detail);
 
 // render_metrics writes the Prometheus text exposition (format 0.0.4) of every metric of

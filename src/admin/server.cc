@@ -288,7 +288,7 @@ void Server::Conn::handle(const HttpRequest& req) {
 void Server::Conn::on_request_done(const core::RequestResult& r) {
     if (!waiting || closing) return;
     waiting = false;
-    respond(render_done(pending, r, server->view_));
+    respond(render_done(pending, r));
 }
 
 void Server::Conn::respond(const HttpResponse& resp) {

@@ -192,6 +192,16 @@ void Lookup::closest_answered(size_t n, std::vector<NodeInfo>& out) const {
     }
 }
 
+bool Lookup::cut_by_hop_budget() const {
+    uint32_t rank = 0;
+    for (const Candidate& c : cands_) {
+        if (c.st == Candidate::State::failed) continue;
+        if (c.st == Candidate::State::too_deep) return true;
+        if (++rank >= p_.k) break;
+    }
+    return false;
+}
+
 uint32_t Lookup::hops() const {
     for (const Candidate& c : cands_)
         if (c.st == Candidate::State::answered) return c.depth;

@@ -124,6 +124,7 @@ struct Node::Publish {
     StoredRecord rec;  // PublishKind::record
     Bytes value;       // PublishKind::value
     RequestId api = 0;
+    Err cut = Err::ok;  // the target lookup was cut short (deadline, hop budget)
     uint32_t pending = 0;
     uint32_t acks = 0;
     Time started = 0;

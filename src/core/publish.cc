@@ -113,6 +113,8 @@ void Node::publish_rpc_done(uint64_t pid, bool ok, Time now) {
     auto rit = requests_.find(done->api);
     if (rit == requests_.end()) return;
     rit->second->stored_on = done->acks;
+    rit->second->complete = done->cut == Err::ok;
+    rit->second->cut = done->cut;
     complete(*rit->second, Err::ok, now);
 }
 

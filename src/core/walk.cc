@@ -169,6 +169,17 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
     const auto k = static_cast<size_t>(p.kind);
     counters_.lookup_latency[k].observe(elapsed_s);
     if (hops > 0) counters_.lookup_hops[k].observe(hops);
+    // A lookup that found what it needed is complete whatever stopped it; otherwise its
+    // deadline or its hop budget may have cut it short, and the result says so.
+    Err cut = Err::ok;
+    if (!l->found) {
+        if (err == Err::timeout) {
+            cut = Err::deadline;
+        } else if (l->lk.cut_by_hop_budget()) {
+            cut = Err::hop_budget;
+        }
+    }
+    if (cut != Err::ok) ++counters_.lookups_incomplete_total[k][cut == Err::deadline ? 0 : 1];
 
     switch (l->purpose) {
         case Purpose::api: {
@@ -177,11 +188,15 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
             RequestResult& res = *rit->second;
             res.hops = hops;
             res.rpcs = l->rpcs;
+            res.complete = cut == Err::ok;
+            res.cut = cut;
             Err e = Err::ok;
             switch (p.kind) {
                 case LookupKind::find_node:
                     l->lk.closest_answered(p.k, res.nodes);
-                    if (res.nodes.empty()) e = table_.size() == 0 ? Err::no_peers : Err::timeout;
+                    if (res.nodes.empty())
+                        e = table_.size() == 0 ? Err::no_peers
+                                               : (cut != Err::ok ? cut : Err::timeout);
                     break;
                 case LookupKind::get_providers: {
                     const uint64_t now_unix = unix_now(now);
@@ -196,11 +211,12 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
                         ++counters_.found_total;
                         counters_.get_latency.observe(elapsed_s);
                     } else {
-                        e = Err::not_found;
+                        // Not found where the lookup could look; a lookup cut short has
+                        // not shown the value is absent.
+                        e = cut == Err::ok ? Err::not_found : cut;
                     }
                     break;
             }
-            (void)err;
             complete(res, e, now);
             break;
         }
@@ -227,6 +243,8 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
         case Purpose::publish: {
             std::vector<NodeInfo> nodes;
             l->lk.closest_answered(p.k, nodes);
+            if (auto pit = publishes_.find(l->purpose_id); pit != publishes_.end())
+                pit->second->cut = cut;
             publish_targets_found(l->purpose_id, nodes, now);
             break;
         }

@@ -244,8 +244,11 @@ private:
                 finish();
                 return;
             }
-            std::printf("key       %s\nhops      %u\nclosest   %zu nodes\n", key_.cid().c_str(),
-                        r.hops, r.nodes.size());
+            std::printf(
+                "key       %s\nhops      %u\nrpcs      %u\ncomplete  %s%s%s\nclosest   %zu nodes\n",
+                key_.cid().c_str(), r.hops, r.rpcs, r.complete ? "true" : "false",
+                r.complete ? "" : " reason=", r.complete ? "" : core::err_name(r.cut),
+                r.nodes.size());
             for (const core::NodeInfo& n : r.nodes)
                 std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
                             n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, key_));

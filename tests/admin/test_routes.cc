@@ -37,7 +37,7 @@ HttpResponse call(FakeView& v, const HttpRequest& r, HttpMetrics* m = nullptr) {
         still.status = 0;  // still pending
         return still;
     }
-    return render_done(rr.wait, *done, v);
+    return render_done(rr.wait, *done);
 }
 
 std::string field(const HttpResponse& r, const char* key) {
@@ -212,7 +212,7 @@ TEST(Routes, ClosestAndPeersAndDebugList) {
     EXPECT_NE(peers.body.find("\"self\":"), std::string::npos);
     // A lookup result rendered: ids, addresses and distance in bits.
     Pending p;
-    p.kind = Pending::Kind::closest;
+    p.kind = core::ApiOp::closest;
     core::RequestResult res;
     res.key = core::NodeId::from(core::blake3(core::as_bytes("k")));
     core::NodeInfo n;
@@ -221,14 +221,14 @@ TEST(Routes, ClosestAndPeersAndDebugList) {
     n.addr = core::PeerAddr::v4(192, 0, 2, 1, 9444);
     res.nodes.push_back(n);
     res.hops = 2;
-    HttpResponse c = render_done(p, res, v);
+    HttpResponse c = render_done(p, res);
     EXPECT_EQ(c.status, 200);
     EXPECT_NE(c.body.find("\"distance_bits\":1"), std::string::npos) << c.body;
     EXPECT_NE(c.body.find("\"addr\":\"192.0.2.1:9444\""), std::string::npos);
     res.err = core::Err::timeout;
-    EXPECT_EQ(render_done(p, res, v).status, 504);
+    EXPECT_EQ(render_done(p, res).status, 504);
     res.err = core::Err::no_peers;
-    EXPECT_EQ(render_done(p, res, v).status, 503);
+    EXPECT_EQ(render_done(p, res).status, 503);
     // The debug list shows what the store holds, with time left.
     call(v, req("POST", "/dht/put", "abc"));
     HttpResponse d = call(v, req("GET", "/dht/_debug/list?limit=10"));

@@ -414,6 +414,39 @@ def a_lying_referrer_is_distrusted_then_dropped_and_lookups_still_end():
     assert n.stop() == 0
 
 
+@test
+def a_lookup_cut_by_its_deadline_says_so_in_http_cli_and_metrics():
+    # A peer in the table that never answers, listening on a port that accepts and stays
+    # silent: lookups through it run out of time. They must say so, not pass for complete.
+    n = Node("--deadline", "300", "--rpc-timeout", "5000", "--hedge-after", "60000")
+    n.wait_ready()
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(16)
+    silent = Peer("127.0.0.1", n.port, listen_port=quiet.getsockname()[1]).handshake()
+    silent.ping()  # a request: the node learns the silent peer as a contact
+    poll(lambda: n.get("/dht/peers").json()["count"] == 1, 10, "the silent peer in the table")
+    r = n.get("/dht/closest/" + os.urandom(32).hex())
+    # Nobody answered: 504 with what the lookup knows (a partial answer would be a 200).
+    assert r.status == 504 and r.json()["complete"] is False and r.json()["reason"] == "deadline", r.body
+    g = n.get("/dht/get/b3:" + os.urandom(32).hex())
+    assert g.status == 504 and g.json()["error"] == "lookup_incomplete", (g.status, g.body)
+    assert g.json()["reason"] == "deadline", g.body
+    assert n.metric("dht_lookups_incomplete_total", {"op": "find_node", "reason": "deadline"}) >= 1
+    assert n.metric("dht_lookups_incomplete_total", {"op": "get_value", "reason": "deadline"}) >= 1
+    # The one-shot client: it learns the silent peer from the node, dials it, and its lookup
+    # runs out of time there (beta 0: no soft timeout lets it end without the silent peer).
+    code, out, err = harness.run(["lookup", "b3:" + os.urandom(32).hex(), "--bootstrap", n.addr,
+                                  "--deadline", "500", "--beta", "0", "--handshake-timeout", "5000"],
+                                 timeout=30)
+    assert code == 0, err
+    assert "complete  false reason=deadline" in out, out
+    still_serving(n)
+    silent.close()
+    quiet.close()
+    assert n.stop() == 0
+
+
 def still_serving_after_quota(node):
     # Clients from 127.0.0.1 share one bucket, so the legitimate probe here comes as a
     # peer that takes sessions (its own bucket).

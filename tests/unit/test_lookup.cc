@@ -171,6 +171,14 @@ TEST(Lookup, HopBudgetStopsDeepCandidates) {
     EXPECT_EQ(l.find(near(10))->st, Candidate::State::too_deep);
     EXPECT_TRUE(drain_queries(l).empty());
     EXPECT_TRUE(l.finished());
+    EXPECT_TRUE(l.cut_by_hop_budget()) << "a nearer node went unasked: the result says so";
+    // A lookup whose too-deep candidates are farther than its k nearest was not cut.
+    Lookup m(params(1, 1, 0), self_far());
+    m.seed(contacts({5}));
+    drain_queries(m);
+    m.answered(near(5));
+    EXPECT_TRUE(m.finished());
+    EXPECT_FALSE(m.cut_by_hop_budget());
 }
 
 TEST(Lookup, DistrustedReferrerIsIgnored) {
