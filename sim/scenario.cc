@@ -69,13 +69,7 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.fast_crypto = c.fast_crypto;
     s.check_invariants = c.check_invariants;
     s.max_events = c.max_events;
-    s.node.k = c.k;
-    s.node.alpha = c.alpha;
-    s.node.beta = c.beta;
-    s.node.hedge_after = c.hedge_after;
-    s.node.hop_budget = c.hop_budget;
-    s.node.replica = c.replica;
-    s.node.disjoint = c.disjoint;
+    s.node = c.node;
     return s;
 }
 
@@ -321,7 +315,7 @@ Report run_scenario(const ScenarioConfig& c) {
     build_network(sim, c);
     Tally t;
     LookupOptions o;
-    o.disjoint = c.disjoint;
+    o.disjoint = c.node.disjoint;
     Unanswered u;
 
     if (c.scenario == "lookup" || c.scenario == "hostile" || c.scenario == "slow") {

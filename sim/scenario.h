@@ -29,9 +29,9 @@ struct ScenarioConfig {
     double slow = 0;       // fraction of slow hosts
     double churn = 0.25;   // fraction crashed (churn) or replaced (gradual)
     double hostile = 0.1;  // fraction of hostile hosts (hostile scenario)
-    uint32_t alpha = 3, beta = 1, k = 20, replica = 3, disjoint = 1;
-    Time hedge_after = core::msec(250);
-    uint32_t hop_budget = 6;
+    // The engine's settings, exactly as the daemon's config table maps them (the defaults
+    // are the daemon's).
+    core::NodeConfig node;
     std::string op = "find_node";  // lookup kind for lookup/hostile/slow: find_node | get
     bool fast_crypto = false;
     bool check_invariants = false;

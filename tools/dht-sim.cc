@@ -18,6 +18,7 @@
 #include <string>
 
 #include "scenario.h"
+#include "svcdht/limits.h"
 
 using namespace svcdht;
 using namespace svcdht::sim;
@@ -94,11 +95,11 @@ ScenarioConfig fuzz_config(uint64_t seed) {
     c.scenario = SCENARIOS[pick(6)];
     c.nodes = static_cast<uint32_t>(8 + pick(48));
     c.lookups = static_cast<uint32_t>(4 + pick(24));
-    c.k = static_cast<uint32_t>(2 + pick(19));
-    c.alpha = static_cast<uint32_t>(1 + pick(4));
-    c.beta = static_cast<uint32_t>(pick(c.alpha + 1));
-    c.replica = static_cast<uint32_t>(1 + pick(5));
-    c.disjoint = static_cast<uint32_t>(1 + pick(3));
+    c.node.k = static_cast<uint32_t>(2 + pick(19));
+    c.node.alpha = static_cast<uint32_t>(1 + pick(4));
+    c.node.beta = static_cast<uint32_t>(pick(c.node.alpha + 1));
+    c.node.replica = static_cast<uint32_t>(1 + pick(5));
+    c.node.disjoint = static_cast<uint32_t>(1 + pick(3));
     c.loss = static_cast<double>(pick(5)) / 20;
     c.slow = static_cast<double>(pick(3)) / 10;
     c.hostile = static_cast<double>(pick(3)) / 10;
@@ -205,22 +206,23 @@ int main(int argc, char** argv) {
             (a == "--slow" ? c.slow : a == "--churn" ? c.churn : c.hostile) = pct;
         } else if (a == "--alpha" || a == "--beta" || a == "--k" || a == "--replica" ||
                    a == "--disjoint" || a == "--hop-budget") {
-            // The daemon's ranges for the same settings (src/daemon/config.cc).
-            struct Range {
+            // The daemon's ranges for the same settings (svcdht/limits.h).
+            struct Setting {
                 uint32_t* field;
-                uint64_t lo, hi;
+                core::Range range;
             };
-            const Range r = a == "--alpha"      ? Range{&c.alpha, 1, 16}
-                            : a == "--beta"     ? Range{&c.beta, 0, 16}
-                            : a == "--k"        ? Range{&c.k, 2, 64}
-                            : a == "--replica"  ? Range{&c.replica, 1, 20}
-                            : a == "--disjoint" ? Range{&c.disjoint, 1, 8}
-                                                : Range{&c.hop_budget, 1, 32};
-            need(v && parse_u64(v, &n) && n >= r.lo && n <= r.hi);
+            const Setting r = a == "--alpha"     ? Setting{&c.node.alpha, core::ALPHA_RANGE}
+                              : a == "--beta"    ? Setting{&c.node.beta, core::BETA_RANGE}
+                              : a == "--k"       ? Setting{&c.node.k, core::K_RANGE}
+                              : a == "--replica" ? Setting{&c.node.replica, core::REPLICA_RANGE}
+                              : a == "--disjoint"
+                                  ? Setting{&c.node.disjoint, core::DISJOINT_RANGE}
+                                  : Setting{&c.node.hop_budget, core::HOP_BUDGET_RANGE};
+            need(v && parse_u64(v, &n) && r.range.holds(n));
             *r.field = static_cast<uint32_t>(n);
         } else if (a == "--hedge-after") {
-            need(v && parse_u64(v, &n) && n >= 1 && n <= 60000);  // the daemon's range
-            c.hedge_after = core::msec(n);
+            need(v && parse_u64(v, &n) && core::HEDGE_AFTER_MS_RANGE.holds(n));
+            c.node.hedge_after = core::msec(n);
         } else if (a == "--scenario") {
             need(v != nullptr);
             c.scenario = v;
@@ -232,9 +234,9 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (c.beta > c.alpha) {
-        std::fprintf(stderr, "dht-sim: --beta %u is above --alpha %u (try --help)\n", c.beta,
-                     c.alpha);
+    if (c.node.beta > c.node.alpha) {
+        std::fprintf(stderr, "dht-sim: --beta %u is above --alpha %u (try --help)\n", c.node.beta,
+                     c.node.alpha);
         return 2;
     }
     if (!seed_given && !fuzz_one) c.seed = static_cast<uint64_t>(std::time(nullptr));

@@ -70,6 +70,33 @@ inline constexpr size_t DEFAULT_TX_MAX_BYTES = 512 * 1024;
 inline constexpr size_t DEFAULT_RX_BUDGET = 4u << 20;
 inline constexpr size_t DEFAULT_TX_BUDGET = 8u << 20;
 
+// The engine's settings: each default and the range the daemon accepts ({min, max}), read
+// by NodeConfig, the config table (src/daemon/config.cc) and dht-sim alike. The defaults
+// are DESIGN 7's; the ranges keep a setting meaningful (k below 2 is no table, alpha above
+// 16 floods the network, a hop budget above 32 is never needed under 2^32 nodes).
+struct Range {
+    uint64_t min, max;
+    constexpr bool holds(uint64_t v) const { return v >= min && v <= max; }
+};
+inline constexpr uint32_t DEFAULT_K = 20;
+inline constexpr Range K_RANGE{2, 64};
+inline constexpr uint32_t DEFAULT_ALPHA = 3;
+inline constexpr Range ALPHA_RANGE{1, 16};
+inline constexpr uint32_t DEFAULT_BETA = 1;
+inline constexpr Range BETA_RANGE{0, 16};  // and at most alpha
+inline constexpr uint32_t DEFAULT_DISJOINT = 1;
+inline constexpr Range DISJOINT_RANGE{1, 8};
+inline constexpr uint32_t DEFAULT_REPLICA = 3;
+inline constexpr Range REPLICA_RANGE{1, 20};
+inline constexpr uint32_t DEFAULT_HOP_BUDGET = 6;
+inline constexpr Range HOP_BUDGET_RANGE{1, 32};
+inline constexpr uint64_t DEFAULT_RPC_TIMEOUT_MS = 1500;
+inline constexpr Range RPC_TIMEOUT_MS_RANGE{50, 60000};
+inline constexpr uint64_t DEFAULT_HEDGE_AFTER_MS = 250;
+inline constexpr Range HEDGE_AFTER_MS_RANGE{1, 60000};
+inline constexpr uint64_t DEFAULT_DEADLINE_MS = 5000;
+inline constexpr Range DEADLINE_MS_RANGE{100, 600000};
+
 // Domain separation strings for the two things svc-dht signs.
 inline constexpr char AUTH_CONTEXT[] = "svc-dht/auth/v1";
 inline constexpr char PROVIDER_CONTEXT[] = "svc-dht/provider/v1";

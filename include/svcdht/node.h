@@ -47,15 +47,15 @@ using DialId = uint64_t;     // an outbound connection attempt, named by the nod
 struct NodeConfig {
     std::string network = "ron";
     uint16_t listen_port = 0;  // advertised in our ident; 0 = we accept no sessions
-    uint32_t k = 20;
-    uint32_t alpha = 3;
-    uint32_t beta = 1;
-    uint32_t disjoint = 1;  // default number of disjoint lookup paths
-    uint32_t replica = 3;
-    uint32_t hop_budget = 6;
-    Time rpc_timeout = msec(1500);
-    Time hedge_after = msec(250);
-    Time lookup_deadline = msec(5000);
+    uint32_t k = DEFAULT_K;
+    uint32_t alpha = DEFAULT_ALPHA;
+    uint32_t beta = DEFAULT_BETA;
+    uint32_t disjoint = DEFAULT_DISJOINT;  // default number of disjoint lookup paths
+    uint32_t replica = DEFAULT_REPLICA;
+    uint32_t hop_budget = DEFAULT_HOP_BUDGET;
+    Time rpc_timeout = msec(DEFAULT_RPC_TIMEOUT_MS);
+    Time hedge_after = msec(DEFAULT_HEDGE_AFTER_MS);
+    Time lookup_deadline = msec(DEFAULT_DEADLINE_MS);
     Time refresh_interval = secs(15 * 60);
     uint64_t ttl_secs = DEFAULT_TTL_SECS;
     uint64_t max_ttl_secs = DEFAULT_MAX_TTL_SECS;

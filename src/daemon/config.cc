@@ -5,9 +5,12 @@
 #include "daemon/config.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+
+#include "svcdht/limits.h"
 
 namespace svcdht::daemon {
 
@@ -15,185 +18,665 @@ namespace {
 
 using K = KeyType;
 
+// decimal<V> is V as a decimal string at compile time: a table default written from the
+// engine's own constant, never copied by hand.
+template <uint64_t V>
+struct Decimal {
+    static constexpr std::array<char, 21> chars = [] {
+        std::array<char, 21> a{};
+        char rev[21] = {};
+        size_t n = 0;
+        uint64_t v = V;
+        do {
+            rev[n++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        for (size_t i = 0; i < n; ++i) a[i] = rev[n - 1 - i];
+        return a;
+    }();
+};
+template <uint64_t V>
+constexpr const char* decimal = Decimal<V>::chars.data();
+
 std::vector<KeyDef> build_table() {
-    std::vector<KeyDef> t;
-    auto add = [&](KeyDef d) { t.push_back(d); };
-    // key, type, default, macronode default, min, max, env, aliases, flag, metavar,
-    // reloadable, choices, unit, help, member
-    add({"listen", K::address, "0.0.0.0:9444", nullptr, 0, 0, "RON_DHT_LISTEN", "", "--listen",
-         "ADDR", false, "", "",
-         "TCP address for OAP/1 peer sessions; [::]:PORT also accepts IPv4 where the system allows",
-         nullptr, &Config::listen});
-    add({"admin_bind", K::address, "127.0.0.1:5301", nullptr, 0, 0, "RON_DHT_ADMIN_BIND",
-         "DHT_ADMIN_BIND", "--admin", "ADDR", false, "", "",
-         "HTTP address of the admin plane (/healthz, /readyz, /metrics, /dht/...)", nullptr,
-         &Config::admin_bind});
-    add({"bootstrap", K::address_list, "", nullptr, 0, 0, "RON_DHT_BOOTSTRAP", "DHT_SEEDS",
-         "--bootstrap", "HOST:PORT", false, "", "",
-         "seed nodes to join through; repeat the flag or separate with commas; none runs "
-         "standalone"});
-    t.back().l = &Config::bootstrap;
-    add({"bootstrap_required", K::uint, "0", nullptr, 0, 64, "RON_DHT_BOOTSTRAP_REQUIRED", "",
-         "--bootstrap-required", "N", false, "", "",
-         "seeds that must authenticate before the bootstrap gate opens; 0 means min(3, seeds)",
-         &Config::bootstrap_required});
-    add({"strict_ready", K::boolean, "false", nullptr, 0, 0, "RON_DHT_STRICT_READY", "",
-         "--strict-ready", "", false, "", "",
-         "exit with status 4 if not ready within bootstrap_timeout_ms"});
-    t.back().b = &Config::strict_ready;
-    add({"bootstrap_timeout_ms", K::uint, "30000", nullptr, 1000, 3600000,
-         "RON_DHT_BOOTSTRAP_TIMEOUT_MS", "", "--bootstrap-timeout", "MS", false, "", "ms",
-         "how long strict_ready waits for readiness", &Config::bootstrap_timeout_ms});
-    add({"network", K::string, "ron", nullptr, 0, 0, "RON_DHT_NETWORK", "", "--network", "ID",
-         false, "", "", "network id; peers on another network are refused", nullptr,
-         &Config::network});
-    add({"profile", K::choice, "micronode", nullptr, 0, 0, "RON_DHT_PROFILE", "", "--profile",
-         "NAME", false, "micronode|macronode", "",
-         "micronode: RAM only, ephemeral identity, small limits; macronode: identity file, "
-         "data_dir, large limits",
-         nullptr, &Config::profile});
-    add({"identity_file", K::path, "", nullptr, 0, 0, "RON_DHT_IDENTITY", "", "--identity", "FILE",
-         false, "", "",
-         "Ed25519 key file (created 0600 if missing); macronode default DATA_DIR/identity.key; "
-         "unset in micronode "
-         "means an ephemeral identity",
-         nullptr, &Config::identity_file});
-    add({"data_dir", K::path, "", "/var/lib/svc-dht", 0, 0, "RON_DHT_DATA_DIR", "", "--data-dir",
-         "DIR", false, "", "", "directory for persistent state (macronode)", nullptr,
-         &Config::data_dir});
-    add({"admin_token_file", K::path, "", nullptr, 0, 0, "RON_DHT_ADMIN_TOKEN_FILE", "",
-         "--admin-token-file", "FILE", true, "", "",
-         "file holding the bearer token mutating admin requests need when admin_bind is not "
-         "loopback",
-         nullptr, &Config::admin_token_file});
-    add({"log_format", K::choice, "text", nullptr, 0, 0, "RON_DHT_LOG_FORMAT", "", "--log-format",
-         "FMT", true, "text|json", "", "log lines on stderr as text or JSON", nullptr,
-         &Config::log_format});
-    add({"log_level", K::choice, "info", nullptr, 0, 0, "RON_DHT_LOG_LEVEL", "", "--log-level",
-         "LEVEL", true, "debug|info|warn|error", "", "least severe level logged", nullptr,
-         &Config::log_level});
-    add({"max_value_bytes", K::uint, "16384", nullptr, 64, 1048000, "RON_DHT_MAX_VALUE_BYTES", "",
-         "--max-value-bytes", "N", true, "", "bytes",
-         "largest value PUT_VALUE and POST /dht/put accept", &Config::max_value_bytes});
-    add({"max_records", K::uint, "100000", "10000000", 16, 1000000000, "RON_DHT_MAX_RECORDS", "",
-         "--max-records", "N", true, "", "", "provider records and values held at most",
-         &Config::max_records});
-    add({"max_store_bytes", K::uint, "67108864", "4294967296", 65536, 1099511627776ULL,
-         "RON_DHT_MAX_STORE_BYTES", "", "--max-store-bytes", "N", true, "", "bytes",
-         "memory the store may use at most", &Config::max_store_bytes});
-    add({"store_peer_share_pct", K::uint, "10", nullptr, 1, 100, "RON_DHT_STORE_PEER_SHARE_PCT", "",
-         "--store-peer-share-pct", "PCT", true, "", "%",
-         "share of max_records and max_store_bytes that entries sent by one peer may hold",
-         &Config::store_peer_share_pct});
-    add({"store_prefix_share_pct", K::uint, "25", nullptr, 1, 100, "RON_DHT_STORE_PREFIX_SHARE_PCT",
-         "", "--store-prefix-share-pct", "PCT", true, "", "%",
-         "share of the store that entries sent from one IPv4 /24 or IPv6 /48 may hold (for "
-         "loopback and private addresses, while diversity.exempt_private is on: from one host)",
-         &Config::store_prefix_share_pct});
-    add({"max_conns", K::uint, "512", nullptr, 8, 65536, "RON_DHT_MAX_CONNS", "", "--max-conns",
-         "N", true, "", "",
-         "authenticated peer sessions at most; beyond it the one idle longest is closed, "
-         "non-contacts first",
-         &Config::max_conns});
-    add({"max_conns_per_ip", K::uint, "16", nullptr, 1, 65536, "RON_DHT_MAX_CONNS_PER_IP", "",
-         "--max-conns-per-ip", "N", true, "", "",
-         "peer connections from one IP address (IPv6: one conns_v6_prefix) at most; loopback "
-         "exempt",
-         &Config::max_conns_per_ip});
-    add({"max_handshakes", K::uint, "0", nullptr, 0, 65536, "RON_DHT_MAX_HANDSHAKES", "",
-         "--max-handshakes", "N", true, "", "",
-         "inbound connections still handshaking at most; at the cap the oldest is cut (0: a "
-         "quarter of max_conns, at least 8)",
-         &Config::max_handshakes});
-    add({"conns_v6_prefix", K::uint, "64", nullptr, 16, 128, "RON_DHT_CONNS_V6_PREFIX", "",
-         "--conns-v6-prefix", "BITS", true, "", "bits",
-         "IPv6 peers count against max_conns_per_ip by this prefix (one host holds a /64)",
-         &Config::conns_v6_prefix});
-    add({"max_reassembly_bytes", K::uint, "4194304", "67108864", 65536, 17179869184ULL,
-         "RON_DHT_MAX_REASSEMBLY_BYTES", "", "--max-reassembly-bytes", "N", true, "", "bytes",
-         "memory for partial frames of all sessions together; a session that would exceed it "
-         "is closed",
-         &Config::max_reassembly_bytes});
-    add({"max_tx_queue_bytes", K::uint, "8388608", "134217728", 65536, 17179869184ULL,
-         "RON_DHT_MAX_TX_QUEUE_BYTES", "", "--max-tx-queue-bytes", "N", true, "", "bytes",
-         "memory for queued outgoing frames of all sessions together; beyond it frames are "
-         "dropped and counted",
-         &Config::max_tx_queue_bytes});
-    add({"max_admin_conns", K::uint, "64", nullptr, 1, 4096, "RON_DHT_MAX_ADMIN_CONNS", "",
-         "--max-admin-conns", "N", true, "", "", "admin HTTP connections at most",
-         &Config::max_admin_conns});
-    add({"idle_timeout_ms", K::uint, "60000", nullptr, 1000, 86400000, "RON_DHT_IDLE_TIMEOUT_MS",
-         "", "--idle-timeout", "MS", true, "", "ms",
-         "a session without traffic for this long is closed", &Config::idle_timeout_ms});
-    add({"handshake_timeout_ms", K::uint, "2000", nullptr, 100, 60000,
-         "RON_DHT_HANDSHAKE_TIMEOUT_MS", "", "--handshake-timeout", "MS", true, "", "ms",
-         "HELLO and identity handshake must finish within this", &Config::handshake_timeout_ms});
-    add({"k", K::uint, "20", nullptr, 2, 64, "RON_DHT_K", "", "--k", "N", false, "", "",
-         "bucket size and lookup width", &Config::k});
-    add({"alpha", K::uint, "3", nullptr, 1, 16, "RON_DHT_ALPHA", "DHT_ALPHA", "--alpha", "N", false,
-         "", "", "lookup RPCs in flight", &Config::alpha});
-    add({"beta", K::uint, "1", nullptr, 0, 16, "RON_DHT_BETA", "DHT_BETA", "--beta", "N", false, "",
-         "", "hedges allowed for slow lookup RPCs (at most alpha)", &Config::beta});
-    add({"disjoint", K::uint, "1", nullptr, 1, 8, "RON_DHT_DISJOINT", "", "--disjoint", "N", false,
-         "", "", "disjoint lookup paths (S/Kademlia); more resists liars, costs more RPCs",
-         &Config::disjoint});
-    add({"replica", K::uint, "3", nullptr, 1, 20, "RON_DHT_REPLICA", "", "--replica", "N", false,
-         "", "", "nodes a provide or put is stored on", &Config::replica});
-    add({"rpc_timeout_ms", K::uint, "1500", nullptr, 50, 60000, "RON_DHT_TIMEOUT_MS",
-         "DHT_MIN_LEG_BUDGET_MS", "--rpc-timeout", "MS", false, "", "ms",
-         "an RPC unanswered this long after it was sent fails", &Config::rpc_timeout_ms});
-    add({"hedge_after_ms", K::uint, "250", nullptr, 1, 60000, "RON_DHT_HEDGE_AFTER_MS",
-         "DHT_HEDGE_STAGGER_MS", "--hedge-after", "MS", false, "", "ms",
-         "a lookup RPC unanswered this long may be hedged", &Config::hedge_after_ms});
-    add({"deadline_ms", K::uint, "5000", nullptr, 100, 600000, "RON_DHT_DEADLINE_MS",
-         "DHT_DEADLINE_MS", "--deadline", "MS", false, "", "ms", "a whole lookup ends after this",
-         &Config::deadline_ms});
-    add({"hop_budget", K::uint, "6", nullptr, 1, 32, "RON_DHT_HOP_BUDGET", "DHT_HOP_BUDGET",
-         "--hop-budget", "N", false, "", "", "routing hops a lookup may take",
-         &Config::hop_budget});
-    add({"ttl_secs", K::uint, "86400", nullptr, 1, 31536000, "RON_DHT_TTL_SECS",
-         "DHT_DEFAULT_TTL_SECS", "--ttl", "S", false, "", "s",
-         "lifetime of provides without an explicit ttl, and of stored values", &Config::ttl_secs});
-    add({"max_ttl_secs", K::uint, "172800", nullptr, 1, 31536000, "RON_DHT_MAX_TTL_SECS", "",
-         "--max-ttl", "S", false, "", "s", "longest record lifetime accepted",
-         &Config::max_ttl_secs});
-    add({"republish_secs", K::uint, "43200", nullptr, 60, 31536000, "RON_DHT_REPUBLISH_SECS", "",
-         "--republish", "S", false, "", "s", "publishers and holders push records again this often",
-         &Config::republish_secs});
-    add({"refresh_secs", K::uint, "900", nullptr, 10, 86400, "RON_DHT_REFRESH_SECS", "",
-         "--refresh", "S", false, "", "s",
-         "a bucket untouched this long is refreshed with a lookup", &Config::refresh_secs});
-    add({"peer_rate", K::uint, "200", nullptr, 1, 1000000, "RON_DHT_PEER_RATE", "", "--peer-rate",
-         "N", true, "", "per s", "requests per second one peer may send before 1429 QuotaExceeded",
-         &Config::peer_rate});
-    add({"peer_burst", K::uint, "400", nullptr, 1, 1000000, "RON_DHT_PEER_BURST", "",
-         "--peer-burst", "N", true, "", "", "burst of requests one peer may send at once",
-         &Config::peer_burst});
-    add({"node_rate", K::uint, "20000", nullptr, 1, 10000000, "RON_DHT_NODE_RATE", "",
-         "--node-rate", "N", true, "", "per s",
-         "requests per second the node answers from all peers together before 1501 Busy",
-         &Config::node_rate});
-    add({"max_inflight", K::uint, "4096", nullptr, 16, 1000000, "RON_DHT_MAX_INFLIGHT",
-         "DHT_MAX_CONCURRENT_LEGS", "--max-inflight", "N", false, "", "",
-         "RPCs in flight node-wide; beyond it queues are not ok", &Config::max_inflight});
-    add({"max_lookups", K::uint, "256", nullptr, 1, 65536, "RON_DHT_MAX_LOOKUPS", "",
-         "--max-lookups", "N", false, "", "",
-         "API lookups and publishes running at once; more are refused", &Config::max_lookups});
-    add({"require_pq", K::boolean, "false", nullptr, 0, 0, "RON_DHT_REQUIRE_PQ", "REQUIRE_PQ_ON",
-         "--require-pq", "BOOL", false, "", "",
-         "refuse provider records signed only with a classical algorithm (Ed25519); counted in "
-         "dht_pq_downgrade_attempts_total"});
-    t.back().b = &Config::require_pq;
-    add({"diversity.per_prefix_max", K::uint, "2", nullptr, 1, 64,
-         "RON_DHT_DIVERSITY_PER_PREFIX_MAX", "", "--diversity-per-prefix-max", "N", false, "", "",
-         "contacts per bucket from one IPv4 /24 or IPv6 /48", &Config::per_prefix_max});
-    add({"diversity.prefix_max_pct", K::uint, "20", nullptr, 1, 100,
-         "RON_DHT_DIVERSITY_PREFIX_MAX_PCT", "", "--diversity-prefix-max-pct", "PCT", false, "",
-         "%", "share of the routing table from one IPv4 /16 or IPv6 /32", &Config::prefix_max_pct});
-    add({"diversity.exempt_private", K::boolean, "true", nullptr, 0, 0,
-         "RON_DHT_DIVERSITY_EXEMPT_PRIVATE", "", "--diversity-exempt-private", "BOOL", false, "",
-         "", "loopback and private addresses are not subject to the diversity caps"});
-    t.back().b = &Config::exempt_private;
+    // One row per key, every field named (config.h says what each means).
+    std::vector<KeyDef> t = {
+        {
+            .key = "listen",
+            .type = K::address,
+            .def = "0.0.0.0:9444",
+            .env = "RON_DHT_LISTEN",
+            .flag = "--listen",
+            .metavar = "ADDR",
+            .help = "TCP address for OAP/1 peer sessions; [::]:PORT also accepts IPv4 where the "
+                    "system allows",
+            .s = &Config::listen,
+        },
+        {
+            .key = "admin_bind",
+            .type = K::address,
+            .def = "127.0.0.1:5301",
+            .env = "RON_DHT_ADMIN_BIND",
+            .aliases = "DHT_ADMIN_BIND",
+            .flag = "--admin",
+            .metavar = "ADDR",
+            .help = "HTTP address of the admin plane (/healthz, /readyz, /metrics, /dht/...)",
+            .s = &Config::admin_bind,
+        },
+        {
+            .key = "bootstrap",
+            .type = K::address_list,
+            .def = "",
+            .env = "RON_DHT_BOOTSTRAP",
+            .aliases = "DHT_SEEDS",
+            .flag = "--bootstrap",
+            .metavar = "HOST:PORT",
+            .help = "seed nodes to join through; repeat the flag or separate with commas; none "
+                    "runs standalone",
+            .l = &Config::bootstrap,
+        },
+        {
+            .key = "bootstrap_required",
+            .type = K::uint,
+            .def = "0",
+            .max = 64,
+            .env = "RON_DHT_BOOTSTRAP_REQUIRED",
+            .flag = "--bootstrap-required",
+            .metavar = "N",
+            .help = "seeds that must authenticate before the bootstrap gate opens; 0 means min(3, "
+                    "seeds)",
+            .u = &Config::bootstrap_required,
+        },
+        {
+            .key = "strict_ready",
+            .type = K::boolean,
+            .def = "false",
+            .env = "RON_DHT_STRICT_READY",
+            .flag = "--strict-ready",
+            .metavar = "",
+            .help = "exit with status 4 if not ready within bootstrap_timeout_ms",
+            .b = &Config::strict_ready,
+        },
+        {
+            .key = "bootstrap_timeout_ms",
+            .type = K::uint,
+            .def = "30000",
+            .min = 1000,
+            .max = 3600000,
+            .env = "RON_DHT_BOOTSTRAP_TIMEOUT_MS",
+            .flag = "--bootstrap-timeout",
+            .metavar = "MS",
+            .unit = "ms",
+            .help = "how long strict_ready waits for readiness",
+            .u = &Config::bootstrap_timeout_ms,
+        },
+        {
+            .key = "network",
+            .type = K::string,
+            .def = "ron",
+            .env = "RON_DHT_NETWORK",
+            .flag = "--network",
+            .metavar = "ID",
+            .help = "network id; peers on another network are refused",
+            .s = &Config::network,
+        },
+        {
+            .key = "profile",
+            .type = K::choice,
+            .def = "micronode",
+            .env = "RON_DHT_PROFILE",
+            .flag = "--profile",
+            .metavar = "NAME",
+            .choices = "micronode|macronode",
+            .help = "micronode: RAM only, ephemeral identity, small limits; macronode: identity "
+                    "file, data_dir, large limits",
+            .s = &Config::profile,
+        },
+        {
+            .key = "identity_file",
+            .type = K::path,
+            .def = "",
+            .env = "RON_DHT_IDENTITY",
+            .flag = "--identity",
+            .metavar = "FILE",
+            .help = "Ed25519 key file (created 0600 if missing); macronode default "
+                    "DATA_DIR/identity.key; unset in micronode means an ephemeral identity",
+            .s = &Config::identity_file,
+        },
+        {
+            .key = "data_dir",
+            .type = K::path,
+            .def = "",
+            .macro_def = "/var/lib/svc-dht",
+            .env = "RON_DHT_DATA_DIR",
+            .flag = "--data-dir",
+            .metavar = "DIR",
+            .help = "directory for persistent state (macronode)",
+            .s = &Config::data_dir,
+        },
+        {
+            .key = "admin_token_file",
+            .type = K::path,
+            .def = "",
+            .env = "RON_DHT_ADMIN_TOKEN_FILE",
+            .flag = "--admin-token-file",
+            .metavar = "FILE",
+            .reloadable = true,
+            .help = "file holding the bearer token mutating admin requests need when admin_bind is "
+                    "not loopback",
+            .s = &Config::admin_token_file,
+        },
+        {
+            .key = "log_format",
+            .type = K::choice,
+            .def = "text",
+            .env = "RON_DHT_LOG_FORMAT",
+            .flag = "--log-format",
+            .metavar = "FMT",
+            .reloadable = true,
+            .choices = "text|json",
+            .help = "log lines on stderr as text or JSON",
+            .s = &Config::log_format,
+        },
+        {
+            .key = "log_level",
+            .type = K::choice,
+            .def = "info",
+            .env = "RON_DHT_LOG_LEVEL",
+            .flag = "--log-level",
+            .metavar = "LEVEL",
+            .reloadable = true,
+            .choices = "debug|info|warn|error",
+            .help = "least severe level logged",
+            .s = &Config::log_level,
+        },
+        {
+            .key = "max_value_bytes",
+            .type = K::uint,
+            .def = "16384",
+            .min = 64,
+            .max = 1048000,
+            .env = "RON_DHT_MAX_VALUE_BYTES",
+            .flag = "--max-value-bytes",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "bytes",
+            .help = "largest value PUT_VALUE and POST /dht/put accept",
+            .u = &Config::max_value_bytes,
+        },
+        {
+            .key = "max_records",
+            .type = K::uint,
+            .def = "100000",
+            .macro_def = "10000000",
+            .min = 16,
+            .max = 1000000000,
+            .env = "RON_DHT_MAX_RECORDS",
+            .flag = "--max-records",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "provider records and values held at most",
+            .u = &Config::max_records,
+        },
+        {
+            .key = "max_store_bytes",
+            .type = K::uint,
+            .def = "67108864",
+            .macro_def = "4294967296",
+            .min = 65536,
+            .max = 1099511627776ULL,
+            .env = "RON_DHT_MAX_STORE_BYTES",
+            .flag = "--max-store-bytes",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "bytes",
+            .help = "memory the store may use at most",
+            .u = &Config::max_store_bytes,
+        },
+        {
+            .key = "store_peer_share_pct",
+            .type = K::uint,
+            .def = "10",
+            .min = 1,
+            .max = 100,
+            .env = "RON_DHT_STORE_PEER_SHARE_PCT",
+            .flag = "--store-peer-share-pct",
+            .metavar = "PCT",
+            .reloadable = true,
+            .unit = "%",
+            .help =
+                "share of max_records and max_store_bytes that entries sent by one peer may hold",
+            .u = &Config::store_peer_share_pct,
+        },
+        {
+            .key = "store_prefix_share_pct",
+            .type = K::uint,
+            .def = "25",
+            .min = 1,
+            .max = 100,
+            .env = "RON_DHT_STORE_PREFIX_SHARE_PCT",
+            .flag = "--store-prefix-share-pct",
+            .metavar = "PCT",
+            .reloadable = true,
+            .unit = "%",
+            .help = "share of the store that entries sent from one IPv4 /24 or IPv6 /48 may hold "
+                    "(for loopback and private addresses, while diversity.exempt_private is on: "
+                    "from one host)",
+            .u = &Config::store_prefix_share_pct,
+        },
+        {
+            .key = "max_conns",
+            .type = K::uint,
+            .def = "512",
+            .min = 8,
+            .max = 65536,
+            .env = "RON_DHT_MAX_CONNS",
+            .flag = "--max-conns",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "authenticated peer sessions at most; beyond it the one idle longest is "
+                    "closed, non-contacts first",
+            .u = &Config::max_conns,
+        },
+        {
+            .key = "max_conns_per_ip",
+            .type = K::uint,
+            .def = "16",
+            .min = 1,
+            .max = 65536,
+            .env = "RON_DHT_MAX_CONNS_PER_IP",
+            .flag = "--max-conns-per-ip",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "peer connections from one IP address (IPv6: one conns_v6_prefix) at most; "
+                    "loopback exempt",
+            .u = &Config::max_conns_per_ip,
+        },
+        {
+            .key = "max_handshakes",
+            .type = K::uint,
+            .def = "0",
+            .max = 65536,
+            .env = "RON_DHT_MAX_HANDSHAKES",
+            .flag = "--max-handshakes",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "inbound connections still handshaking at most; at the cap the oldest is cut "
+                    "(0: a quarter of max_conns, at least 8)",
+            .u = &Config::max_handshakes,
+        },
+        {
+            .key = "conns_v6_prefix",
+            .type = K::uint,
+            .def = "64",
+            .min = 16,
+            .max = 128,
+            .env = "RON_DHT_CONNS_V6_PREFIX",
+            .flag = "--conns-v6-prefix",
+            .metavar = "BITS",
+            .reloadable = true,
+            .unit = "bits",
+            .help =
+                "IPv6 peers count against max_conns_per_ip by this prefix (one host holds a /64)",
+            .u = &Config::conns_v6_prefix,
+        },
+        {
+            .key = "max_reassembly_bytes",
+            .type = K::uint,
+            .def = "4194304",
+            .macro_def = "67108864",
+            .min = 65536,
+            .max = 17179869184ULL,
+            .env = "RON_DHT_MAX_REASSEMBLY_BYTES",
+            .flag = "--max-reassembly-bytes",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "bytes",
+            .help = "memory for partial frames of all sessions together; a session that would "
+                    "exceed it is closed",
+            .u = &Config::max_reassembly_bytes,
+        },
+        {
+            .key = "max_tx_queue_bytes",
+            .type = K::uint,
+            .def = "8388608",
+            .macro_def = "134217728",
+            .min = 65536,
+            .max = 17179869184ULL,
+            .env = "RON_DHT_MAX_TX_QUEUE_BYTES",
+            .flag = "--max-tx-queue-bytes",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "bytes",
+            .help = "memory for queued outgoing frames of all sessions together; beyond it frames "
+                    "are dropped and counted",
+            .u = &Config::max_tx_queue_bytes,
+        },
+        {
+            .key = "max_admin_conns",
+            .type = K::uint,
+            .def = "64",
+            .min = 1,
+            .max = 4096,
+            .env = "RON_DHT_MAX_ADMIN_CONNS",
+            .flag = "--max-admin-conns",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "admin HTTP connections at most",
+            .u = &Config::max_admin_conns,
+        },
+        {
+            .key = "idle_timeout_ms",
+            .type = K::uint,
+            .def = "60000",
+            .min = 1000,
+            .max = 86400000,
+            .env = "RON_DHT_IDLE_TIMEOUT_MS",
+            .flag = "--idle-timeout",
+            .metavar = "MS",
+            .reloadable = true,
+            .unit = "ms",
+            .help = "a session without traffic for this long is closed",
+            .u = &Config::idle_timeout_ms,
+        },
+        {
+            .key = "handshake_timeout_ms",
+            .type = K::uint,
+            .def = "2000",
+            .min = 100,
+            .max = 60000,
+            .env = "RON_DHT_HANDSHAKE_TIMEOUT_MS",
+            .flag = "--handshake-timeout",
+            .metavar = "MS",
+            .reloadable = true,
+            .unit = "ms",
+            .help = "HELLO and identity handshake must finish within this",
+            .u = &Config::handshake_timeout_ms,
+        },
+        {
+            .key = "k",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_K>,
+            .min = core::K_RANGE.min,
+            .max = core::K_RANGE.max,
+            .env = "RON_DHT_K",
+            .flag = "--k",
+            .metavar = "N",
+            .help = "bucket size and lookup width",
+            .u = &Config::k,
+        },
+        {
+            .key = "alpha",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_ALPHA>,
+            .min = core::ALPHA_RANGE.min,
+            .max = core::ALPHA_RANGE.max,
+            .env = "RON_DHT_ALPHA",
+            .aliases = "DHT_ALPHA",
+            .flag = "--alpha",
+            .metavar = "N",
+            .help = "lookup RPCs in flight",
+            .u = &Config::alpha,
+        },
+        {
+            .key = "beta",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_BETA>,
+            .min = core::BETA_RANGE.min,
+            .max = core::BETA_RANGE.max,
+            .env = "RON_DHT_BETA",
+            .aliases = "DHT_BETA",
+            .flag = "--beta",
+            .metavar = "N",
+            .help = "hedges allowed for slow lookup RPCs (at most alpha)",
+            .u = &Config::beta,
+        },
+        {
+            .key = "disjoint",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_DISJOINT>,
+            .min = core::DISJOINT_RANGE.min,
+            .max = core::DISJOINT_RANGE.max,
+            .env = "RON_DHT_DISJOINT",
+            .flag = "--disjoint",
+            .metavar = "N",
+            .help = "disjoint lookup paths (S/Kademlia); more resists liars, costs more RPCs",
+            .u = &Config::disjoint,
+        },
+        {
+            .key = "replica",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_REPLICA>,
+            .min = core::REPLICA_RANGE.min,
+            .max = core::REPLICA_RANGE.max,
+            .env = "RON_DHT_REPLICA",
+            .flag = "--replica",
+            .metavar = "N",
+            .help = "nodes a provide or put is stored on",
+            .u = &Config::replica,
+        },
+        {
+            .key = "rpc_timeout_ms",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_RPC_TIMEOUT_MS>,
+            .min = core::RPC_TIMEOUT_MS_RANGE.min,
+            .max = core::RPC_TIMEOUT_MS_RANGE.max,
+            .env = "RON_DHT_TIMEOUT_MS",
+            .aliases = "DHT_MIN_LEG_BUDGET_MS",
+            .flag = "--rpc-timeout",
+            .metavar = "MS",
+            .unit = "ms",
+            .help = "an RPC unanswered this long after it was sent fails",
+            .u = &Config::rpc_timeout_ms,
+        },
+        {
+            .key = "hedge_after_ms",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_HEDGE_AFTER_MS>,
+            .min = core::HEDGE_AFTER_MS_RANGE.min,
+            .max = core::HEDGE_AFTER_MS_RANGE.max,
+            .env = "RON_DHT_HEDGE_AFTER_MS",
+            .aliases = "DHT_HEDGE_STAGGER_MS",
+            .flag = "--hedge-after",
+            .metavar = "MS",
+            .unit = "ms",
+            .help = "a lookup RPC unanswered this long may be hedged",
+            .u = &Config::hedge_after_ms,
+        },
+        {
+            .key = "deadline_ms",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_DEADLINE_MS>,
+            .min = core::DEADLINE_MS_RANGE.min,
+            .max = core::DEADLINE_MS_RANGE.max,
+            .env = "RON_DHT_DEADLINE_MS",
+            .aliases = "DHT_DEADLINE_MS",
+            .flag = "--deadline",
+            .metavar = "MS",
+            .unit = "ms",
+            .help = "a whole lookup ends after this",
+            .u = &Config::deadline_ms,
+        },
+        {
+            .key = "hop_budget",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_HOP_BUDGET>,
+            .min = core::HOP_BUDGET_RANGE.min,
+            .max = core::HOP_BUDGET_RANGE.max,
+            .env = "RON_DHT_HOP_BUDGET",
+            .aliases = "DHT_HOP_BUDGET",
+            .flag = "--hop-budget",
+            .metavar = "N",
+            .help = "routing hops a lookup may take",
+            .u = &Config::hop_budget,
+        },
+        {
+            .key = "ttl_secs",
+            .type = K::uint,
+            .def = "86400",
+            .min = 1,
+            .max = 31536000,
+            .env = "RON_DHT_TTL_SECS",
+            .aliases = "DHT_DEFAULT_TTL_SECS",
+            .flag = "--ttl",
+            .metavar = "S",
+            .unit = "s",
+            .help = "lifetime of provides without an explicit ttl, and of stored values",
+            .u = &Config::ttl_secs,
+        },
+        {
+            .key = "max_ttl_secs",
+            .type = K::uint,
+            .def = "172800",
+            .min = 1,
+            .max = 31536000,
+            .env = "RON_DHT_MAX_TTL_SECS",
+            .flag = "--max-ttl",
+            .metavar = "S",
+            .unit = "s",
+            .help = "longest record lifetime accepted",
+            .u = &Config::max_ttl_secs,
+        },
+        {
+            .key = "republish_secs",
+            .type = K::uint,
+            .def = "43200",
+            .min = 60,
+            .max = 31536000,
+            .env = "RON_DHT_REPUBLISH_SECS",
+            .flag = "--republish",
+            .metavar = "S",
+            .unit = "s",
+            .help = "publishers and holders push records again this often",
+            .u = &Config::republish_secs,
+        },
+        {
+            .key = "refresh_secs",
+            .type = K::uint,
+            .def = "900",
+            .min = 10,
+            .max = 86400,
+            .env = "RON_DHT_REFRESH_SECS",
+            .flag = "--refresh",
+            .metavar = "S",
+            .unit = "s",
+            .help = "a bucket untouched this long is refreshed with a lookup",
+            .u = &Config::refresh_secs,
+        },
+        {
+            .key = "peer_rate",
+            .type = K::uint,
+            .def = "200",
+            .min = 1,
+            .max = 1000000,
+            .env = "RON_DHT_PEER_RATE",
+            .flag = "--peer-rate",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "per s",
+            .help = "requests per second one peer may send before 1429 QuotaExceeded",
+            .u = &Config::peer_rate,
+        },
+        {
+            .key = "peer_burst",
+            .type = K::uint,
+            .def = "400",
+            .min = 1,
+            .max = 1000000,
+            .env = "RON_DHT_PEER_BURST",
+            .flag = "--peer-burst",
+            .metavar = "N",
+            .reloadable = true,
+            .help = "burst of requests one peer may send at once",
+            .u = &Config::peer_burst,
+        },
+        {
+            .key = "node_rate",
+            .type = K::uint,
+            .def = "20000",
+            .min = 1,
+            .max = 10000000,
+            .env = "RON_DHT_NODE_RATE",
+            .flag = "--node-rate",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "per s",
+            .help = "requests per second the node answers from all peers together before 1501 Busy",
+            .u = &Config::node_rate,
+        },
+        {
+            .key = "max_inflight",
+            .type = K::uint,
+            .def = "4096",
+            .min = 16,
+            .max = 1000000,
+            .env = "RON_DHT_MAX_INFLIGHT",
+            .aliases = "DHT_MAX_CONCURRENT_LEGS",
+            .flag = "--max-inflight",
+            .metavar = "N",
+            .help = "RPCs in flight node-wide; beyond it queues are not ok",
+            .u = &Config::max_inflight,
+        },
+        {
+            .key = "max_lookups",
+            .type = K::uint,
+            .def = "256",
+            .min = 1,
+            .max = 65536,
+            .env = "RON_DHT_MAX_LOOKUPS",
+            .flag = "--max-lookups",
+            .metavar = "N",
+            .help = "API lookups and publishes running at once; more are refused",
+            .u = &Config::max_lookups,
+        },
+        {
+            .key = "require_pq",
+            .type = K::boolean,
+            .def = "false",
+            .env = "RON_DHT_REQUIRE_PQ",
+            .aliases = "REQUIRE_PQ_ON",
+            .flag = "--require-pq",
+            .metavar = "BOOL",
+            .help = "refuse provider records signed only with a classical algorithm (Ed25519); "
+                    "counted in dht_pq_downgrade_attempts_total",
+            .b = &Config::require_pq,
+        },
+        {
+            .key = "diversity.per_prefix_max",
+            .type = K::uint,
+            .def = "2",
+            .min = 1,
+            .max = 64,
+            .env = "RON_DHT_DIVERSITY_PER_PREFIX_MAX",
+            .flag = "--diversity-per-prefix-max",
+            .metavar = "N",
+            .help = "contacts per bucket from one IPv4 /24 or IPv6 /48",
+            .u = &Config::per_prefix_max,
+        },
+        {
+            .key = "diversity.prefix_max_pct",
+            .type = K::uint,
+            .def = "20",
+            .min = 1,
+            .max = 100,
+            .env = "RON_DHT_DIVERSITY_PREFIX_MAX_PCT",
+            .flag = "--diversity-prefix-max-pct",
+            .metavar = "PCT",
+            .unit = "%",
+            .help = "share of the routing table from one IPv4 /16 or IPv6 /32",
+            .u = &Config::prefix_max_pct,
+        },
+        {
+            .key = "diversity.exempt_private",
+            .type = K::boolean,
+            .def = "true",
+            .env = "RON_DHT_DIVERSITY_EXEMPT_PRIVATE",
+            .flag = "--diversity-exempt-private",
+            .metavar = "BOOL",
+            .help = "loopback and private addresses are not subject to the diversity caps",
+            .b = &Config::exempt_private,
+        },
+    };
     return t;
 }
 

@@ -19,19 +19,19 @@ struct Config;
 enum class KeyType : uint8_t { string, uint, boolean, address, address_list, path, choice };
 
 struct KeyDef {
-    const char* key;  // "max_conns", "diversity.per_prefix_max"
-    KeyType type;
-    const char* def;        // default as text (micronode profile); "" = none
-    const char* macro_def;  // default under profile macronode, or nullptr = same
-    uint64_t min, max;      // clamp range for uint keys
-    const char* env;        // RON_DHT_...
-    const char* aliases;    // older environment names, space separated, or ""
-    const char* flag;       // "--max-conns"
-    const char* metavar;    // "N"
-    bool reloadable;        // SIGHUP applies it
-    const char* choices;    // for choice keys: "micronode|macronode"
-    const char* unit;       // "ms", "s", "bytes", "" (for docs)
-    const char* help;
+    const char* key = "";  // "max_conns", "diversity.per_prefix_max"
+    KeyType type = KeyType::string;
+    const char* def = "";             // default as text (micronode profile); "" = none
+    const char* macro_def = nullptr;  // default under profile macronode, nullptr = same
+    uint64_t min = 0, max = 0;        // clamp range for uint keys
+    const char* env = "";             // RON_DHT_...
+    const char* aliases = "";         // older environment names, space separated
+    const char* flag = "";            // "--max-conns"
+    const char* metavar = "";         // "N"
+    bool reloadable = false;          // SIGHUP applies it
+    const char* choices = "";         // for choice keys: "micronode|macronode"
+    const char* unit = "";            // "ms", "s", "bytes", "" (for docs)
+    const char* help = "";
     // exactly one of these points at the Config member the key sets
     uint64_t Config::*u = nullptr;
     std::string Config::*s = nullptr;

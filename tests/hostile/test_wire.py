@@ -447,6 +447,39 @@ def a_lookup_cut_by_its_deadline_says_so_in_http_cli_and_metrics():
     assert n.stop() == 0
 
 
+@test
+def the_lookup_clients_alpha_reaches_its_engine():
+    # One query in flight (alpha 1, no hedges) waits on a silent peer that is the nearest
+    # candidate; alpha 16 asks everyone at once. The RPC counts tell them apart, so
+    # --alpha is not dropped on the way to the client's engine (it used to be).
+    nodes = [Node()]
+    nodes[0].wait_ready()
+    nodes += [Node("--bootstrap", nodes[0].addr) for _ in range(3)]
+    for n in nodes:
+        n.wait_ready()
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(16)
+    silent = Peer("127.0.0.1", nodes[0].port, listen_port=quiet.getsockname()[1]).handshake()
+    silent.ping()
+    poll(lambda: any(p["id"] == silent.id.hex() for p in nodes[0].get("/dht/peers").json()["peers"]), 10,
+         "the silent peer in the seed's table")
+
+    def rpcs(*flags):
+        code, out, err = harness.run(["lookup", silent.id.hex(), "--bootstrap", nodes[0].addr, "--deadline",
+                                      "700", "--rpc-timeout", "60000", "--handshake-timeout", "60000",
+                                      "--beta", "0"] + list(flags), timeout=30)
+        assert code == 0, err
+        return int(next(line.split()[1] for line in out.splitlines() if line.startswith("rpcs")))
+    one, sixteen = rpcs("--alpha", "1"), rpcs("--alpha", "16")
+    print(f"# rpcs: alpha 1 {one}, alpha 16 {sixteen}")
+    assert one < sixteen, f"--alpha 1 spent {one} RPCs, --alpha 16 {sixteen}"
+    silent.close()
+    quiet.close()
+    for n in nodes:
+        assert n.stop() == 0
+
+
 def still_serving_after_quota(node):
     # Clients from 127.0.0.1 share one bucket, so the legitimate probe here comes as a
     # peer that takes sessions (its own bucket).

@@ -157,6 +157,10 @@ def sixteen_node_cluster_fills_tables_and_lookup_finds_the_closest():
     assert found[:5] == truth[:5], f"lookup gave {found[:5]}, the true closest are {truth[:5]}"
     assert "hops" in out
     assert "providers 1" in out and "tcp://198.51.100.9:9444" in out, out
+    # Every engine setting the client takes reaches its engine (the daemon's own mapping):
+    # --k bounds the answer (--alpha: tests/hostile/test_wire.py, where it shows).
+    code, out, err = run(["lookup", key, "--bootstrap", nodes[3].addr, "--k", "5"], timeout=30)
+    assert code == 0 and "closest   5 nodes" in out, (err, out)
     for n in nodes:
         assert n.stop() == 0
 

@@ -90,7 +90,7 @@ TEST(Scenario, HedgingRescuesTheTailWhenFivePercentAreSlow) {
 TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
     ScenarioConfig c = base("slow");
     c.slow = 0.05;
-    c.alpha = 1;
+    c.node.alpha = 1;
     Sim sim(sim_config(c));
     build_network(sim, c);
     Unanswered u;
@@ -105,7 +105,7 @@ TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
 
 TEST(Scenario, QuarterOfNodesCrashReplicaThree) {
     ScenarioConfig c = base("churn");
-    c.replica = 3;
+    c.node.replica = 3;
     const Report r = run_scenario(c);
     show("crash 25%, replica 3", r);
     EXPECT_EQ(r.provide_success, 1.0);
@@ -114,7 +114,7 @@ TEST(Scenario, QuarterOfNodesCrashReplicaThree) {
 
 TEST(Scenario, QuarterOfNodesCrashReplicaEight) {
     ScenarioConfig c = base("churn");
-    c.replica = 8;
+    c.node.replica = 8;
     const Report r = run_scenario(c);
     show("crash 25%, replica 8", r);
     EXPECT_GE(r.found_after_churn, 0.999);
