@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ++requests;
         RouteResult rr = route(parser.request(), *view, metrics);
         if (rr.pending) {
-            view->pump();
+            rr.wait.id = view->start(rr.wait.call, nullptr);
             if (const svcdht::core::RequestResult* done = view->done(rr.wait.id))
                 check(render_done(rr.wait, *done));
         } else {

@@ -299,12 +299,14 @@ RouteResult provide(const HttpRequest& req, NodeView& v) {
     if (!gate_lookup(v, true, &rr.response)) return rr;
     const AdminSettings& s = v.settings();
     const uint64_t ttl_used = std::min(ttl_req == 0 ? s.ttl_secs : ttl_req, s.max_ttl_secs);
-    const std::string addrs[] = {node_text};
     rr.pending = true;
     rr.wait.kind = core::ApiOp::provide;
     rr.wait.cid = cid_text;
     rr.wait.ttl_used = ttl_used;
-    rr.wait.id = v.node().provide(key, addrs, ttl_used, v.now());
+    rr.wait.call.op = core::ApiOp::provide;
+    rr.wait.call.key = key;
+    rr.wait.call.addr = node_text;
+    rr.wait.call.ttl_secs = ttl_used;
     return rr;
 }
 
@@ -327,7 +329,8 @@ RouteResult put(const HttpRequest& req, NodeView& v) {
     if (!gate_lookup(v, true, &rr.response)) return rr;
     rr.pending = true;
     rr.wait.kind = core::ApiOp::put;
-    rr.wait.id = v.node().put(core::as_bytes(req.body), v.now());
+    rr.wait.call.op = core::ApiOp::put;
+    rr.wait.call.value = core::as_bytes(req.body);
     return rr;
 }
 
@@ -340,12 +343,8 @@ RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v) {
     rr.pending = true;
     rr.wait.kind = kind;
     rr.wait.cid = text;
-    core::Node& n = v.node();
-    switch (kind) {
-        case core::ApiOp::find_providers: rr.wait.id = n.find_providers(key, v.now()); break;
-        case core::ApiOp::get: rr.wait.id = n.get(key, v.now()); break;
-        default: rr.wait.id = n.closest(key, v.now()); break;
-    }
+    rr.wait.call.op = kind;
+    rr.wait.call.key = key;
     return rr;
 }
 

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "admin/http.h"
+#include "platform/proc.h"
 #include "svcdht/node.h"
 #include "svcdht/session.h"
 
@@ -56,17 +57,39 @@ struct HttpMetrics {
     void count(const std::string& route, const std::string& method, int status);
 };
 
+// What an API request asks of the engine.
+struct ApiCall {
+    core::ApiOp op = core::ApiOp::closest;
+    core::Key key;          // every op but put
+    std::string addr;       // provide: the provider address
+    uint64_t ttl_secs = 0;  // provide
+    core::ByteView value;   // put: the value (valid while start() runs)
+};
+
+// ApiWaiter hears the result of a request it started.
+class ApiWaiter {
+public:
+    virtual ~ApiWaiter() = default;
+    virtual void on_request_done(const core::RequestResult& r) = 0;
+};
+
+// NodeView is all the admin plane sees of the daemon: read-only views of the engine, and
+// one road to it, start(), for the API requests.
 class NodeView {
 public:
     virtual ~NodeView() = default;
-    virtual core::Node& node() = 0;
+    // The routing table, the store, the counters and readiness; never changed from here.
+    virtual const core::Node& node() const = 0;
     virtual Gates gates() const = 0;
     virtual NetMetrics net_metrics() const = 0;
+    virtual platform::ProcessStats process() const = 0;
     virtual const AdminSettings& settings() const = 0;
     virtual const std::string& admin_token() const = 0;
     virtual core::Time now() const = 0;
-    // pump hands the node's actions to the network after an API call.
-    virtual void pump() = 0;
+    // start issues |call| on the engine and returns its id; |w| hears the result, perhaps
+    // before start returns (a local answer). forget drops every request |w| waits for.
+    virtual core::RequestId start(const ApiCall& call, ApiWaiter* w) = 0;
+    virtual void forget(ApiWaiter* w) = 0;
 };
 
 // What an API request waits for, and how to answer when it is done.
@@ -75,6 +98,7 @@ struct Pending {
     core::RequestId id = 0;
     std::string cid;  // the key as the client wrote it
     uint64_t ttl_used = 0;
+    ApiCall call;  // what to start (the route decided; the server starts it)
 };
 
 struct RouteResult {

@@ -36,7 +36,7 @@ bool is_probe(const HttpRequest& r) {
 }
 }  // namespace
 
-struct Server::Conn final : io::RequestWaiter {
+struct Server::Conn final : ApiWaiter {
     uv_tcp_t tcp{};
     uv_timer_t timer{};
     Server* server = nullptr;
@@ -86,8 +86,8 @@ struct Write {
 };
 }  // namespace
 
-Server::Server(uv_loop_t* uv, NodeView& view, io::Net& net, uint32_t max_conns, core::LogSink* log)
-    : uv_(uv), view_(view), net_(net), log_(log), max_conns_(max_conns) {}
+Server::Server(uv_loop_t* uv, NodeView& view, uint32_t max_conns, core::LogSink* log)
+    : uv_(uv), view_(view), log_(log), max_conns_(max_conns) {}
 
 Server::~Server() = default;
 
@@ -281,8 +281,8 @@ void Server::Conn::handle(const HttpRequest& req) {
     }
     waiting = true;
     pending = rr.wait;
-    server->net_.watch(rr.wait.id, this);
-    server->view_.pump();  // may answer at once (a local hit) and call on_request_done
+    // The result may come at once (a local hit), calling on_request_done from inside.
+    pending.id = server->view_.start(rr.wait.call, this);
 }
 
 void Server::Conn::on_request_done(const core::RequestResult& r) {
@@ -376,7 +376,7 @@ void Server::Conn::begin_close() {
     server->held_total_ -= held;
     held = 0;
     input.clear();
-    if (waiting) server->net_.forget(this);
+    if (waiting) server->view_.forget(this);
     waiting = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);

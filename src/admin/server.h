@@ -13,7 +13,7 @@
 
 #include "admin/http.h"
 #include "admin/routes.h"
-#include "io/net.h"
+#include "svcdht/env.h"
 
 namespace svcdht::admin {
 
@@ -23,7 +23,7 @@ inline constexpr uint64_t READ_TIMEOUT_MS = 5000;
 
 class Server {
 public:
-    Server(uv_loop_t* uv, NodeView& view, io::Net& net, uint32_t max_conns, core::LogSink* log);
+    Server(uv_loop_t* uv, NodeView& view, uint32_t max_conns, core::LogSink* log);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -50,7 +50,6 @@ private:
 
     uv_loop_t* uv_;
     NodeView& view_;
-    io::Net& net_;
     core::LogSink* log_;
     uint32_t max_conns_;
     uv_tcp_t listener_{};

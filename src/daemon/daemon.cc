@@ -47,6 +47,40 @@ bool Daemon::load_admin_token(const std::string& path, std::string* err) {
     return true;
 }
 
+core::RequestId Daemon::start(const admin::ApiCall& c, admin::ApiWaiter* w) {
+    const core::Time t = now();
+    core::RequestId id = 0;
+    switch (c.op) {
+        case core::ApiOp::provide: {
+            const std::string addrs[] = {c.addr};
+            id = node_->provide(c.key, addrs, c.ttl_secs, t);
+            break;
+        }
+        case core::ApiOp::put: id = node_->put(c.value, t); break;
+        case core::ApiOp::find_providers: id = node_->find_providers(c.key, t); break;
+        case core::ApiOp::get: id = node_->get(c.key, t); break;
+        case core::ApiOp::closest:
+        case core::ApiOp::ping: id = node_->closest(c.key, t); break;
+    }
+    // Registered before the pump: a local answer arrives within it.
+    api_waiters_[id] = w;
+    net_->watch(id, this);
+    net_->pump();
+    return id;
+}
+
+void Daemon::forget(admin::ApiWaiter* w) {
+    std::erase_if(api_waiters_, [&](const auto& kv) { return kv.second == w; });
+}
+
+void Daemon::on_request_done(const core::RequestResult& r) {
+    auto it = api_waiters_.find(r.id);
+    if (it == api_waiters_.end()) return;  // its connection went away
+    admin::ApiWaiter* w = it->second;
+    api_waiters_.erase(it);
+    w->on_request_done(r);
+}
+
 admin::Gates Daemon::gates() const {
     admin::Gates g;
     const core::Readiness r = node_->readiness();
@@ -114,7 +148,7 @@ int Daemon::run() {
         return EXIT_BIND;
     }
     admin_ = std::make_unique<admin::Server>(
-        &loop_, *this, *net_, static_cast<uint32_t>(cfg_.max_admin_conns), &logger());
+        &loop_, *this, static_cast<uint32_t>(cfg_.max_admin_conns), &logger());
     if (!admin_->bind(cfg_.admin_bind, &err)) {
         log.error("bind failed", {{"error", err}});
         admin_->close();

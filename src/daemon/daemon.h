@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "daemon/settings.h"
 #include "io/addr.h"
 #include "io/net.h"
+#include "platform/proc.h"
 #include "platform/sodium.h"
 
 namespace svcdht::daemon {
@@ -34,23 +36,26 @@ inline constexpr uint64_t DRAIN_TIMEOUT_MS = 3000;
 // load balancer polling readiness sees the node leave before its port closes.
 inline constexpr uint64_t DRAIN_LINGER_MS = 1000;
 
-class Daemon final : public admin::NodeView {
+class Daemon final : public admin::NodeView, private io::RequestWaiter {
 public:
     Daemon(Config cfg, RawValues flags, std::string config_path, char** envp);
     ~Daemon() override;
     // run binds, starts and runs until stopped; returns the exit status.
     int run();
 
-    // NodeView for the admin routes.
-    core::Node& node() override { return *node_; }
+    // NodeView for the admin plane: read-only views, and start() as the one road in.
+    const core::Node& node() const override { return *node_; }
     admin::Gates gates() const override;
     admin::NetMetrics net_metrics() const override;
+    platform::ProcessStats process() const override { return platform::read_process_stats(); }
     const admin::AdminSettings& settings() const override { return settings_; }
     const std::string& admin_token() const override { return admin_token_; }
     core::Time now() const override { return io::now_us(); }
-    void pump() override { net_->pump(); }
+    core::RequestId start(const admin::ApiCall& call, admin::ApiWaiter* w) override;
+    void forget(admin::ApiWaiter* w) override;
 
 private:
+    void on_request_done(const core::RequestResult& r) override;  // io -> admin waiters
     static void on_signal(uv_signal_t* s, int signum);
     static void on_check(uv_check_t* c);
     static void on_drain_timer(uv_timer_t* t);
@@ -80,6 +85,7 @@ private:
     uv_timer_t drain_timer_{}, ready_timer_{};
     bool handles_ready_ = false;
     std::string admin_token_;
+    std::map<core::RequestId, admin::ApiWaiter*> api_waiters_;
     int exit_code_ = EXIT_OK;
     bool stop_flag_ = false, reload_flag_ = false;
     int stop_signals_ = 0;

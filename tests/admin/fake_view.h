@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A NodeView over a real, sans-IO Node with no network: the admin routes and the fuzzer
-// run against it. pump() collects the Node's finished requests.
+// run against it. start() issues a request and collects what the Node finished.
 #pragma once
 
 #include <map>
@@ -16,13 +16,32 @@ public:
     FakeView() : ident_(make()), node_(config(), ident_, core::Env{&rng_, &crypto_, nullptr}, 0) {
         gates_.listeners_bound = gates_.bootstrap = gates_.routing_ready = gates_.queues_ok = true;
     }
-    core::Node& node() override { return node_; }
+    const core::Node& node() const override { return node_; }
     admin::Gates gates() const override { return gates_; }
     admin::NetMetrics net_metrics() const override { return {}; }
+    platform::ProcessStats process() const override { return {}; }
     const admin::AdminSettings& settings() const override { return settings_; }
     const std::string& admin_token() const override { return token_; }
     core::Time now() const override { return now_; }
-    void pump() override {
+    core::RequestId start(const admin::ApiCall& c, admin::ApiWaiter* w) override {
+        core::RequestId id = 0;
+        switch (c.op) {
+            case core::ApiOp::provide: {
+                const std::string addrs[] = {c.addr};
+                id = node_.provide(c.key, addrs, c.ttl_secs, now_);
+                break;
+            }
+            case core::ApiOp::put: id = node_.put(c.value, now_); break;
+            case core::ApiOp::find_providers: id = node_.find_providers(c.key, now_); break;
+            case core::ApiOp::get: id = node_.get(c.key, now_); break;
+            default: id = node_.closest(c.key, now_); break;
+        }
+        pump();
+        if (w != nullptr && done(id) != nullptr) w->on_request_done(*done(id));
+        return id;
+    }
+    void forget(admin::ApiWaiter*) override {}
+    void pump() {
         core::Action a;
         while (node_.poll(&a))
             if (a.kind == core::Action::Kind::done) done_[a.result->id] = *a.result;

@@ -30,7 +30,7 @@ HttpResponse call(FakeView& v, const HttpRequest& r, HttpMetrics* m = nullptr) {
     HttpMetrics local;
     RouteResult rr = route(r, v, m ? *m : local);
     if (!rr.pending) return rr.response;
-    v.pump();
+    rr.wait.id = v.start(rr.wait.call, nullptr);
     const core::RequestResult* done = v.done(rr.wait.id);
     if (done == nullptr) {
         HttpResponse still;
