@@ -217,6 +217,7 @@ public:
     struct Publish;
 
 private:
+    struct InputCheck;
     struct TimerEntry {
         Time at;
         uint64_t seq;
@@ -230,6 +231,7 @@ private:
         bool up = false;  // authenticated at least once
         bool dialing = false;
         DialId dial = 0;
+        Time retry_at = 0;  // backing off until then (full jitter after each failure)
     };
     // Whose inbound request budget a session draws from: the proven id of a peer that takes
     // sessions (kind 0), or for a client (ident port 0, whose keys are free to make) its

@@ -7,7 +7,7 @@
 namespace svcdht::core {
 
 void Node::add_seed(const PeerAddr& addr, Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     seeds_.push_back({addr, 0, false, false, 0});
     if (!draining_) seed_dial(seeds_.size() - 1, now);
 }
@@ -42,10 +42,11 @@ void Node::seed_up(const Contact& seed, Time now) {
 
 void Node::maintenance(Time now) {
     if (draining_) return;
-    // Rejoin through the seeds when the table emptied (every contact failed).
+    // Rejoin through the seeds when the table emptied (every contact failed), but never
+    // ahead of a seed's backoff: a seed that is down is not dialed every round.
     if (table_.size() == 0) {
         for (size_t i = 0; i < seeds_.size(); ++i)
-            if (!seeds_[i].dialing) seed_dial(i, now);
+            if (!seeds_[i].dialing && seeds_[i].retry_at <= now) seed_dial(i, now);
     }
     if (table_.size() == 0) return;
     // Refresh buckets nobody touched for refresh_interval with a lookup of a random id in

@@ -118,7 +118,7 @@ DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
 }
 
 void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     if (info.id == self_->id || conns_.count(ref) != 0) return;
     auto c = std::make_unique<Conn>();
     c->ref = ref;
@@ -174,7 +174,7 @@ std::unique_ptr<Node::Dial> Node::take_dial(DialId dial) {
 }
 
 void Node::on_dial_failed(DialId dial, Err why, Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     std::unique_ptr<Dial> d = take_dial(dial);
     if (!d) return;
     if (d->seed >= 0) {
@@ -186,7 +186,8 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
         // Full jitter: a uniform wait in [0, ceiling), so restarted fleets do not
         // hammer a seed in lockstep.
         const Time wait = env_.rng->below(ceiling) + msec(1);
-        timer(now + wait, TimerKind::seed, static_cast<uint64_t>(d->seed));
+        s.retry_at = now + wait;
+        timer(s.retry_at, TimerKind::seed, static_cast<uint64_t>(d->seed));
         if (s.attempts == 1)
             log(LogLevel::warn, "bootstrap seed unreachable, retrying with backoff",
                 {{"addr", s.addr.format()}, {"error", err_name(why)}});
@@ -195,7 +196,7 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
 }
 
 void Node::on_session_closed(PeerRef ref, Err why, Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     const NodeId id = it->second->id;
@@ -269,7 +270,7 @@ void Node::contact_removed(const Contact& c, Time now) {
 }
 
 void Node::on_timer(Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     while (!rpc_timeouts_.empty() && rpc_timeouts_.begin()->first <= now) {
         const uint64_t rid = rpc_timeouts_.begin()->second;
         rpc_timeouts_.erase(rpc_timeouts_.begin());
@@ -427,6 +428,7 @@ bool Node::api_gate(RequestResult& r, Time now) {
 }
 
 RequestId Node::closest(const Key& key, Time now, LookupOptions o) {
+    const InputCheck check{*this};
     RequestResult& r = new_request(ApiOp::closest, key, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
@@ -439,6 +441,7 @@ RequestId Node::closest(const Key& key, Time now, LookupOptions o) {
 }
 
 RequestId Node::find_providers(const Key& key, Time now, LookupOptions o) {
+    const InputCheck check{*this};
     RequestResult& r = new_request(ApiOp::find_providers, key, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
@@ -458,6 +461,7 @@ RequestId Node::find_providers(const Key& key, Time now, LookupOptions o) {
 }
 
 RequestId Node::get(const Key& key, Time now, LookupOptions o) {
+    const InputCheck check{*this};
     RequestResult& r = new_request(ApiOp::get, key, now);
     const RequestId id = r.id;
     ++counters_.get_total;
@@ -479,6 +483,7 @@ RequestId Node::get(const Key& key, Time now, LookupOptions o) {
 
 RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint64_t ttl_secs,
                         Time now) {
+    const InputCheck check{*this};
     RequestResult& r = new_request(ApiOp::provide, key, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
@@ -507,6 +512,7 @@ RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint
 }
 
 RequestId Node::put(ByteView value, Time now) {
+    const InputCheck check{*this};
     const Key key = NodeId::from(blake3(value));
     RequestResult& r = new_request(ApiOp::put, key, now);
     const RequestId id = r.id;
@@ -525,6 +531,7 @@ RequestId Node::put(ByteView value, Time now) {
 }
 
 RequestId Node::ping(const PeerAddr& addr, Time now) {
+    const InputCheck check{*this};
     RequestResult& r = new_request(ApiOp::ping, Key{}, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
@@ -536,6 +543,7 @@ RequestId Node::ping(const PeerAddr& addr, Time now) {
 }
 
 void Node::begin_drain(Time now) {
+    const InputCheck check{*this};
     (void)now;
     draining_ = true;
 }

@@ -4,18 +4,27 @@
 // public core API.
 #pragma once
 
+#include "svcdht/check.h"
 #include "svcdht/node.h"
 
 namespace svcdht::core {
 
-// TableCheck, declared first in every input of the Node, checks the routing table's
-// invariants (sizes, order, no self entry, no duplicates, diversity tallies) when the
-// input returns, in builds with assertions on. It compiles to nothing under NDEBUG.
-struct TableCheck {
-    const RoutingTable& table;
-    ~TableCheck() {
+// InputCheck, declared first in every input of the Node, checks in builds with assertions
+// on that the input does not arrive in the middle of a drain (poll() has handed out actions
+// and not yet returned false: the drain-time rule of peers.h), and when the input returns,
+// the routing table's invariants (sizes, order, no self entry, no duplicates, diversity
+// tallies). It compiles to nothing under NDEBUG.
+struct Node::InputCheck {
+    const Node& node;
+    explicit InputCheck(const Node& n) : node(n) {
 #ifndef NDEBUG
-        table.check_invariants();
+        SVCDHT_CHECK(node.action_head_ == 0,
+                     "a Node input arrived in the middle of a drain of its actions");
+#endif
+    }
+    ~InputCheck() {
+#ifndef NDEBUG
+        node.table_.check_invariants();
 #endif
     }
 };

@@ -23,7 +23,7 @@ bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burs
 }  // namespace
 
 void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
-    const TableCheck check{table_};
+    const InputCheck check{*this};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     Conn& c = *it->second;

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+// The engine through its one composition (Peers), with literal times, as libtorrent's
+// test_dht does: a node under test, and remote peers the test drives by hand (each a real
+// Session with its own key, answering or staying silent). Covered here: the RPC timeout
+// and the hang-up it causes, the drain-time rule, the retry after a session is lost, the
+// dial timeout and the seeds' backoff, hedging, and a holder's replication to a node that
+// joins closer to a key.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "svcdht/ctrl.h"
+#include "svcdht/message.h"
+#include "svcdht/peers.h"
+#include "svcdht/record.h"
+#include "util.h"
+
+using namespace svcdht::core;
+using namespace svcdht::test;
+
+namespace {
+
+// A remote peer: its session with the node under test and how it behaves.
+struct Remote {
+    Identity id;
+    SessionConfig cfg;
+    SeededRng rng;
+    PeerAddr addr;
+    std::unique_ptr<Session> s;
+    PeerRef ref = 0;        // the node's session with it
+    bool listening = true;  // dials to it connect
+    bool answers = true;    // it answers requests (else it is silent after the handshake)
+    std::vector<NodeInfo> nodes;          // what it answers FIND_NODE with
+    std::vector<std::pair<Op, Time>> got;  // requests it received, and when
+    std::vector<NodeId> targets;           // the target of each FIND_NODE it received
+
+    Remote(uint8_t seed, uint16_t port) : id(identity(seed)), rng(seed) {
+        cfg.listen_port = port;
+        addr = PeerAddr::v4(203, 0, 113, seed, port);
+    }
+    size_t count(Op op) const {
+        size_t n = 0;
+        for (const auto& [o, t] : got) n += o == op ? 1 : 0;
+        return n;
+    }
+};
+
+class Engine {
+public:
+    explicit Engine(NodeConfig cfg = {}) : rng_(1) {
+        cfg.listen_port = 9444;
+        cfg.unix_epoch_offset_us = static_cast<int64_t>(T0_UNIX) * 1000000;
+        scfg_.listen_port = 9444;
+        node_ = std::make_unique<Node>(cfg, me_, Env{&rng_, &crypto(), nullptr}, now);
+        peers_ = std::make_unique<Peers>(*node_, scfg_, me_, Env{&rng_, &crypto(), nullptr},
+                                         PeerLimits{});
+    }
+
+    Remote& remote(uint8_t seed) {
+        remotes_.push_back(std::make_unique<Remote>(seed, static_cast<uint16_t>(9000 + seed)));
+        return *remotes_.back();
+    }
+    Node& node() { return *node_; }
+    Peers& peers() { return *peers_; }
+
+    // settle moves every byte and event until nothing changes, at the current time.
+    void settle() {
+        for (int round = 0; round < 64; ++round) {
+            bool moved = false;
+            PeerEvent e;
+            while (peers_->poll(&e)) {
+                moved = true;
+                events.push_back({now, e});
+                on_event(e);
+            }
+            std::vector<PeerRef> dirty;
+            peers_->take_dirty(dirty);
+            for (PeerRef ref : dirty) {
+                Bytes out;
+                peers_->take_tx(ref, &out);
+                peers_->sent(ref, out.size());
+                if (Remote* r = by_ref(ref)) {
+                    moved = true;
+                    to_remote(*r, out);
+                }
+            }
+            for (auto& r : remotes_) {
+                if (!r->s || !r->s->has_tx()) continue;
+                Bytes out;
+                r->s->take_tx(&out);
+                r->s->tx_done(out.size());
+                if (r->ref != 0) {
+                    moved = true;
+                    peers_->received(r->ref, out, now);
+                }
+            }
+            if (!moved) return;
+        }
+        ADD_FAILURE() << "the engine did not settle";
+    }
+
+    // advance moves time on to |t|, firing every deadline on the way.
+    void advance(Time t) {
+        while (peers_->next_deadline() <= t) {
+            now = std::max(now, peers_->next_deadline());
+            peers_->on_timer(now);
+            settle();
+        }
+        now = t;
+        settle();
+    }
+
+    // drop cuts the connection to |r| as if it closed it.
+    void drop(Remote& r) {
+        const PeerRef ref = r.ref;
+        r.s.reset();
+        r.ref = 0;
+        peers_->closed(ref, Err::peer_closed, now);
+        settle();
+    }
+
+    size_t count(PeerEvent::Kind k) const {
+        size_t n = 0;
+        for (const auto& [t, e] : events) n += e.kind == k ? 1 : 0;
+        return n;
+    }
+    std::vector<Time> times(PeerEvent::Kind k) const {
+        std::vector<Time> out;
+        for (const auto& [t, e] : events)
+            if (e.kind == k) out.push_back(t);
+        return out;
+    }
+
+    Time now = secs(1);
+    std::vector<std::pair<Time, PeerEvent>> events;
+    std::map<RequestId, RequestResult> results;
+
+private:
+    Remote* by_ref(PeerRef ref) {
+        for (auto& r : remotes_)
+            if (r->ref == ref && ref != 0) return r.get();
+        return nullptr;
+    }
+    Remote* by_addr(const PeerAddr& a) {
+        for (auto& r : remotes_)
+            if (r->addr == a) return r.get();
+        return nullptr;
+    }
+
+    void on_event(const PeerEvent& e) {
+        switch (e.kind) {
+            case PeerEvent::Kind::dial: {
+                Remote* r = by_addr(e.addr);
+                if (r == nullptr || !r->listening) return;  // no answer: the dial times out
+                r->s = std::make_unique<Session>(r->cfg, r->id, Env{&r->rng, &crypto(), nullptr},
+                                                 now);
+                r->ref = peers_->connected(e.dial, r->addr, now);
+                return;
+            }
+            case PeerEvent::Kind::cancel_dial: return;
+            case PeerEvent::Kind::close: {
+                Remote* r = by_ref(e.ref);
+                peers_->closed(e.ref, Err::session_closed, now);
+                if (r != nullptr) {
+                    r->s.reset();
+                    r->ref = 0;
+                }
+                return;
+            }
+            case PeerEvent::Kind::done: results[e.result->id] = *e.result; return;
+        }
+    }
+
+    void to_remote(Remote& r, ByteView bytes) {
+        while (!bytes.empty() && r.s) {
+            SessionEvent ev;
+            const size_t n = r.s->recv(bytes, now, &ev);
+            bytes = bytes.subspan(n);
+            if (ev.type == SessionEvent::Type::data) answer(r, ev.payload);
+            if (n == 0 && ev.type == SessionEvent::Type::none) break;
+        }
+        if (r.s) r.s->recv_done();
+    }
+
+    void answer(Remote& r, ByteView payload) {
+        DhtMsg m;
+        DecodeHeader h;
+        if (decode_dht(payload, 65536, &m, &h) != Err::ok || !m.is_request()) return;
+        r.got.push_back({m.op, now});
+        if (m.op == Op::find_node) r.targets.push_back(m.target);
+        if (!r.answers) return;
+        DhtMsg a;
+        a.op = m.op;
+        a.rid = m.rid;
+        a.f = MsgFlag::response;
+        switch (m.op) {
+            case Op::ping:
+                a.has_obs = true;
+                a.obs = PeerAddr::v4(198, 51, 100, 1, 9444);
+                break;
+            case Op::find_node:
+            case Op::get_providers:
+                a.has_nodes = true;
+                a.nodes = ItemList<NodeInfo>::of(r.nodes);
+                a.has_providers = m.op == Op::get_providers;
+                break;
+            case Op::get_value:
+                a.code = Code::not_found;
+                a.has_nodes = true;
+                a.nodes = ItemList<NodeInfo>::of(r.nodes);
+                break;
+            default: break;
+        }
+        Bytes out;
+        encode_dht(a, out);
+        (void)r.s->send_data(out, now);
+    }
+
+    Identity me_ = identity(1);
+    SeededRng rng_;
+    SessionConfig scfg_;
+    std::unique_ptr<Node> node_;
+    std::unique_ptr<Peers> peers_;
+    std::vector<std::unique_ptr<Remote>> remotes_;
+};
+
+NodeConfig no_hedges() {
+    NodeConfig c;
+    c.beta = 0;
+    return c;
+}
+
+}  // namespace
+
+TEST(Engine, AnRpcUnansweredForItsTimeoutHangsTheSessionUpAtThatInstant) {
+    Engine e(no_hedges());
+    Remote& seed = e.remote(2);
+    seed.answers = false;
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_NE(seed.ref, 0u);
+    ASSERT_EQ(seed.count(Op::find_node), 1u) << "the join's self-lookup";
+    const Time sent = seed.got.front().second;
+    e.advance(sent + msec(1499));
+    EXPECT_EQ(e.count(PeerEvent::Kind::close), 0u);
+    e.advance(sent + msec(1500));
+    ASSERT_EQ(e.count(PeerEvent::Kind::close), 1u);
+    EXPECT_EQ(e.times(PeerEvent::Kind::close).front(), sent + msec(1500));
+    EXPECT_EQ(e.node().counters().timeout_total, 1u);
+}
+
+TEST(Engine, AHangUpInsideADrainReachesTheNodeAfterTheDrain) {
+    // Two RPCs on one silent session; the first times out while the second is in flight.
+    // The Node asks for a hang-up in the same drain that reports the timeout; Peers carries
+    // it out after the drain (a nested input would trip the Node's InputCheck), and the
+    // second RPC, lost with the session, is retried on a fresh dial.
+    NodeConfig c = no_hedges();
+    Engine e(c);
+    Remote& r = e.remote(3);
+    r.answers = false;
+    e.node().add_seed(r.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const Time first = r.got.front().second;
+    e.advance(first + msec(100));
+    const NodeId other = id_of_byte(0x77);
+    e.node().closest(other, e.now);  // a second FIND_NODE on the same session
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(r.targets.size(), 2u);
+    ASSERT_EQ(r.targets.back(), other);
+    const size_t dials = e.count(PeerEvent::Kind::dial);
+    e.advance(first + msec(1500));
+    EXPECT_EQ(e.count(PeerEvent::Kind::close), 1u);
+    EXPECT_EQ(e.count(PeerEvent::Kind::dial), dials + 1) << "the lost query is retried";
+    EXPECT_EQ(std::count(r.targets.begin(), r.targets.end(), other), 2)
+        << "and sent again on the new session";
+    e.node().check_invariants();
+    e.peers().check_invariants();
+}
+
+TEST(Engine, AnInputInTheMiddleOfADrainIsCaught) {
+#ifdef NDEBUG
+    GTEST_SKIP() << "InputCheck is compiled out under NDEBUG";
+#else
+    EXPECT_DEATH(
+        {
+            Engine e;
+            Remote& r = e.remote(4);
+            e.node().add_seed(r.addr, e.now);
+            Action a;
+            ASSERT_TRUE(e.node().poll(&a));      // the seed dial: a drain has begun
+            e.node().add_seed(r.addr, e.now);  // an input before it ended
+        },
+        "in the middle of a drain");
+#endif
+}
+
+TEST(Engine, ASessionLostUnderARequestRetriesItOnceOnAFreshConnection) {
+    Engine e(no_hedges());
+    Remote& r = e.remote(5);
+    r.answers = false;
+    e.node().add_seed(r.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(r.count(Op::find_node), 1u) << "the join's self-lookup";
+    const NodeId self = r.targets.front();
+    auto joins = [&] { return std::count(r.targets.begin(), r.targets.end(), self); };
+    e.advance(e.now + msec(10));
+    e.drop(r);  // the peer's idle timeout raced our request
+    EXPECT_EQ(joins(), 2) << "sent once more, on a new session";
+    EXPECT_EQ(e.count(PeerEvent::Kind::dial), 2u);
+    e.advance(e.now + msec(10));
+    e.drop(r);  // lost again: no third attempt (the join then ends and refreshes buckets)
+    EXPECT_EQ(joins(), 2);
+}
+
+TEST(Engine, ADialThatNeverConnectsIsGivenUpAfterFiveSecondsAndSeedsBackOff) {
+    Engine e;
+    Remote& seed = e.remote(6);
+    seed.listening = false;  // SYNs go unanswered
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const Time start = e.now;
+    ASSERT_EQ(e.count(PeerEvent::Kind::dial), 1u);
+    e.advance(start + secs(5) - 1);
+    EXPECT_EQ(e.count(PeerEvent::Kind::cancel_dial), 0u);
+    e.advance(start + secs(5));
+    EXPECT_EQ(e.count(PeerEvent::Kind::cancel_dial), 1u);
+    // Full jitter over 1 s << attempts: the second dial comes within 2 s of the first
+    // failure, the third within 4 s of the second, and so on (capped at 5 minutes). The
+    // maintenance round's rejoin never dials a seed ahead of its backoff.
+    Time failed = start + secs(5);
+    for (uint32_t attempt = 1; attempt <= 4; ++attempt) {
+        e.advance(failed + (secs(1) << attempt) + msec(1));
+        ASSERT_EQ(e.count(PeerEvent::Kind::dial), attempt + 1) << attempt;
+        const Time dialed = e.times(PeerEvent::Kind::dial).back();
+        EXPECT_GT(dialed, failed);
+        failed = dialed + secs(5);
+    }
+    EXPECT_FALSE(e.node().readiness().bootstrap);
+}
+
+TEST(Engine, AQuerySilentForHedgeAfterLendsItsSlotToAHedge) {
+    NodeConfig c;
+    c.alpha = 1;
+    c.beta = 1;
+    c.hedge_after = msec(250);
+    Engine e(c);
+    Remote& a = e.remote(7);
+    Remote& b = e.remote(8);
+    Remote& slow = e.remote(9);
+    slow.answers = false;
+    // The seed knows two contacts; the nearer one to the lookup's target is silent.
+    e.node().add_seed(a.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    a.nodes = {{slow.id.id, slow.addr}, {b.id.id, b.addr}};
+    e.advance(e.now + msec(1));
+    e.node().closest(slow.id.id, e.now);  // the silent node is the nearest
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(slow.count(Op::find_node), 1u);
+    const Time asked = slow.got.front().second;
+    e.advance(asked + msec(249));
+    EXPECT_EQ(b.count(Op::find_node), 0u) << "alpha 1: nothing else in flight yet";
+    e.advance(asked + msec(250));
+    EXPECT_EQ(b.count(Op::find_node), 1u) << "the hedge goes out at hedge_after";
+    EXPECT_GE(e.node().counters().hedge_spawned_total, 1u);
+}
+
+TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {
+    Engine e;
+    Remote& far = e.remote(10);
+    e.node().add_seed(far.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    // A publisher stores a record here for a key next to a node that has not joined yet.
+    Remote& near = e.remote(11);
+    const Key key = near.id.id;  // the newcomer is the closest node there is to this key
+    const Identity pub = identity(40);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.40:9444"};
+    DhtMsg add;
+    add.op = Op::add_provider;
+    add.rid = 77;
+    add.has_rec = true;
+    add.rec.key = key;
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = 3600;
+    add.rec.ts = T0_UNIX;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    Bytes wire;
+    encode_dht(add, wire);
+    ASSERT_EQ(far.s->send_data(wire, e.now), Err::ok);
+    e.settle();
+    ASSERT_EQ(e.node().store().record_count(), 1u);
+    // The newcomer opens a session: it joins our view inside the key's replica set.
+    e.node().add_seed(near.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    EXPECT_GE(near.count(Op::add_provider), 1u) << "the record followed the closest node";
+}
