@@ -30,10 +30,10 @@ struct Remote {
     SeededRng rng;
     PeerAddr addr;
     std::unique_ptr<Session> s;
-    PeerRef ref = 0;        // the node's session with it
-    bool listening = true;  // dials to it connect
-    bool answers = true;    // it answers requests (else it is silent after the handshake)
-    std::vector<NodeInfo> nodes;          // what it answers FIND_NODE with
+    PeerRef ref = 0;              // the node's session with it
+    bool listening = true;        // dials to it connect
+    bool answers = true;          // it answers requests (else it is silent after the handshake)
+    std::vector<NodeInfo> nodes;  // what it answers FIND_NODE with
     std::vector<std::pair<Op, Time>> got;  // requests it received, and when
     std::vector<NodeId> targets;           // the target of each FIND_NODE it received
 
@@ -155,8 +155,8 @@ private:
             case PeerEvent::Kind::dial: {
                 Remote* r = by_addr(e.addr);
                 if (r == nullptr || !r->listening) return;  // no answer: the dial times out
-                r->s = std::make_unique<Session>(r->cfg, r->id, Env{&r->rng, &crypto(), nullptr},
-                                                 now);
+                r->s =
+                    std::make_unique<Session>(r->cfg, r->id, Env{&r->rng, &crypto(), nullptr}, now);
                 r->ref = peers_->connected(e.dial, r->addr, now);
                 return;
             }
@@ -293,7 +293,7 @@ TEST(Engine, AnInputInTheMiddleOfADrainIsCaught) {
             Remote& r = e.remote(4);
             e.node().add_seed(r.addr, e.now);
             Action a;
-            ASSERT_TRUE(e.node().poll(&a));      // the seed dial: a drain has begun
+            ASSERT_TRUE(e.node().poll(&a));    // the seed dial: a drain has begun
             e.node().add_seed(r.addr, e.now);  // an input before it ended
         },
         "in the middle of a drain");
