@@ -96,6 +96,9 @@ inline constexpr uint64_t DEFAULT_HEDGE_AFTER_MS = 250;
 inline constexpr Range HEDGE_AFTER_MS_RANGE{1, 60000};
 inline constexpr uint64_t DEFAULT_DEADLINE_MS = 5000;
 inline constexpr Range DEADLINE_MS_RANGE{100, 600000};
+// A value fits one frame with its message around it; a ttl is at most a year.
+inline constexpr Range MAX_VALUE_BYTES_RANGE{64, 1048000};
+inline constexpr Range TTL_SECS_RANGE{1, 31536000};  // ttl_secs, max_ttl_secs
 
 // Domain separation strings for the two things svc-dht signs.
 inline constexpr char AUTH_CONTEXT[] = "svc-dht/auth/v1";

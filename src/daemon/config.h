@@ -6,6 +6,7 @@
 // Precedence: flags > environment > file > built-in defaults (DESIGN 7).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,7 +40,29 @@ struct KeyDef {
     std::vector<std::string> Config::*l = nullptr;
 };
 
+// decimal<V> is V as a decimal string at compile time: a table default written from the
+// engine's own constant, never copied by hand.
+template <uint64_t V>
+struct Decimal {
+    static constexpr std::array<char, 21> chars = [] {
+        std::array<char, 21> a{};
+        char rev[21] = {};
+        size_t n = 0;
+        uint64_t v = V;
+        do {
+            rev[n++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        for (size_t i = 0; i < n; ++i) a[i] = rev[n - 1 - i];
+        return a;
+    }();
+};
+template <uint64_t V>
+constexpr const char* decimal = Decimal<V>::chars.data();
+
 const std::vector<KeyDef>& config_table();
+// The lookup engine's rows of the table (config_engine_keys.cc), for config_table() only.
+std::vector<KeyDef> engine_keys();
 const KeyDef* find_key(const std::string& key);
 
 struct Config {
