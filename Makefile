@@ -2,6 +2,7 @@
 #   make            build (build/)
 #   make run        build and start a node with the embedded defaults
 #   make test       install missing packages, build, run every test, print "N passed, N failed"
+#   make example    build examples/ against the installed libsvcdht (pkg-config), run it
 #   make asan       clang + ASan/UBSan build of everything, run every test but the 1,000-node
 #                   scenarios (build-asan/); the hostile suite's RSS bound is raised to 1 GiB
 #                   there (shadow memory and quarantine), everything else it asserts holds
@@ -29,7 +30,7 @@ WERROR     ?= false
 FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http fuzz_config
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
-.PHONY: all deps run test asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
+.PHONY: all deps run test example asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean
 
 all: deps $(BUILD)/build.ninja
@@ -50,6 +51,9 @@ run: all
 test: all
 	@$(MESON) test -C $(BUILD) --no-rebuild --print-errorlogs > $(BUILD)/test-output.txt 2>&1; \
 	  tail -n 40 $(BUILD)/test-output.txt; tools/test-summary.py $(BUILD)
+
+example: all
+	@tools/example-check.sh $(BUILD)
 
 # -fno-sanitize=vptr: the core is built without RTTI (errors are values, no dynamic_cast),
 # and UBSan's vptr check needs type info on every polymorphic object.

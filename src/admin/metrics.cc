@@ -91,8 +91,7 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
         o.sample(table[i].name, "", static_cast<double>(c.*(table[i].field)));
     }
     // Session counters: those of sessions that ended plus those still open.
-    core::SessionStats sessions = node.session_totals();
-    sessions += net.live;
+    const core::SessionStats& sessions = net.session_stats;
 #define SVCDHT_SS_FAMILY(field, family, reason, help)              \
     if (core::Err::reason == core::Err::ok) {                      \
         o.header(family, "counter", help);                         \
@@ -235,6 +234,15 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     o.header("dht_accept_paused_total", "counter",
              "Times accepting stopped with every connection slot taken");
     o.sample("dht_accept_paused_total", "", static_cast<double>(net.accept_paused));
+    o.header("dht_peer_connections_total", "counter",
+             "Peer TCP connections accepted (inbound) and dialed (outbound)");
+    o.sample("dht_peer_connections_total", label("direction", "inbound"),
+             static_cast<double>(net.accepted));
+    o.sample("dht_peer_connections_total", label("direction", "outbound"),
+             static_cast<double>(net.dialed));
+    o.header("dht_io_errors_total", "counter",
+             "Socket errors on peer connections (each closes its connection)");
+    o.sample("dht_io_errors_total", "", static_cast<double>(net.io_errors));
     gauge("dht_reassembly_bytes", "Memory held for partial frames, all sessions together",
           static_cast<double>(net.rx_budget_used));
     gauge("dht_tx_queue_bytes", "Bytes queued or in flight to peers, all sessions together",

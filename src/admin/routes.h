@@ -30,7 +30,7 @@ struct Gates {
 
 struct NetMetrics {
     uint64_t sessions = 0, connections = 0;
-    core::SessionStats live;  // counters of sessions still open
+    core::SessionStats session_stats;  // every session, open and closed, summed
     uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0,
              io_errors = 0;
     uint64_t handshaking = 0, handshakes_evicted = 0, rx_budget_used = 0, tx_budget_used = 0;

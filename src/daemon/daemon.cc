@@ -47,44 +47,35 @@ bool Daemon::load_admin_token(const std::string& path, std::string* err) {
     return true;
 }
 
+// Each API request carries its admin waiter as the callback's user pointer; a waiter whose
+// connection goes away is forgotten (forget), so its callback never runs.
 core::RequestId Daemon::start(const admin::ApiCall& c, admin::ApiWaiter* w) {
-    const core::Time t = now();
-    core::RequestId id = 0;
     switch (c.op) {
         case core::ApiOp::provide: {
             const std::string addrs[] = {c.addr};
-            id = node_->provide(c.key, addrs, c.ttl_secs, t);
-            break;
+            return dht_->provide(c.key, addrs, c.ttl_secs, on_api_done, w);
         }
-        case core::ApiOp::put: id = node_->put(c.value, t); break;
-        case core::ApiOp::find_providers: id = node_->find_providers(c.key, t); break;
-        case core::ApiOp::get: id = node_->get(c.key, t); break;
+        case core::ApiOp::put: return dht_->put(c.value, on_api_done, w);
+        case core::ApiOp::find_providers: return dht_->find_providers(c.key, on_api_done, w);
+        case core::ApiOp::get: return dht_->get(c.key, on_api_done, w);
         case core::ApiOp::closest:
-        case core::ApiOp::ping: id = node_->closest(c.key, t); break;
+        case core::ApiOp::ping: return dht_->closest(c.key, on_api_done, w);
     }
-    // Registered before the pump: a local answer arrives within it.
-    api_waiters_[id] = w;
-    net_->watch(id, this);
-    net_->pump();
-    return id;
+    return 0;
 }
 
 void Daemon::forget(admin::ApiWaiter* w) {
-    std::erase_if(api_waiters_, [&](const auto& kv) { return kv.second == w; });
+    dht_->forget(w);
 }
 
-void Daemon::on_request_done(const core::RequestResult& r) {
-    auto it = api_waiters_.find(r.id);
-    if (it == api_waiters_.end()) return;  // its connection went away
-    admin::ApiWaiter* w = it->second;
-    api_waiters_.erase(it);
-    w->on_request_done(r);
+void Daemon::on_api_done(const DhtResult& r, void* waiter) {
+    static_cast<admin::ApiWaiter*>(waiter)->on_request_done(r);
 }
 
 admin::Gates Daemon::gates() const {
     admin::Gates g;
-    const core::Readiness r = node_->readiness();
-    g.listeners_bound = net_->listener_bound() || draining_;
+    const core::Readiness r = dht_->readiness();
+    g.listeners_bound = dht_->listening() || draining_;
     g.bootstrap = r.bootstrap;
     g.routing_ready = r.routing_ready;
     g.queues_ok = r.queues_ok;
@@ -97,21 +88,20 @@ admin::Gates Daemon::gates() const {
 
 admin::NetMetrics Daemon::net_metrics() const {
     admin::NetMetrics m;
-    const core::Peers& p = net_->peers();
-    m.sessions = p.open_sessions();
-    m.connections = p.connections();
-    m.live = p.live_session_stats();
-    m.handshaking = p.handshaking();
-    const io::NetStats s = net_->stats();
-    m.handshakes_evicted = s.peers.handshakes_evicted;
-    m.rx_budget_used = s.rx_budget_used;
-    m.tx_budget_used = s.tx_budget_used;
-    m.accepted = s.peers.accepted;
-    m.dialed = s.peers.dialed;
-    m.accept_paused = s.accept_paused;
-    m.rejected_per_ip = s.peers.rejected_per_ip;
-    m.evicted_idle = s.peers.evicted_idle;
-    m.io_errors = s.io_errors;
+    const DhtMetrics d = dht_->metrics();
+    m.sessions = d.open_sessions;
+    m.connections = d.connections;
+    m.session_stats = d.sessions;
+    m.handshaking = d.handshaking;
+    m.handshakes_evicted = d.peers.handshakes_evicted;
+    m.rx_budget_used = d.rx_budget_used;
+    m.tx_budget_used = d.tx_budget_used;
+    m.accepted = d.peers.accepted;
+    m.dialed = d.peers.dialed;
+    m.accept_paused = d.accept_paused;
+    m.rejected_per_ip = d.peers.rejected_per_ip;
+    m.evicted_idle = d.peers.evicted_idle;
+    m.io_errors = d.io_errors;
     if (admin_) {
         m.admin_connections = admin_->connections();
         m.admin_rejected = admin_->rejected();
@@ -121,13 +111,14 @@ admin::NetMetrics Daemon::net_metrics() const {
 
 int Daemon::run() {
     Logger& log = logger();
-    if (!platform::platform_init()) {
+    if (!init()) {
         log.error("libsodium failed to initialise");
         return EXIT_FORCED;
     }
     std::string err, warning;
     bool created = false;
-    if (!load_or_create(cfg_.identity_file, crypto_, &ident_, &created, &err, &warning)) {
+    core::Seed32 seed{};
+    if (!load_or_create(cfg_.identity_file, &seed, &created, &err, &warning)) {
         log.error("identity", {{"error", err}});
         return EXIT_CONFIG;
     }
@@ -138,21 +129,24 @@ int Daemon::run() {
         return EXIT_CONFIG;
     }
 
-    uv_loop_init(&loop_);
-    net_ = std::make_unique<io::Net>(&loop_, net_options(cfg_, false), &logger());
-    if (!net_->bind(&err)) {
-        log.error("bind failed", {{"error", err}});
-        net_->close_all();
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        uv_loop_close(&loop_);
-        return EXIT_BIND;
+    DhtSettings ds = dht_settings(cfg_, false);
+    ds.log = &logger();
+    // The config table already held every value to the engine's ranges.
+    dht_ = Dht::create(&loop_, ds, seed, &err);
+    if (!dht_) {
+        log.error("config", {{"error", err}});
+        return EXIT_CONFIG;
     }
+    uv_loop_init(&loop_);
+    // The admin port is bound before the node starts, so a bind failure on either port
+    // exits before any peer has been dialed.
     admin_ = std::make_unique<admin::Server>(
         &loop_, *this, static_cast<uint32_t>(cfg_.max_admin_conns), &logger());
-    if (!admin_->bind(cfg_.admin_bind, &err)) {
+    const bool admin_bound = admin_->bind(cfg_.admin_bind, &err);
+    if (!admin_bound || !dht_->start(&err)) {
         log.error("bind failed", {{"error", err}});
         admin_->close();
-        net_->close_all();
+        dht_->stop();
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_loop_close(&loop_);
         return EXIT_BIND;
@@ -162,15 +156,6 @@ int Daemon::run() {
         log.warn(
             "admin_bind is not loopback and no admin_token_file is set: mutating endpoints will "
             "refuse");
-
-    // The Node advertises the port the listener got (port 0 picks one).
-    const core::Env env{&rng_, &crypto_, &logger()};
-    core::NodeConfig ncfg = node_settings(cfg_);
-    ncfg.listen_port = net_->bound_port();
-    scfg_ = session_settings(cfg_);
-    scfg_.listen_port = net_->bound_port();
-    node_ = std::make_unique<core::Node>(ncfg, ident_, env, now());
-    net_->start(*node_, scfg_, ident_, env);
 
     uv_signal_init(&loop_, &sigint_);
     uv_signal_init(&loop_, &sigterm_);
@@ -189,9 +174,9 @@ int Daemon::run() {
     if (cfg_.strict_ready)
         uv_timer_start(&ready_timer_, on_ready_timer, cfg_.bootstrap_timeout_ms, 0);
 
-    log.info("svc-dht started", {{"id", ident_.id.hex()},
+    log.info("svc-dht started", {{"id", dht_->id().hex()},
                                  {"listen", cfg_.listen},
-                                 {"port", std::to_string(net_->bound_port())},
+                                 {"port", std::to_string(dht_->port())},
                                  {"admin", cfg_.admin_bind},
                                  {"admin_port", std::to_string(admin_->bound_port())},
                                  {"profile", cfg_.profile},
@@ -240,7 +225,7 @@ void Daemon::service_flags() {
     if (!draining_ && !notified_ready_ && gates().ready()) {
         notified_ready_ = true;
         notify("READY=1\nSTATUS=ready");
-        logger().info("ready", {{"peers", std::to_string(node_->table().size())}});
+        logger().info("ready", {{"peers", std::to_string(dht_->node().table().size())}});
     }
 }
 
@@ -260,8 +245,7 @@ void Daemon::begin_stop() {
     draining_ = true;
     logger().info("stopping: draining in-flight requests");
     notify("STOPPING=1");
-    node_->begin_drain(now());
-    net_->stop_listening();
+    dht_->drain();
     drain_started_ms_ = uv_now(&loop_);
     uv_timer_start(&drain_timer_, on_drain_timer, DRAIN_LINGER_MS, 0);
 }
@@ -285,7 +269,7 @@ void Daemon::on_drain_timer(uv_timer_t* t) {
 void Daemon::finish_stop() {
     finished_ = true;
     admin_->close();
-    net_->close_all();
+    dht_->stop();
     if (handles_ready_) {
         handles_ready_ = false;
         for (uv_handle_t* h :
@@ -299,10 +283,7 @@ void Daemon::finish_stop() {
 
 void Daemon::apply_reloadable(const Config& c) {
     logger().configure(parse_level(c.log_level), c.log_format == "json");
-    node_->apply_reloadable(node_settings(c));
-    net_->set_limits(peer_limits(c));
-    scfg_.idle_timeout = core::msec(c.idle_timeout_ms);
-    scfg_.handshake_timeout = core::msec(c.handshake_timeout_ms);
+    dht_->reconfigure(dht_settings(c, false));
     admin_->set_max_conns(static_cast<uint32_t>(c.max_admin_conns));
     settings_.max_value_bytes = c.max_value_bytes;  // the admin setting SIGHUP may change
 }

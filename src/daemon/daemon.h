@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The svc-dht process: owns the uv loop, the Node, the peer network (io::Net), the admin plane,
-// signals and the lifecycle. Signal callbacks only set flags; a check handle acts on them
-// once per loop turn. SIGINT/SIGTERM: readiness turns false at once, the peer listener
-// closes, in-flight API requests drain (bounded), then everything closes and run() returns
-// 0; a second signal exits at once with status 1. SIGHUP reloads the reloadable keys.
+// The svc-dht process: owns the uv loop, the node (a Dht: engine, sessions and sockets,
+// the same one libsvcdht embeds), the admin plane, signals and the lifecycle. Signal callbacks only
+// set flags; a check handle acts on them once per loop turn. SIGINT/SIGTERM: readiness turns false
+// at once, the peer listener closes, in-flight API requests drain (bounded), then everything closes
+// and run() returns 0; a second signal exits at once with status 1. SIGHUP reloads the reloadable
+// keys.
 #pragma once
 
 #include <uv.h>
 
-#include <map>
 #include <memory>
 #include <string>
 
@@ -17,9 +17,8 @@
 #include "daemon/config.h"
 #include "daemon/settings.h"
 #include "io/addr.h"
-#include "io/net.h"
 #include "platform/proc.h"
-#include "platform/sodium.h"
+#include "svcdht/dht.h"
 
 namespace svcdht::daemon {
 
@@ -36,7 +35,7 @@ inline constexpr uint64_t DRAIN_TIMEOUT_MS = 3000;
 // load balancer polling readiness sees the node leave before its port closes.
 inline constexpr uint64_t DRAIN_LINGER_MS = 1000;
 
-class Daemon final : public admin::NodeView, private io::RequestWaiter {
+class Daemon final : public admin::NodeView {
 public:
     Daemon(Config cfg, RawValues flags, std::string config_path, char** envp);
     ~Daemon() override;
@@ -44,7 +43,7 @@ public:
     int run();
 
     // NodeView for the admin plane: read-only views, and start() as the one road in.
-    const core::Node& node() const override { return *node_; }
+    const core::Node& node() const override { return dht_->node(); }
     admin::Gates gates() const override;
     admin::NetMetrics net_metrics() const override;
     platform::ProcessStats process() const override { return platform::read_process_stats(); }
@@ -55,7 +54,7 @@ public:
     void forget(admin::ApiWaiter* w) override;
 
 private:
-    void on_request_done(const core::RequestResult& r) override;  // io -> admin waiters
+    static void on_api_done(const DhtResult& r, void* waiter);  // Dht -> admin waiter
     static void on_signal(uv_signal_t* s, int signum);
     static void on_check(uv_check_t* c);
     static void on_drain_timer(uv_timer_t* t);
@@ -72,12 +71,7 @@ private:
     std::string config_path_;
     char** envp_;
     uv_loop_t loop_{};
-    platform::SodiumCrypto crypto_;
-    platform::SystemRng rng_;
-    core::Identity ident_;
-    core::SessionConfig scfg_;
-    std::unique_ptr<io::Net> net_;
-    std::unique_ptr<core::Node> node_;
+    std::unique_ptr<Dht> dht_;
     std::unique_ptr<admin::Server> admin_;
     admin::AdminSettings settings_;
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
@@ -85,7 +79,6 @@ private:
     uv_timer_t drain_timer_{}, ready_timer_{};
     bool handles_ready_ = false;
     std::string admin_token_;
-    std::map<core::RequestId, admin::ApiWaiter*> api_waiters_;
     int exit_code_ = EXIT_OK;
     bool stop_flag_ = false, reload_flag_ = false;
     int stop_signals_ = 0;

@@ -90,8 +90,8 @@ bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err
     return true;
 }
 
-bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out,
-                    bool* created, std::string* err, std::string* warning) {
+bool load_or_create(const std::string& path, core::Seed32* out, bool* created, std::string* err,
+                    std::string* warning) {
     core::Seed32 seed{};
     *created = false;
     if (path.empty()) {
@@ -103,7 +103,7 @@ bool load_or_create(const std::string& path, const core::Crypto& crypto, core::I
         if (!write_key_file(path, seed, false, err)) return false;
         *created = true;
     }
-    *out = core::make_identity(crypto, seed);
+    *out = seed;
     return true;
 }
 

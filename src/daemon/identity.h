@@ -17,9 +17,10 @@ bool write_key_file(const std::string& path, const core::Seed32& seed, bool forc
 bool read_key_file(const std::string& path, core::Seed32* seed, std::string* err,
                    std::string* warning);
 
-// load_or_create loads |path|, creating it with a fresh seed when it does not exist.
-// An empty |path| gives an ephemeral identity (micronode). |created| says what happened.
-bool load_or_create(const std::string& path, const core::Crypto& crypto, core::Identity* out,
-                    bool* created, std::string* err, std::string* warning);
+// load_or_create loads the seed in |path|, creating the file with a fresh seed when it does
+// not exist. An empty |path| gives an ephemeral identity (micronode). |created| says what
+// happened.
+bool load_or_create(const std::string& path, core::Seed32* out, bool* created, std::string* err,
+                    std::string* warning);
 
 }  // namespace svcdht::daemon

@@ -18,9 +18,7 @@
 #include "daemon/identity.h"
 #include "daemon/settings.h"
 #include "io/addr.h"
-#include "io/net.h"
 #include "platform/log.h"
-#include "platform/sodium.h"
 
 using namespace svcdht;
 using namespace svcdht::daemon;
@@ -156,38 +154,40 @@ bool load(const Args& a, char** envp, Config* cfg, bool quiet_warnings) {
 // ---- one-shot clients: ping and lookup
 // -----------------------------------------------------------
 
-class Client final : public io::RequestWaiter {
+// A Client is a node without a listener, built from the same settings as the daemon's: every
+// engine setting given on the command line takes effect. ping asks one peer; lookup joins
+// through the seeds, then asks for the closest nodes and the providers of a key.
+class Client {
 public:
     enum class Mode { ping, lookup };
     Client(Mode mode, const Config& cfg, uint64_t timeout_ms)
         : mode_(mode), cfg_(cfg), timeout_ms_(timeout_ms) {}
 
     int run(const core::PeerAddr& target, const core::Key& key) {
-        if (!platform::platform_init()) return EXIT_FORCED;
+        if (!init()) return EXIT_FORCED;
         target_ = target;
         key_ = key;
-        ident_ = core::make_identity(crypto_, platform::random_seed());
-        uv_loop_init(&loop_);
-        // The daemon's own mapping: every engine setting on the command line takes effect.
-        // A client has no listener and advertises port 0; only lookup joins through seeds.
-        core::NodeConfig n = node_settings(cfg_);
-        io::NetOptions opts = net_options(cfg_, true);
-        if (mode_ == Mode::ping) {
-            opts.seeds.clear();
-            n.seeds_expected = 0;
+        DhtSettings ds = dht_settings(cfg_, true);
+        if (mode_ == Mode::ping) ds.bootstrap.clear();
+        std::string err;
+        dht_ = Dht::create(&loop_, ds, random_seed(), &err);
+        if (!dht_) {
+            std::fprintf(stderr, "svc-dht: %s\n", err.c_str());
+            return EXIT_CONFIG;
         }
-        scfg_ = session_settings(cfg_);
-        const core::Env env{&rng_, &crypto_, nullptr};
-        net_ = std::make_unique<io::Net>(&loop_, opts, nullptr);
-        node_ = std::make_unique<core::Node>(n, ident_, env, io::now_us());
-        net_->start(*node_, scfg_, ident_, env);
+        uv_loop_init(&loop_);
+        // Both timers first: a request may end (and finish() close them) before it returns.
+        uv_timer_init(&loop_, &poll_);
+        poll_.data = this;
         uv_timer_init(&loop_, &timeout_);
         timeout_.data = this;
         uv_timer_start(&timeout_, on_timeout, timeout_ms_, 0);
-        uv_timer_init(&loop_, &poll_);
-        poll_.data = this;
-        if (mode_ == Mode::ping) {
-            watch(net_->node().ping(target_, io::now_us()));
+        if (!dht_->start(&err)) {  // no listener, so nothing to bind; still, say so
+            std::fprintf(stderr, "svc-dht: %s\n", err.c_str());
+            status_ = EXIT_FORCED;
+            finish();
+        } else if (mode_ == Mode::ping) {
+            dht_->ping(target_, on_done, this);
         } else {
             uv_timer_start(&poll_, on_poll, 20, 20);  // wait for the join, then look up
         }
@@ -197,16 +197,12 @@ public:
     }
 
 private:
-    void watch(core::RequestId id) {
-        net_->watch(id, this);
-        net_->pump();
-    }
     static void on_poll(uv_timer_t* t) {
         auto* self = static_cast<Client*>(t->data);
-        if (!self->net_->node().readiness().routing_ready) return;
+        if (!self->dht_->ready()) return;
         uv_timer_stop(t);
         self->phase_ = 1;
-        self->watch(self->net_->node().closest(self->key_, io::now_us()));
+        self->dht_->closest(self->key_, on_done, self);
     }
     static void on_timeout(uv_timer_t* t) {
         auto* self = static_cast<Client*>(t->data);
@@ -217,13 +213,15 @@ private:
         self->finish();
     }
     void finish() {
-        net_->close_all();
+        dht_->forget(this);
+        dht_->stop();
         if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timeout_))) {
             uv_close(reinterpret_cast<uv_handle_t*>(&timeout_), nullptr);
             uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
         }
     }
-    void on_request_done(const core::RequestResult& r) override {
+    static void on_done(const DhtResult& r, void* user) { static_cast<Client*>(user)->done(r); }
+    void done(const DhtResult& r) {
         if (mode_ == Mode::ping) {
             if (r.err != core::Err::ok) {
                 std::fprintf(stderr, "svc-dht: ping %s failed: %s\n", target_.format().c_str(),
@@ -253,7 +251,7 @@ private:
                 std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
                             n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, key_));
             phase_ = 2;
-            watch(net_->node().find_providers(key_, io::now_us()));
+            dht_->find_providers(key_, on_done, this);
             return;
         }
         std::printf("providers %zu\n", r.providers.size());
@@ -270,14 +268,9 @@ private:
     uint64_t timeout_ms_;
     core::PeerAddr target_;
     core::Key key_;
-    platform::SodiumCrypto crypto_;
-    platform::SystemRng rng_;
-    core::Identity ident_;
     uv_loop_t loop_{};
     uv_timer_t timeout_{}, poll_{};
-    core::SessionConfig scfg_;
-    std::unique_ptr<io::Net> net_;
-    std::unique_ptr<core::Node> node_;
+    std::unique_ptr<Dht> dht_;
     int phase_ = 0;
     int status_ = EXIT_OK;
 };
@@ -372,16 +365,15 @@ int cmd_keygen(int argc, char** argv, int start) {
     }
     if (!a.positional.empty() || !a.flags.empty())
         return usage_error("keygen takes only --out and --force");
-    if (!platform::platform_init()) return EXIT_FORCED;
-    const core::Seed32 seed = platform::random_seed();
-    platform::SodiumCrypto crypto;
-    const core::Identity id = core::make_identity(crypto, seed);
+    if (!init()) return EXIT_FORCED;
+    const core::Seed32 seed = random_seed();
+    const core::NodeId id = id_of_seed(seed);
     auto out = a.extra.find("--out");
     if (out == a.extra.end()) {
         std::string hex(64, '0');
         core::hex_encode({seed.data(), seed.size()}, hex.data());
         std::printf("svc-dht-ed25519-seed-v1\n%s\n", hex.c_str());
-        std::fprintf(stderr, "id %s\n", id.id.hex().c_str());
+        std::fprintf(stderr, "id %s\n", id.hex().c_str());
         return EXIT_OK;
     }
     const auto force = a.extra.find("--force");
@@ -390,7 +382,7 @@ int cmd_keygen(int argc, char** argv, int start) {
         std::fprintf(stderr, "svc-dht: keygen: %s\n", err.c_str());
         return EXIT_FORCED;
     }
-    std::printf("wrote %s\nid %s\n", out->second.c_str(), id.id.hex().c_str());
+    std::printf("wrote %s\nid %s\n", out->second.c_str(), id.hex().c_str());
     return EXIT_OK;
 }
 

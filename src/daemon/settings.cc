@@ -2,8 +2,6 @@
 // The one mapping from the configuration to the settings of each part (see settings.h).
 #include "daemon/settings.h"
 
-#include "io/addr.h"
-
 namespace svcdht::daemon {
 
 core::NodeConfig node_settings(const Config& c) {
@@ -32,14 +30,11 @@ core::NodeConfig node_settings(const Config& c) {
     n.diversity.exempt_private = c.exempt_private;
     n.require_pq = c.require_pq;
     n.bootstrap_required = static_cast<uint32_t>(c.bootstrap_required);
-    n.seeds_expected = static_cast<uint32_t>(c.bootstrap.size());
     n.peer_rate = static_cast<uint32_t>(c.peer_rate);
     n.peer_burst = static_cast<uint32_t>(c.peer_burst);
     n.node_rate = static_cast<uint32_t>(c.node_rate);
     n.max_inflight = static_cast<uint32_t>(c.max_inflight);
     n.max_api_requests = static_cast<uint32_t>(c.max_lookups);
-    // Record timestamps are unix seconds; the engine counts monotonic microseconds.
-    n.unix_epoch_offset_us = io::unix_epoch_offset_us();
     return n;
 }
 
@@ -72,12 +67,14 @@ admin::AdminSettings admin_settings(const Config& c, bool admin_loopback) {
     return a;
 }
 
-io::NetOptions net_options(const Config& c, bool client) {
-    io::NetOptions n;
-    if (!client) n.listen = c.listen;
-    n.seeds = c.bootstrap;
-    n.limits = peer_limits(c);
-    return n;
+DhtSettings dht_settings(const Config& c, bool client) {
+    DhtSettings d;
+    d.listen = client ? "" : c.listen;
+    d.bootstrap = c.bootstrap;
+    d.node = node_settings(c);
+    d.session = session_settings(c);
+    d.limits = peer_limits(c);
+    return d;
 }
 
 }  // namespace svcdht::daemon

@@ -231,6 +231,10 @@ def metrics_move_as_operations_happen():
                  "dht_bucket_prefix_max_pct", "dht_ready", "dht_build_info", "process_resident_memory_bytes",
                  "process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"):
         assert f"# TYPE {name} " in text, name
+    # b dialed a (its seed) and a accepted it: the connection counters saw both sides.
+    assert b.metric("dht_peer_connections_total", {"direction": "outbound"}) >= 1
+    assert a.metric("dht_peer_connections_total", {"direction": "inbound"}) >= 1
+    assert a.metric("dht_io_errors_total") == 0
     for n in (a, b):
         assert n.stop() == 0
 

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+// Dht (svcdht/dht.h): the node as a library. It owns the identity, the Node and the peer
+// network (io::Net) and keeps the callbacks of the requests it issued; everything about
+// the protocol happens in the core, everything about sockets in io.
+#include "svcdht/dht.h"
+
+#include <map>
+
+#include "io/addr.h"
+#include "io/net.h"
+#include "platform/sodium.h"
+#include "svcdht/blake3.h"
+#include "svcdht/check.h"
+#include "svcdht/limits.h"
+
+namespace svcdht {
+
+bool init() {
+    return platform::platform_init();
+}
+
+core::Seed32 random_seed() {
+    return platform::random_seed();
+}
+
+core::NodeId id_of_seed(const core::Seed32& seed) {
+    const platform::SodiumCrypto crypto;
+    return core::make_identity(crypto, seed).id;
+}
+
+const char* check_node_config(const core::NodeConfig& c) {
+    using namespace core;
+    if (c.network.empty() || c.network.size() > MAX_NETWORK_ID_LEN)
+        return "network must be 1 to 64 bytes";
+    if (!K_RANGE.holds(c.k)) return "k is outside 2..64";
+    if (!ALPHA_RANGE.holds(c.alpha)) return "alpha is outside 1..16";
+    if (!BETA_RANGE.holds(c.beta) || c.beta > c.alpha) return "beta is outside 0..alpha";
+    if (!DISJOINT_RANGE.holds(c.disjoint)) return "disjoint is outside 1..8";
+    if (!REPLICA_RANGE.holds(c.replica)) return "replica is outside 1..20";
+    if (!HOP_BUDGET_RANGE.holds(c.hop_budget)) return "hop_budget is outside 1..32";
+    if (!RPC_TIMEOUT_MS_RANGE.holds(c.rpc_timeout / 1000))
+        return "rpc_timeout is outside 50 ms..60 s";
+    if (!HEDGE_AFTER_MS_RANGE.holds(c.hedge_after / 1000))
+        return "hedge_after is outside 1 ms..60 s";
+    if (!DEADLINE_MS_RANGE.holds(c.lookup_deadline / 1000))
+        return "lookup_deadline is outside 100 ms..600 s";
+    if (!TTL_SECS_RANGE.holds(c.max_ttl_secs)) return "max_ttl_secs is outside 1 s..1 year";
+    if (!TTL_SECS_RANGE.holds(c.ttl_secs) || c.ttl_secs > c.max_ttl_secs)
+        return "ttl_secs is outside 1 s..max_ttl_secs";
+    if (!MAX_VALUE_BYTES_RANGE.holds(c.max_value_bytes))
+        return "max_value_bytes is outside 64..1048000";
+    return nullptr;
+}
+
+struct Dht::Impl final : io::RequestWaiter {
+    struct Waiter {
+        DhtCallback cb;
+        void* user;
+        core::ApiOp op;
+        core::Key key;
+    };
+
+    uv_loop_t* loop = nullptr;
+    DhtSettings s;
+    platform::SodiumCrypto crypto;
+    platform::SystemRng rng;
+    core::Identity ident;
+    core::SessionConfig scfg;
+    std::unique_ptr<io::Net> net;  // from start()
+    std::unique_ptr<core::Node> node;
+    std::map<core::RequestId, Waiter> waiters;
+    bool stopped = false;
+
+    // The settings the Dht fills in itself (see DhtSettings::node).
+    core::NodeConfig node_config(uint16_t port) const {
+        core::NodeConfig n = s.node;
+        n.listen_port = port;
+        if (n.seeds_expected == 0) n.seeds_expected = static_cast<uint32_t>(s.bootstrap.size());
+        if (n.unix_epoch_offset_us == 0) n.unix_epoch_offset_us = io::unix_epoch_offset_us();
+        return n;
+    }
+
+    // issue registers |cb| for request |id| (just made on node) and lets the network run it;
+    // a request made before start() or after stop() fails at once.
+    core::RequestId issue(core::RequestId id, core::ApiOp op, const core::Key& key, DhtCallback cb,
+                          void* user) {
+        waiters[id] = Waiter{cb, user, op, key};
+        net->watch(id, this);
+        net->pump();  // a local answer arrives in here
+        return id;
+    }
+    bool refuse(core::ApiOp op, const core::Key& key, DhtCallback cb, void* user) {
+        if (node && !stopped) return false;
+        core::RequestResult r;
+        r.op = op;
+        r.key = key;
+        r.complete = false;
+        r.err = stopped ? core::Err::shutting_down : core::Err::not_ready;
+        cb(r, user);
+        return true;
+    }
+
+    void on_request_done(const core::RequestResult& r) override {
+        auto it = waiters.find(r.id);
+        if (it == waiters.end()) return;
+        const Waiter w = it->second;
+        waiters.erase(it);
+        w.cb(r, w.user);
+    }
+};
+
+Dht::Dht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Dht::~Dht() = default;
+
+std::unique_ptr<Dht> Dht::create(uv_loop_t* loop, DhtSettings s, const core::Seed32& seed,
+                                 std::string* err) {
+    if (const char* why = check_node_config(s.node); why != nullptr) {
+        *err = why;
+        return nullptr;
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->loop = loop;
+    impl->s = std::move(s);
+    impl->ident = core::make_identity(impl->crypto, seed);
+    impl->scfg = impl->s.session;
+    impl->scfg.network = impl->s.node.network;
+    return std::unique_ptr<Dht>(new Dht(std::move(impl)));
+}
+
+bool Dht::start(std::string* err) {
+    Impl& m = *impl_;
+    SVCDHT_CHECK(!m.net && !m.stopped, "Dht::start is called once");
+    io::NetOptions opts;
+    opts.listen = m.s.listen;
+    opts.seeds = m.s.bootstrap;
+    opts.limits = m.s.limits;
+    m.net = std::make_unique<io::Net>(m.loop, opts, m.s.log);
+    if (!m.net->bind(err)) {
+        m.stopped = true;
+        m.net->close_all();
+        return false;
+    }
+    // The node advertises the port the listener got (port 0 picks one).
+    m.scfg.listen_port = m.net->bound_port();
+    const core::Env env{&m.rng, &m.crypto, m.s.log};
+    m.node = std::make_unique<core::Node>(m.node_config(m.net->bound_port()), m.ident, env,
+                                          io::now_us());
+    m.net->start(*m.node, m.scfg, m.ident, env);
+    return true;
+}
+
+void Dht::stop() {
+    Impl& m = *impl_;
+    if (m.stopped) return;
+    m.stopped = true;
+    // Callbacks may issue requests; those fail at once now that stopped is set.
+    std::map<core::RequestId, Impl::Waiter> pending;
+    pending.swap(m.waiters);
+    for (const auto& [id, w] : pending) {
+        core::RequestResult r;
+        r.id = id;
+        r.op = w.op;
+        r.key = w.key;
+        r.err = core::Err::shutting_down;
+        r.complete = false;
+        w.cb(r, w.user);
+    }
+    if (m.net) m.net->close_all();
+}
+
+void Dht::drain() {
+    Impl& m = *impl_;
+    if (!m.node || m.stopped) return;
+    m.node->begin_drain(io::now_us());
+    m.net->stop_listening();
+    m.net->pump();
+}
+
+const core::NodeId& Dht::id() const {
+    return impl_->ident.id;
+}
+
+uint16_t Dht::port() const {
+    return impl_->net ? impl_->net->bound_port() : 0;
+}
+
+bool Dht::listening() const {
+    return impl_->net && !impl_->stopped && impl_->net->listener_bound();
+}
+
+core::Readiness Dht::readiness() const {
+    return impl_->node ? impl_->node->readiness() : core::Readiness{};
+}
+
+bool Dht::ready() const {
+    const core::Readiness r = readiness();
+    return !impl_->stopped && r.routing_ready && !r.draining;
+}
+
+core::RequestId Dht::closest(const core::Key& key, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::closest, key, cb, user)) return 0;
+    return m.issue(m.node->closest(key, io::now_us()), core::ApiOp::closest, key, cb, user);
+}
+
+core::RequestId Dht::find_providers(const core::Key& key, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::find_providers, key, cb, user)) return 0;
+    return m.issue(m.node->find_providers(key, io::now_us()), core::ApiOp::find_providers, key, cb,
+                   user);
+}
+
+core::RequestId Dht::get(const core::Key& key, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::get, key, cb, user)) return 0;
+    return m.issue(m.node->get(key, io::now_us()), core::ApiOp::get, key, cb, user);
+}
+
+core::RequestId Dht::provide(const core::Key& key, std::span<const std::string> addrs,
+                             uint64_t ttl_secs, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::provide, key, cb, user)) return 0;
+    const uint64_t ttl = ttl_secs != 0 ? ttl_secs : m.node->config().ttl_secs;
+    return m.issue(m.node->provide(key, addrs, ttl, io::now_us()), core::ApiOp::provide, key, cb,
+                   user);
+}
+
+core::RequestId Dht::put(core::ByteView value, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    const core::Key key = core::NodeId::from(core::blake3(value));
+    if (m.refuse(core::ApiOp::put, key, cb, user)) return 0;
+    return m.issue(m.node->put(value, io::now_us()), core::ApiOp::put, key, cb, user);
+}
+
+core::RequestId Dht::ping(const core::PeerAddr& addr, DhtCallback cb, void* user) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::ping, core::Key{}, cb, user)) return 0;
+    return m.issue(m.node->ping(addr, io::now_us()), core::ApiOp::ping, core::Key{}, cb, user);
+}
+
+void Dht::forget(const void* user) {
+    std::erase_if(impl_->waiters, [&](const auto& kv) { return kv.second.user == user; });
+}
+
+DhtMetrics Dht::metrics() const {
+    const Impl& m = *impl_;
+    DhtMetrics d;
+    if (!m.node) return d;
+    const core::Node& n = *m.node;
+    d.engine = n.counters();
+    d.sessions = n.session_totals();
+    const core::Peers& p = m.net->peers();
+    d.sessions += p.live_session_stats();
+    const io::NetStats s = m.net->stats();
+    d.peers = s.peers;
+    d.open_sessions = p.open_sessions();
+    d.connections = p.connections();
+    d.handshaking = p.handshaking();
+    d.routing_table = n.table().size();
+    d.stored_records = n.store().record_count();
+    d.stored_values = n.store().value_count();
+    d.stored_bytes = n.store().bytes();
+    d.rx_budget_used = s.rx_budget_used;
+    d.tx_budget_used = s.tx_budget_used;
+    d.accept_paused = s.accept_paused;
+    d.io_errors = s.io_errors;
+    return d;
+}
+
+const core::Node& Dht::node() const {
+    SVCDHT_CHECK(impl_->node != nullptr, "Dht::node() is read after start()");
+    return *impl_->node;
+}
+
+void Dht::reconfigure(const DhtSettings& s) {
+    Impl& m = *impl_;
+    m.s.node = s.node;
+    m.s.limits = s.limits;
+    m.scfg.idle_timeout = s.session.idle_timeout;
+    m.scfg.handshake_timeout = s.session.handshake_timeout;
+    if (!m.node) return;
+    m.node->apply_reloadable(m.node_config(m.net->bound_port()));
+    m.net->set_limits(s.limits);
+}
+
+}  // namespace svcdht
