@@ -1,6 +1,7 @@
 # svc-dht developer verbs. Meson is the real build; every target here is a thin wrapper.
 #   make            build (build/)
 #   make run        build and start a node with the embedded defaults
+#   make check      build and run the quick suite (pure and in-process tests, seconds)
 #   make test       install missing packages, build, run every test, print "N passed, N failed"
 #   make example    build examples/ against the installed libsvcdht (pkg-config), run it
 #   make asan       clang + ASan/UBSan build of everything, run every test but the 1,000-node
@@ -30,7 +31,7 @@ WERROR     ?= false
 FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http fuzz_config
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
-.PHONY: all deps run test example asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
+.PHONY: all deps run check test example asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean
 
 all: deps $(BUILD)/build.ninja
@@ -47,6 +48,9 @@ $(BUILD)/build.ninja:
 # extra options through ARGS, e.g. make run ARGS="--bootstrap 127.0.0.1:9445".
 run: all
 	$(BUILD)/svc-dht run $(ARGS)
+
+check: all
+	@$(MESON) test -C $(BUILD) --no-rebuild --print-errorlogs --suite quick
 
 test: all
 	@$(MESON) test -C $(BUILD) --no-rebuild --print-errorlogs > $(BUILD)/test-output.txt 2>&1; \
