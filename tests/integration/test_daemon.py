@@ -138,6 +138,9 @@ def two_daemons_bootstrap_and_ping_both_ways():
     code, _, err = run(["ping", f"127.0.0.1:{harness.free_port()}", "--timeout", "2000"])
     assert code == 1, "ping to a closed port fails"
     assert "failed" in err or "timed out" in err, err
+    # --network reaches the client's handshake: a peer on "ron" refuses a client on "other".
+    code, _, err = run(["ping", a.addr, "--network", "other", "--timeout", "5000"])
+    assert code == 1 and "another network" in err, err
     assert a.stop() == 0 and b.stop() == 0
 
 
