@@ -4,6 +4,8 @@
 #   make check      build and run the quick suite (pure and in-process tests, seconds)
 #   make test       install missing packages, build, run every test, print "N passed, N failed"
 #   make example    build examples/ against the installed libsvcdht (pkg-config), run it
+#   make install    meson install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local): binary, man
+#                   pages, config, systemd unit, sysusers.d/tmpfiles.d, libsvcdht
 #   make asan       clang + ASan/UBSan build of everything, run every test but the 1,000-node
 #                   scenarios (build-asan/); the hostile suite's RSS bound is raised to 1 GiB
 #                   there (shadow memory and quarantine), everything else it asserts holds
@@ -28,10 +30,12 @@ N          ?= 10000
 L          ?= 10000
 SEED       ?= 1
 WERROR     ?= false
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http fuzz_config
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
-.PHONY: all deps run check test example asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
+.PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean
 
 all: deps $(BUILD)/build.ninja
@@ -58,6 +62,13 @@ test: all
 
 example: all
 	@tools/example-check.sh $(BUILD)
+
+# The prefix is a build setting (the default config path is compiled in), so a new PREFIX
+# reconfigures build/ first.
+install: all
+	$(MESON) configure $(BUILD) -Dprefix=$(PREFIX)
+	$(NINJA) -C $(BUILD)
+	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 # -fno-sanitize=vptr: the core is built without RTTI (errors are values, no dynamic_cast),
 # and UBSan's vptr check needs type info on every polymorphic object.

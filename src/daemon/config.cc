@@ -258,7 +258,7 @@ bool apply_config(const RawValues& flags, const RawValues& file, const std::stri
 std::string describe_config(const Config& c) {
     std::ostringstream o;
     o << "# effective configuration of svc-dht";
-    if (!c.config_file.empty()) o << " (file " << c.config_file << ")";
+    o << (c.config_file.empty() ? " (no configuration file)" : " (file " + c.config_file + ")");
     o << "\n";
     size_t width = 0;
     for (const KeyDef& d : config_table()) {

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 
 #include "daemon/identity.h"
@@ -169,7 +170,15 @@ int Daemon::run() {
     uv_check_start(&check_, on_check);
     uv_timer_init(&loop_, &drain_timer_);
     uv_timer_init(&loop_, &ready_timer_);
-    drain_timer_.data = ready_timer_.data = this;
+    uv_timer_init(&loop_, &watchdog_timer_);
+    drain_timer_.data = ready_timer_.data = watchdog_timer_.data = this;
+    // Under a service manager's watchdog, ping it from the loop at half its interval: if the
+    // loop stops turning, the pings stop and the manager restarts the node.
+    if (const uint64_t wd = watchdog_usec(); wd != 0) {
+        const uint64_t every_ms = std::max<uint64_t>(1, wd / 2000);
+        uv_timer_start(&watchdog_timer_, on_watchdog_timer, every_ms, every_ms);
+        log.info("watchdog enabled", {{"ping_every_ms", std::to_string(every_ms)}});
+    }
     handles_ready_ = true;
     if (cfg_.strict_ready)
         uv_timer_start(&ready_timer_, on_ready_timer, cfg_.bootstrap_timeout_ms, 0);
@@ -241,6 +250,10 @@ void Daemon::on_ready_timer(uv_timer_t* t) {
     self->begin_stop();
 }
 
+void Daemon::on_watchdog_timer(uv_timer_t*) {
+    notify("WATCHDOG=1");
+}
+
 void Daemon::begin_stop() {
     draining_ = true;
     logger().info("stopping: draining in-flight requests");
@@ -276,7 +289,8 @@ void Daemon::finish_stop() {
              {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
               reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&check_),
               reinterpret_cast<uv_handle_t*>(&drain_timer_),
-              reinterpret_cast<uv_handle_t*>(&ready_timer_)})
+              reinterpret_cast<uv_handle_t*>(&ready_timer_),
+              reinterpret_cast<uv_handle_t*>(&watchdog_timer_)})
             uv_close(h, nullptr);
     }
 }

@@ -59,6 +59,7 @@ private:
     static void on_check(uv_check_t* c);
     static void on_drain_timer(uv_timer_t* t);
     static void on_ready_timer(uv_timer_t* t);
+    static void on_watchdog_timer(uv_timer_t* t);
     void service_flags();
     void begin_stop();
     void finish_stop();
@@ -76,7 +77,7 @@ private:
     admin::AdminSettings settings_;
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
     uv_check_t check_{};
-    uv_timer_t drain_timer_{}, ready_timer_{};
+    uv_timer_t drain_timer_{}, ready_timer_{}, watchdog_timer_{};
     bool handles_ready_ = false;
     std::string admin_token_;
     int exit_code_ = EXIT_OK;

@@ -19,6 +19,7 @@
 #include "daemon/settings.h"
 #include "io/addr.h"
 #include "platform/log.h"
+#include "svcdht_build.h"
 
 using namespace svcdht;
 using namespace svcdht::daemon;
@@ -45,7 +46,9 @@ int usage_error(const std::string& what) {
 void print_run_help() {
     std::printf(
         "%s\nOptions (each also an environment variable and a config file key):\n"
-        "  --config FILE                   TOML configuration file (RON_DHT_CONFIG)\n"
+        "  --config FILE                   TOML configuration file (RON_DHT_CONFIG); without\n"
+        "                                  either, " SVCDHT_DEFAULT_CONFIG
+        " if it exists\n"
         "%s"
         "  --help                          this help\n\n"
         "Precedence: flags > environment > config file > defaults. Signals: SIGTERM/SIGINT stop\n"
@@ -137,10 +140,16 @@ bool parse_args(int argc, char** argv, int start, const std::vector<std::string>
     return true;
 }
 
+// load reads the configuration. The file: --config FILE, else $RON_DHT_CONFIG (set and
+// empty: no file), else the installed default (SVCDHT_DEFAULT_CONFIG) when it exists.
 bool load(const Args& a, char** envp, Config* cfg, bool quiet_warnings) {
     std::string path = a.config_path;
     if (path.empty()) {
-        if (const char* env = std::getenv("RON_DHT_CONFIG"); env != nullptr) path = env;
+        if (const char* env = std::getenv("RON_DHT_CONFIG"); env != nullptr) {
+            path = env;
+        } else if (::access(SVCDHT_DEFAULT_CONFIG, F_OK) == 0) {
+            path = SVCDHT_DEFAULT_CONFIG;
+        }
     }
     std::vector<ConfigIssue> issues;
     const bool ok = load_config(a.flags, path, envp, cfg, &issues);

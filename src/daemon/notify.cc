@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The sd_notify protocol: one datagram to an AF_UNIX socket; a name starting with '@' is in
-// the abstract namespace.
+// the abstract namespace. And the watchdog's environment (sd_watchdog_enabled's rules).
 #include "daemon/notify.h"
 
 #include <sys/socket.h>
@@ -29,6 +29,31 @@ bool notify(const char* state) {
                                reinterpret_cast<sockaddr*>(&addr), alen);
     ::close(fd);
     return n >= 0;
+}
+
+namespace {
+
+// parse_u64 reads a whole decimal number; false for anything else (empty, signs, junk).
+bool parse_u64(const char* s, uint64_t* out) {
+    if (s == nullptr || *s == '\0') return false;
+    uint64_t v = 0;
+    for (; *s != '\0'; ++s) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return false;
+        v = v * 10 + static_cast<uint64_t>(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
+}  // namespace
+
+uint64_t watchdog_usec() {
+    uint64_t usec = 0, pid = 0;
+    if (!parse_u64(std::getenv("WATCHDOG_USEC"), &usec)) return 0;
+    if (const char* p = std::getenv("WATCHDOG_PID"); p != nullptr) {
+        if (!parse_u64(p, &pid) || pid != static_cast<uint64_t>(::getpid())) return 0;
+    }
+    return usec;
 }
 
 }  // namespace svcdht::daemon

@@ -60,14 +60,20 @@ def free_port():
     return port
 
 
-def run(args, env=None, timeout=30):
-    """Runs svc-dht with |args| to completion; returns (exit code, stdout, stderr)."""
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("RON_DHT_") or k.startswith("DHT_"):
-            del e[k]
+def clean_env(env=None):
+    """The environment for a svc-dht under test: none of the caller's RON_DHT_*/DHT_*
+    settings, and no configuration file (an installed default one must not leak into a
+    test), then |env| on top."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("RON_DHT_", "DHT_"))}
+    e["RON_DHT_CONFIG"] = ""
     if env:
         e.update(env)
+    return e
+
+
+def run(args, env=None, timeout=30):
+    """Runs svc-dht with |args| to completion; returns (exit code, stdout, stderr)."""
+    e = clean_env(env)
     p = subprocess.run([BIN] + list(args), capture_output=True, text=True, env=e, timeout=timeout * SCALE)
     return p.returncode, p.stdout, p.stderr
 
@@ -94,12 +100,7 @@ class Node:
         self._admin_port = None
         self.admin_host = admin_host
         self.logfile = tempfile.NamedTemporaryFile(prefix="svc-dht-", suffix=".log", delete=False)
-        e = dict(os.environ)
-        for k in list(e):
-            if k.startswith("RON_DHT_") or k.startswith("DHT_"):
-                del e[k]
-        if env:
-            e.update(env)
+        e = clean_env(env)
         args = list(args)
         listen = f"127.0.0.1:{port or 0}"
         if "--listen" in args:  # the test chose its own listen address (e.g. [::]:0)

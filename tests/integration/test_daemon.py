@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import tempfile
 import threading
 import time
@@ -390,6 +391,71 @@ def notify_socket_gets_ready_and_stopping():
         sock.close()
         os.unlink(path)
         os.rmdir(d)
+
+
+def notify_messages(env, until, limit=200):
+    """Starts a daemon with |env| and a NOTIFY_SOCKET of its own; collects the datagrams it
+    sends until |until(messages)| holds or none arrives for 3 s (bounded by |limit|)."""
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(3 * harness.SCALE)
+    msgs = []
+    try:
+        n = Node(env=dict(env, NOTIFY_SOCKET=path))
+        while len(msgs) < limit and not until(msgs):
+            try:
+                msgs.append(sock.recv(4096).decode())
+            except socket.timeout:
+                break
+        assert n.stop() == 0
+    finally:
+        sock.close()
+        os.unlink(path)
+        os.rmdir(d)
+    return msgs
+
+
+@test
+def watchdog_is_pinged_from_the_loop_when_the_manager_asks():
+    # WATCHDOG_USEC 200 ms: pings every 100 ms while the loop turns.
+    msgs = notify_messages({"WATCHDOG_USEC": "200000"}, lambda m: m.count("WATCHDOG=1") >= 3)
+    assert msgs and "READY=1" in msgs[0], msgs
+    assert msgs.count("WATCHDOG=1") >= 3, msgs
+    # A watchdog meant for another process (WATCHDOG_PID) is not ours: no ping in 3 s.
+    msgs = notify_messages({"WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"}, lambda m: False)
+    assert msgs and "READY=1" in msgs[0], msgs
+    assert "WATCHDOG=1" not in msgs, msgs
+    # No WATCHDOG_USEC: no watchdog.
+    msgs = notify_messages({}, lambda m: False)
+    assert "WATCHDOG=1" not in msgs, msgs
+
+
+@test
+def the_installed_default_config_file_is_read_when_present():
+    # The default path is compiled in (the install prefix's sysconfdir); --help names it.
+    code, out, _ = run(["--help"])
+    default = next(line.split("either, ")[1].split(" if it exists")[0] for line in out.splitlines()
+                   if "if it exists" in line)
+    etc = os.path.dirname(os.path.dirname(default))
+    if not os.path.isdir(etc) or os.geteuid() != 0:
+        raise harness.Skip(f"needs root and {etc} to mount a private tmpfs over")
+    # A private mount namespace: a tmpfs over that directory, seen by this test alone.
+    script = (f"mount -t tmpfs none {etc} && mkdir -p {os.path.dirname(default)} && "
+              f"printf 'k = 9\\n' > {default} && : > {etc}/other.conf && "
+              f"env -u RON_DHT_CONFIG {harness.BIN} config check && "
+              f"RON_DHT_CONFIG= {harness.BIN} config check && "
+              f"env -u RON_DHT_CONFIG {harness.BIN} config check --config {etc}/other.conf")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0 and "unshare" in p.stderr:
+        raise harness.Skip("no mount namespaces here: " + p.stderr.strip())
+    checks = p.stdout.split("# effective configuration")
+    assert p.returncode == 0 and len(checks) == 4, p.stdout + p.stderr
+    assert f"(file {default})" in checks[1] and "k = 9" in checks[1], checks[1]
+    assert "(no configuration file)" in checks[2] and "k = 20" in checks[2], checks[2]
+    assert f"(file {etc}/other.conf)" in checks[3] and "k = 20" in checks[3], checks[3]
 
 
 @test
