@@ -51,6 +51,9 @@ def mutable_statics(archive):
         section, name = m.group(1), m.group(2)
         if section.startswith((".rodata", ".data.rel.ro")):
             continue
+        # What sanitizer instrumentation adds (source locations, global descriptors).
+        if name.startswith(("__unnamed_", "___asan_gen", "__asan", "__ubsan", "__sancov")):
+            continue
         if section.startswith((".data", ".bss", ".tdata", ".tbss")):
             hits.append(f"{section}: {name}")
     return hits
