@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs every package svc-dht needs to build, test, fuzz and benchmark.
+# Installs every package svc-dht needs to build, test, fuzz and benchmark, and on demand
+# the tools of one verb: deb (make deb), rpm (make rpm), cross-arm64 (make cross-arm64).
 # Idempotent and quiet when everything is present; only the package manager speaks
 # when something is missing. Debian/Ubuntu (apt) is what CI uses; the Fedora names are
 # kept here so a packager on an rpm system has one place to read them from.
+#   tools/install-deps.sh [--check] [deb|rpm|cross-arm64]...
 set -eu
 
 # Debian 12 / Ubuntu package names.
@@ -19,12 +21,40 @@ clang-tools-extra libuv-devel llhttp-devel libsodium-devel jansson-devel tomlplu
 gtest-devel google-benchmark-devel python3 python3-cbor2 python3-pynacl golang-github-prometheus
 curl procps-ng iproute time"
 
-if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-    echo "usage: tools/install-deps.sh [--check]"
-    echo "  Installs the build, test and fuzz dependencies (apt, or dnf on Fedora)."
-    echo "  --check  exit 1 if something is missing, install nothing"
-    exit 0
-fi
+# The tools of one verb, installed only when that verb runs (Debian names).
+DEB_GROUP_deb="debhelper dpkg-dev lintian man-db"
+DEB_GROUP_rpm="rpm rpmlint cpio"
+# Cross building for aarch64 and running the result under qemu-user. The :arm64 packages
+# need the arm64 architecture in dpkg (added on demand).
+DEB_GROUP_cross_arm64="crossbuild-essential-arm64 qemu-user-static libuv1-dev:arm64
+libsodium-dev:arm64 libjansson-dev:arm64 libtomlplusplus-dev:arm64 libgtest-dev:arm64"
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+check_only=false
+case "${1:-}" in
+    --help|-h)
+        echo "usage: tools/install-deps.sh [--check] [deb|rpm|cross-arm64]..."
+        echo "  Installs the build, test and fuzz dependencies (apt, or dnf on Fedora), and"
+        echo "  with a group name the tools of that verb too."
+        echo "  --check  exit 1 if something is missing, install nothing"
+        exit 0;;
+    --check) check_only=true; shift;;
+esac
+for g in "$@"; do
+    case "$g" in
+        deb) DEB_PKGS="$DEB_PKGS $DEB_GROUP_deb";;
+        rpm) DEB_PKGS="$DEB_PKGS $DEB_GROUP_rpm";;
+        cross-arm64)
+            DEB_PKGS="$DEB_PKGS $DEB_GROUP_cross_arm64"
+            if command -v dpkg >/dev/null 2>&1 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+                [ "$check_only" = true ] && { echo "missing: dpkg architecture arm64" >&2; exit 1; }
+                $SUDO dpkg --add-architecture arm64
+                NEED_UPDATE=1
+            fi;;
+        *) echo "install-deps: unknown group '$g' (deb, rpm, cross-arm64)" >&2; exit 2;;
+    esac
+done
 
 if command -v dpkg-query >/dev/null 2>&1; then
     missing=""
@@ -36,14 +66,13 @@ if command -v dpkg-query >/dev/null 2>&1; then
         esac
     done
     [ -z "$missing" ] && exit 0
-    if [ "${1:-}" = "--check" ]; then
+    if [ "$check_only" = true ]; then
         echo "missing packages:$missing" >&2
         exit 1
     fi
     echo "install-deps: installing$missing" >&2
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
+    [ -n "${NEED_UPDATE:-}" ] && $SUDO apt-get update -q >/dev/null
     # Refresh the package lists only when an install fails on stale ones.
     # shellcheck disable=SC2086
     if ! $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null; then
@@ -59,12 +88,10 @@ if command -v dnf >/dev/null 2>&1; then
         rpm -q "$p" >/dev/null 2>&1 || missing="$missing $p"
     done
     [ -z "$missing" ] && exit 0
-    if [ "${1:-}" = "--check" ]; then
+    if [ "$check_only" = true ]; then
         echo "missing packages:$missing" >&2
         exit 1
     fi
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     # shellcheck disable=SC2086
     $SUDO dnf install -y -q $missing
     exit 0
