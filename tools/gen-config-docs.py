@@ -5,6 +5,7 @@
 # it changes nothing and exits 1 if any of them (or `svc-dht --help`) disagrees with the
 # table.
 #   tools/gen-config-docs.py [--check] PATH/TO/svc-dht [SOURCE_ROOT]
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ FIELDS = ["key", "type", "default", "macro_default", "min", "max", "env", "alias
 
 
 def table(binary):
-    out = subprocess.run([binary, "config", "keys"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(binary + ["config", "keys"], capture_output=True, text=True, check=True).stdout
     return [dict(zip(FIELDS, line.split("\t"))) for line in out.splitlines() if line]
 
 
@@ -114,7 +115,9 @@ def splice(text, lines):
 def main():
     args = [a for a in sys.argv[1:] if a != "--check"]
     check = "--check" in sys.argv
-    binary = args[0]
+    # A cross build's daemon runs through SVC_DHT_EXE_WRAPPER (e.g. qemu-user;
+    # tools/cross-test.sh).
+    binary = os.environ.get("SVC_DHT_EXE_WRAPPER", "").split() + [args[0]]
     root = args[1] if len(args) > 1 else "."
     keys = table(binary)
     want = {
@@ -134,7 +137,7 @@ def main():
             else:
                 with open(path, "w") as f:
                     f.write(text)
-    help_text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run(binary + ["--help"], capture_output=True, text=True).stdout
     if check:
         # The default config file, every key uncommented, must load and equal the defaults.
         import tempfile
@@ -143,7 +146,7 @@ def main():
                  for l in text.splitlines()]
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
             f.write("\n".join(lines) + "\n")
-        p = subprocess.run([binary, "config", "check", "--config", f.name], capture_output=True, text=True)
+        p = subprocess.run(binary + ["config", "check", "--config", f.name], capture_output=True, text=True)
         if p.returncode != 0:
             problems.append("packaging/svc-dht.conf uncommented does not load: " + p.stderr.strip())
         else:

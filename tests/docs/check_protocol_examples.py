@@ -5,16 +5,19 @@
 #   ```hex frame  -> the 9-byte HELLO, or one frame whose payload decodes by its kind
 # Prints TAP.
 import json
+import os
 import re
 import subprocess
 import sys
 
-doc, tool = sys.argv[1], sys.argv[2]
+doc = sys.argv[1]
+# A cross build's programs run through SVC_DHT_EXE_WRAPPER (e.g. qemu-user; tools/cross-test.sh).
+tool = os.environ.get("SVC_DHT_EXE_WRAPPER", "").split() + [sys.argv[2]]
 blocks = re.findall(r"```hex (dht|ctrl|frame)\n(.*?)```", open(doc).read(), flags=re.S)
 
 
 def decode(hexstr, ctrl):
-    args = [tool, "decode", hexstr] + (["--ctrl"] if ctrl else [])
+    args = tool + ["decode", hexstr] + (["--ctrl"] if ctrl else [])
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 

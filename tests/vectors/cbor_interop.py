@@ -10,6 +10,7 @@
 #     with cbor2's canonical encoding.
 # Prints TAP.
 import json
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,8 @@ import cbor2
 import nacl.exceptions
 import nacl.signing
 
-TOOL = sys.argv[1]
+# A cross build's programs run through SVC_DHT_EXE_WRAPPER (e.g. qemu-user; tools/cross-test.sh).
+TOOL = os.environ.get("SVC_DHT_EXE_WRAPPER", "").split() + [sys.argv[1]]
 WRITER_ORDER = ["v", "op", "rid", "f", "code", "target", "key", "rec", "val", "obs", "providers", "nodes"]
 
 
@@ -42,7 +44,7 @@ def unplain(x):
     return x
 
 
-lines = subprocess.run([TOOL, "list"], check=True, capture_output=True, text=True).stdout.splitlines()
+lines = subprocess.run(TOOL + ["list"], check=True, capture_output=True, text=True).stdout.splitlines()
 samples = [json.loads(l) for l in lines]
 print(f"1..{3 * len(samples) + 1}")
 n = 0
@@ -74,7 +76,7 @@ for s in samples:
     shuffled = dict(reversed(list(value.items())))
     shuffled["x-unknown"] = [1, {"nested": b"\x00"}]
     hexed = cbor2.dumps(shuffled).hex()
-    args = [TOOL, "decode", hexed] + (["--ctrl"] if s["kind"] == "ctrl" else [])
+    args = TOOL + ["decode", hexed] + (["--ctrl"] if s["kind"] == "ctrl" else [])
     ours = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
     check(ours == s["expect"], f"we decode cbor2's {s['name']} (reordered, unknown key)",
           f"got {ours}\nwant {s['expect']}")
