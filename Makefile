@@ -15,6 +15,13 @@
 #   make bench      micro-benchmarks (build-bench/, release)
 #   make release    optimized build with LTO (build-rel/)
 #   make sim-scale N=10000 L=10000 SEED=1   one large simulated network (release build)
+#   make deb        svc-dht and libsvcdht-dev .debs for this machine in packaging/out/,
+#                   lintian-checked; make deb-arm64 cross-builds the arm64 ones
+#   make rpm        svc-dht and libsvcdht-devel rpms (Debian's rpm), rpmlint-checked
+#   make package-test   installs and runs what make deb built, unpacks and runs the rpm and
+#                   the arm64 .deb (under qemu-user) when they were built
+#   make cross-arm64    aarch64 release + LTO build (build-arm64/) and its tests under
+#                   qemu-user: the native test programs and the daemon's integration suites
 #   make format / format-check
 #   make clean
 
@@ -23,6 +30,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 BENCH_BUILD?= build-bench
 REL_BUILD  ?= build-rel
+ARM64_BUILD?= build-arm64
 MESON      ?= meson
 NINJA      ?= ninja
 S          ?= 60
@@ -36,7 +44,7 @@ FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
 .PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
-	format-check clean
+	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -70,7 +78,7 @@ install: all
 	$(NINJA) -C $(BUILD)
 	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
-# -fno-sanitize=vptr: the core is built without RTTI (errors are values, no dynamic_cast),
+# -fno-sanitize=vptr: nothing is built with RTTI (errors are values, no dynamic_cast),
 # and UBSan's vptr check needs type info on every polymorphic object.
 asan: deps
 	@test -f $(ASAN_BUILD)/build.ninja || CC=clang-14 CXX=clang++-14 $(MESON) setup $(ASAN_BUILD) \
@@ -113,6 +121,31 @@ sim-scale: release
 	/usr/bin/time -f "wall %e s, max rss %M KiB" $(REL_BUILD)/tools/dht-sim --nodes $(N) \
 	  --lookups $(L) --seed $(SEED) --fast-crypto --progress --json
 
+# Packages are built from the tree as checked out (tracked and new files), never from build/.
+deb:
+	tools/package.sh deb
+
+deb-arm64:
+	tools/package.sh deb arm64
+
+rpm:
+	tools/package.sh rpm
+
+package-test:
+	tools/package-test.sh deb
+	@if ls packaging/out/svc-dht-*.rpm >/dev/null 2>&1; then tools/package-test.sh rpm; fi
+	@if ls packaging/out/svc-dht_*_arm64.deb >/dev/null 2>&1; then tools/package-test.sh deb-arm64; fi
+
+# The aarch64 build: what an edge board runs (release + LTO, warnings as errors).
+arm64:
+	@tools/install-deps.sh cross-arm64
+	@test -f $(ARM64_BUILD)/build.ninja || $(MESON) setup $(ARM64_BUILD) \
+	  --cross-file tools/cross/aarch64-linux-gnu.ini --buildtype=release -Db_lto=true -Dwerror=true
+	$(NINJA) -C $(ARM64_BUILD)
+
+cross-arm64: arm64
+	@tools/cross-test.sh $(ARM64_BUILD)
+
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \
 	  -Dtests=false --buildtype=release -Db_lto=true
@@ -126,4 +159,5 @@ format-check:
 	clang-format --dry-run -Werror $(SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) $(REL_BUILD) fuzz-out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) $(REL_BUILD) $(ARM64_BUILD) fuzz-out \
+	  packaging/out

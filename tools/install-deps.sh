@@ -25,8 +25,9 @@ curl procps-ng iproute time"
 DEB_GROUP_deb="debhelper dpkg-dev lintian man-db"
 DEB_GROUP_rpm="rpm rpmlint cpio"
 # Cross building for aarch64 and running the result under qemu-user. The :arm64 packages
-# need the arm64 architecture in dpkg (added on demand).
-DEB_GROUP_cross_arm64="crossbuild-essential-arm64 qemu-user-static libuv1-dev:arm64
+# need the arm64 architecture in dpkg (added on demand); pkgconf:arm64 gives dpkg-buildpackage
+# -a arm64 its aarch64-linux-gnu-pkg-config.
+DEB_GROUP_cross_arm64="crossbuild-essential-arm64 qemu-user-static pkgconf:arm64 libuv1-dev:arm64
 libsodium-dev:arm64 libjansson-dev:arm64 libtomlplusplus-dev:arm64 libgtest-dev:arm64"
 
 SUDO=""
