@@ -308,6 +308,13 @@ private:
     void seed_dial(size_t i, Time now);
     void seed_up(const Contact& seed, Time now);
     void maintenance(Time now);
+    // maintenance_due is the earliest time at which a maintenance round would do anything
+    // (redial a seed, refresh a bucket or our own neighbourhood, replicate a key), NEVER
+    // when nothing is pending; maintenance_deadline is the round on the 10 s grid that
+    // handles it. Only inputs change what is pending, and next_deadline() is asked again
+    // after each, so an idle node sleeps through the rounds that would do nothing.
+    Time maintenance_due() const;
+    Time maintenance_deadline(Time scheduled) const;
 
     NodeConfig cfg_;
     const Identity* self_;
@@ -335,6 +342,7 @@ private:
     uint64_t join_lookup_ = 0;
     bool draining_ = false;
     Time last_self_refresh_ = 0;
+    Time maintenance_at_ = 0;  // the grid round the maintenance timer entry stands for
 
     std::map<Key, Published> published_;
     std::set<std::pair<Time, Key>> repub_queue_;  // publisher republish rounds

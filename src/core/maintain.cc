@@ -40,6 +40,29 @@ void Node::seed_up(const Contact& seed, Time now) {
     start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
 }
 
+Time Node::maintenance_due() const {
+    if (draining_) return NEVER;
+    Time due = NEVER;
+    if (table_.size() == 0) {
+        for (const Seed& seed : seeds_)
+            if (!seed.dialing) due = std::min(due, seed.retry_at);
+        return due;
+    }
+    for (int i = 0; i < table_.bucket_count(); ++i)
+        due = std::min(due, table_.bucket_touched(i) + cfg_.refresh_interval);
+    if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
+    if (!repl_queue_.empty()) due = std::min(due, repl_queue_.begin()->first);
+    return due;
+}
+
+Time Node::maintenance_deadline(Time scheduled) const {
+    const Time due = maintenance_due();
+    if (due <= scheduled) return scheduled;
+    if (due == NEVER) return NEVER;
+    const Time rounds = (due - scheduled + MAINTENANCE_INTERVAL - 1) / MAINTENANCE_INTERVAL;
+    return scheduled + rounds * MAINTENANCE_INTERVAL;
+}
+
 void Node::maintenance(Time now) {
     if (draining_) return;
     // Rejoin through the seeds when the table emptied (every contact failed), but never

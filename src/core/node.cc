@@ -34,7 +34,8 @@ Node::Node(const NodeConfig& cfg, const Identity& self, Env env, Time now)
       store_(cfg.store),
       node_tokens_(cfg.node_rate),
       node_tokens_at_(now) {
-    timer(now + MAINTENANCE_INTERVAL, TimerKind::maintenance, 0);
+    maintenance_at_ = now + MAINTENANCE_INTERVAL;
+    timer(maintenance_at_, TimerKind::maintenance, 0);
 }
 
 Node::~Node() = default;
@@ -50,7 +51,18 @@ void Node::timer(Time at, TimerKind kind, uint64_t id) {
 }
 
 Time Node::next_deadline() const {
-    Time t = heap_.empty() ? NEVER : heap_.front().at;
+    Time t = NEVER;
+    if (!heap_.empty()) {
+        // The maintenance round may be skipped: its entry stands for the round that has
+        // something to do. The heap's next entry is then one of the front's children.
+        const TimerEntry& front = heap_.front();
+        if (front.kind != TimerKind::maintenance) {
+            t = front.at;
+        } else {
+            t = maintenance_deadline(front.at);
+            for (size_t i = 1; i <= 2 && i < heap_.size(); ++i) t = std::min(t, heap_[i].at);
+        }
+    }
     if (!rpc_timeouts_.empty()) t = std::min(t, rpc_timeouts_.begin()->first);
     if (!rpc_hedges_.empty()) t = std::min(t, rpc_hedges_.begin()->first);
     t = std::min(t, store_.next_expiry());
@@ -271,6 +283,10 @@ void Node::contact_removed(const Contact& c, Time now) {
 
 void Node::on_timer(Time now) {
     const InputCheck check{*this};
+    // Whether a maintenance round up to now had something to do is decided on the state
+    // before this input, as if the rounds had run at their times.
+    const bool maintenance_skipped =
+        maintenance_at_ <= now && maintenance_deadline(maintenance_at_) > now;
     while (!rpc_timeouts_.empty() && rpc_timeouts_.begin()->first <= now) {
         const uint64_t rid = rpc_timeouts_.begin()->second;
         rpc_timeouts_.erase(rpc_timeouts_.begin());
@@ -304,10 +320,16 @@ void Node::on_timer(Time now) {
                 if (e.id < seeds_.size() && !seeds_[e.id].dialing && !draining_)
                     seed_dial(e.id, now);
                 break;
-            case TimerKind::maintenance:
-                maintenance(now);
-                timer(now + MAINTENANCE_INTERVAL, TimerKind::maintenance, 0);
+            case TimerKind::maintenance: {
+                // The rounds that had nothing to do were slept through; the entry moves to
+                // the grid's next round either way.
+                if (!maintenance_skipped) maintenance(now);
+                const Time round =
+                    e.at + (now - e.at) / MAINTENANCE_INTERVAL * MAINTENANCE_INTERVAL;
+                maintenance_at_ = round + MAINTENANCE_INTERVAL;
+                timer(maintenance_at_, TimerKind::maintenance, 0);
                 break;
+            }
             default: break;
         }
     }

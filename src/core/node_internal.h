@@ -49,8 +49,9 @@ enum class Purpose : uint8_t { api, join, refresh, publish };
 // What a publish job stores.
 enum class PublishKind : uint8_t { record, value, replicate };
 
-// Maintenance runs every 10 s: bucket refresh, the periodic self-lookup, seed redials and
-// the holders' replication rounds. Cheap when nothing is due.
+// Maintenance rounds run on a 10 s grid: bucket refresh, the periodic self-lookup, seed
+// redials and the holders' replication rounds. A round with nothing due is skipped without
+// waking the process (Node::maintenance_deadline), so an idle node does not tick.
 inline constexpr Time MAINTENANCE_INTERVAL = secs(10);
 // A dial not answered (open or failed) within this time is given up by the node.
 inline constexpr Time DIAL_TIMEOUT = secs(5);

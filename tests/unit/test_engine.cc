@@ -406,3 +406,35 @@ TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {
     e.settle();
     EXPECT_GE(near.count(Op::add_provider), 1u) << "the record followed the closest node";
 }
+
+TEST(Engine, AStandaloneNodeWithNothingToMaintainAsksForNoWakeUp) {
+    // No seed and no contact: no maintenance round would do anything, so the node sets no
+    // deadline at all and an idle edge board stays asleep (it used to tick every 10 s).
+    Engine e;
+    EXPECT_EQ(e.node().next_deadline(), NEVER);
+    EXPECT_EQ(e.peers().next_deadline(), NEVER);
+    e.advance(e.now + secs(3600));
+    EXPECT_EQ(e.node().next_deadline(), NEVER);
+}
+
+TEST(Engine, MaintenanceSleepsUntilARoundOnItsTenSecondGridHasWorkDue) {
+    // The node was built at 1 s, so its maintenance rounds fall at 11 s, 21 s, 31 s, ...
+    // It joins at 1 s; with a 25 s refresh interval the earliest work after that is the
+    // refresh of what the join touched, due at 26 s. The node sleeps through the rounds
+    // before it and refreshes at the 31 s round, as it did when every round woke it.
+    NodeConfig c = no_hedges();
+    c.refresh_interval = secs(25);
+    Engine e(c);
+    ASSERT_EQ(e.now, secs(1));
+    Remote& seed = e.remote(3);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const size_t joined = seed.count(Op::find_node);
+    ASSERT_GE(joined, 1u) << "the join's lookups";
+    e.advance(secs(31) - 1);
+    EXPECT_EQ(seed.count(Op::find_node), joined);
+    e.advance(secs(31));
+    ASSERT_GT(seed.count(Op::find_node), joined) << "the refresh";
+    EXPECT_EQ(seed.got.back().second, secs(31));
+}
