@@ -13,7 +13,8 @@
 #   make fuzz-smoke every fuzz target for 60 s (build-fuzz/)
 #   make fuzz T=fuzz_frame S=300   one target for S seconds
 #   make bench      micro-benchmarks (build-bench/, release)
-#   make release    optimized build with LTO (build-rel/)
+#   make release    optimized build with LTO, libstdc++ linked in, as for an edge board
+#                   (build-rel/)
 #   make sim-scale N=10000 L=10000 SEED=1   one large simulated network (release build)
 #   make deb        svc-dht and libsvcdht-dev .debs for this machine in packaging/out/,
 #                   lintian-checked; make deb-arm64 cross-builds the arm64 ones
@@ -113,7 +114,7 @@ sizes: all
 
 release: deps
 	@test -f $(REL_BUILD)/build.ninja || $(MESON) setup $(REL_BUILD) --buildtype=release \
-	  -Db_lto=true -Dwerror=$(WERROR)
+	  -Db_lto=true -Dstatic_libstdcxx=true -Dwerror=$(WERROR)
 	$(NINJA) -C $(REL_BUILD)
 
 # The scale figures of docs/PERFORMANCE.md come from here (FastCrypto: see that file).
@@ -140,7 +141,8 @@ package-test:
 arm64:
 	@tools/install-deps.sh cross-arm64
 	@test -f $(ARM64_BUILD)/build.ninja || $(MESON) setup $(ARM64_BUILD) \
-	  --cross-file tools/cross/aarch64-linux-gnu.ini --buildtype=release -Db_lto=true -Dwerror=true
+	  --cross-file tools/cross/aarch64-linux-gnu.ini --buildtype=release -Db_lto=true \
+	  -Dstatic_libstdcxx=true -Dwerror=true
 	$(NINJA) -C $(ARM64_BUILD)
 
 cross-arm64: arm64
