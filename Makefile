@@ -23,6 +23,8 @@
 #                   the arm64 .deb (under qemu-user) when they were built
 #   make cross-arm64    aarch64 release + LTO build (build-arm64/) and its tests under
 #                   qemu-user: the native test programs and the daemon's integration suites
+#   make footprint  binary size, idle memory and wake-ups, bytes per stored record, 64-node
+#                   cluster RSS, one JSON line per arch; fails when a budget is missed
 #   make format / format-check
 #   make clean
 
@@ -45,7 +47,7 @@ FUZZ_TARGETS = fuzz_frame fuzz_message fuzz_record fuzz_session fuzz_admin_http 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include tests fuzz bench tools -name '*.cc' -o -name '*.h')
 
 .PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
-	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64
+	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64 footprint
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -147,6 +149,11 @@ arm64:
 
 cross-arm64: arm64
 	@tools/cross-test.sh $(ARM64_BUILD)
+
+footprint: release arm64
+	tools/footprint.py --bin $(REL_BUILD)/svc-dht
+	tools/footprint.py --bin $(ARM64_BUILD)/svc-dht --arch aarch64 --strip aarch64-linux-gnu-strip \
+	  --wrapper "qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \
