@@ -102,6 +102,27 @@ bool apply_config(const RawValues& flags, const RawValues& file, const std::stri
         const char* eq = std::strchr(*e, '=');
         if (eq != nullptr) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
     }
+    // Environment names of the seeds whose meaning no setting here shares: taking them as
+    // aliases would silently set something else (a 50 ms hedge-leg budget became a 50 ms
+    // RPC timeout), so a configuration that sets one is refused, naming what to use.
+    static constexpr struct {
+        const char* name;
+        const char* why;
+    } refused[] = {
+        {"DHT_MIN_LEG_BUDGET_MS",
+         "a minimum hedge-leg budget, which svc-dht does not have; hedges start after "
+         "RON_DHT_HEDGE_AFTER_MS and an RPC fails after RON_DHT_TIMEOUT_MS"},
+        {"DHT_MAX_CONCURRENT_LEGS",
+         "hedge legs per lookup, which svc-dht does not bound apart from RON_DHT_BETA "
+         "(hedges in flight per lookup); RON_DHT_MAX_INFLIGHT bounds RPCs node-wide"},
+    };
+    for (const auto& r : refused) {
+        auto it = env.find(r.name);
+        if (it == env.end() || it->second.empty()) continue;
+        issues->push_back({true, "environment " + std::string(r.name) + " is not supported: it " +
+                                     "meant " + r.why + "; unset it"});
+        return false;
+    }
     // An empty value means "not set" for the environment; the file and flags are explicit.
     for (const KeyDef& d : config_table()) {
         std::vector<RawValue> chosen;

@@ -281,6 +281,22 @@ def bad_configuration_exits_two_naming_the_key():
 
 
 @test
+def seed_names_with_another_meaning_are_refused_not_taken_as_aliases():
+    # DHT_MIN_LEG_BUDGET_MS (the seeds' minimum hedge-leg budget, 50 ms there) used to set
+    # rpc_timeout_ms, so a seed-era environment ran with 50 ms RPC timeouts; and
+    # DHT_MAX_CONCURRENT_LEGS set max_inflight. Both are refused, for config check and for
+    # the daemon itself, naming what to use instead.
+    for name, value, instead in (("DHT_MIN_LEG_BUDGET_MS", "50", "RON_DHT_TIMEOUT_MS"),
+                                 ("DHT_MAX_CONCURRENT_LEGS", "4", "RON_DHT_MAX_INFLIGHT")):
+        code, out, err = run(["config", "check"], env={name: value})
+        assert code == 2 and name in err and "not supported" in err and instead in err, (code, out, err)
+        code, _, err = run(["run", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"], env={name: value})
+        assert code == 2 and name in err, (code, err)
+    code, out, _ = run(["config", "check"])
+    assert code == 0 and "rpc_timeout_ms = 1500" in out and "max_inflight = 4096" in out, out
+
+
+@test
 def config_precedence_flag_over_env_over_file():
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write('k = 10\nalpha = 2\nreplica = 4\n[diversity]\nper_prefix_max = 3\n')
