@@ -203,13 +203,7 @@ class Admin:
     def metric(self, name):
         status, body = self.request("GET", "/metrics")
         assert status == 200, (status, body[:200])
-        for line in body.decode().splitlines():
-            if line.startswith("#"):
-                continue
-            key, _, val = line.rpartition(" ")
-            if key == name:
-                return float(val)
-        return 0.0
+        return harness.metric_value(body.decode(), name)
 
     def close(self):
         if self.conn is not None:
@@ -249,31 +243,37 @@ def measure_idle(seconds):
             "idle_threads": len(sw1)}
 
 
-def measure_provider_records_api():
-    say(f"provider_records_api: {RECORDS} POST /dht/provide on one node")
+def load_through_api(path, content_type, bodies, count, gauge):
+    """POSTs |count| bodies to |path| on a fresh node; returns the RSS it grew by, checking
+    that every request was taken and that the |gauge| metric counts them all."""
     n = fresh_node(*FAST)
     a = Admin(n)
-    a.metric("dht_provider_records")  # warm up the admin connection and the metrics page
+    a.metric(gauge)  # warm up the admin connection and the metrics page
     before = rss_kib(n.proc.pid)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": content_type}
     failures = {}
-    for i in range(RECORDS):
-        cid = "b3:" + key_of(b"api", i).hex()
-        body = json.dumps({"cid": cid, "node": PROVIDER_ADDR}).encode()
-        status, data = a.request("POST", "/dht/provide", body, headers)
+    for i, body in enumerate(bodies):
+        status, data = a.request("POST", path, body, headers)
         if status != 200:
             failures[status] = failures.get(status, 0) + 1
-            if len(failures) == 1 and failures[status] == 1:
-                say(f"provide {i}: {status} {data[:200]!r}")
-    stored = a.metric("dht_provider_records")
+            if sum(failures.values()) == 1:
+                say(f"{path} {i}: {status} {data[:200]!r}")
+    stored = a.metric(gauge)
     after = rss_kib(n.proc.pid)
     a.close()
     stop_node(n)
-    assert not failures, f"refused provides: {failures}"
-    assert stored == RECORDS, f"dht_provider_records is {stored}, expected {RECORDS}"
-    r = per_record(before, after, RECORDS)
+    assert not failures, f"refused {path}: {failures}"
+    assert stored == count, f"{gauge} is {stored}, expected {count}"
+    r = per_record(before, after, count)
     r["stored"] = int(stored)
     return r
+
+
+def measure_provider_records_api():
+    say(f"provider_records_api: {RECORDS} POST /dht/provide on one node")
+    bodies = (json.dumps({"cid": "b3:" + key_of(b"api", i).hex(), "node": PROVIDER_ADDR}).encode()
+              for i in range(RECORDS))
+    return load_through_api("/dht/provide", "application/json", bodies, RECORDS, "dht_provider_records")
 
 
 def key_of(tag, i):
@@ -329,28 +329,9 @@ def measure_provider_records_peers():
 
 def measure_values():
     say(f"values_100b: {VALUES} POST /dht/put of {VALUE_BYTES} bytes")
-    n = fresh_node(*FAST)
-    a = Admin(n)
-    a.metric("dht_values_stored")
-    before = rss_kib(n.proc.pid)
-    failures = {}
-    headers = {"Content-Type": "application/octet-stream"}
-    for i in range(VALUES):
-        value = (key_of(b"value", i) * 4)[:VALUE_BYTES]
-        status, data = a.request("POST", "/dht/put", value, headers)
-        if status != 200:
-            failures[status] = failures.get(status, 0) + 1
-            if sum(failures.values()) == 1:
-                say(f"put {i}: {status} {data[:200]!r}")
-    stored = a.metric("dht_values_stored")
-    after = rss_kib(n.proc.pid)
-    a.close()
-    stop_node(n)
-    assert not failures, f"refused puts: {failures}"
-    assert stored == VALUES, f"dht_values_stored is {stored}, expected {VALUES}"
-    r = per_record(before, after, VALUES)
+    bodies = ((key_of(b"value", i) * 4)[:VALUE_BYTES] for i in range(VALUES))
+    r = load_through_api("/dht/put", "application/octet-stream", bodies, VALUES, "dht_values_stored")
     r["bytes_per_value"] = r.pop("bytes_per_record")
-    r["stored"] = int(stored)
     return r
 
 

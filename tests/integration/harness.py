@@ -78,6 +78,20 @@ def run(args, env=None, timeout=30):
     return p.returncode, p.stdout, p.stderr
 
 
+def metric_value(text, name, labels=None):
+    """The value of one sample in a /metrics page (0 if absent)."""
+    want = name
+    if labels:
+        want += "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        key, _, val = line.rpartition(" ")
+        if key == want:
+            return float(val)
+    return 0.0
+
+
 class Http:
     def __init__(self, status, headers, body):
         self.status = status
@@ -187,16 +201,7 @@ class Node:
 
     def metric(self, name, labels=None):
         """The value of one sample in /metrics (0 if absent)."""
-        want = name
-        if labels:
-            want += "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
-        for line in self.get("/metrics").body.decode().splitlines():
-            if line.startswith("#"):
-                continue
-            key, _, val = line.rpartition(" ")
-            if key == want:
-                return float(val)
-        return 0.0
+        return metric_value(self.get("/metrics").body.decode(), name, labels)
 
     def alive(self):
         return self.proc.poll() is None
