@@ -246,13 +246,6 @@ private:
         double tokens = 0;
         Time at = 0;
     };
-    struct Published {  // our own provides and puts, republished within their lifetime
-        bool is_value = false;
-        std::vector<std::string> addrs;
-        uint64_t until_unix = 0;  // the lifetime the caller asked for
-        Bytes value;
-    };
-
     // node.cc: timers, actions, sessions, RPCs, inbound requests and responses
     void timer(Time at, TimerKind kind, uint64_t id);
     Bytes& action_buffer();
@@ -292,8 +285,13 @@ private:
     RequestResult& new_request(ApiOp op, const Key& key, Time now);
     bool api_gate(RequestResult& r, Time now);
     void complete(RequestResult& r, Err err, Time now);
-    void provide_round(const Key& key, const Published& pub, RequestId api, Time now);
-    void put_round(const Key& key, const Published& pub, RequestId api, Time now);
+    // provide_round and put_round store our own record or value here (the store keeps it
+    // and its lifetime, |until_unix|, for the next round) and then on the replica closest
+    // nodes; they return the local store's refusal, and publish nothing then.
+    [[nodiscard]] Err provide_round(const Key& key, const std::vector<std::string_view>& addrs,
+                                    uint64_t until_unix, RequestId api, Time now);
+    [[nodiscard]] Err put_round(const Key& key, ByteView value, uint64_t until_unix, RequestId api,
+                                Time now);
     void start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value,
                        RequestId api, Time now);
     void publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& nodes, Time now);
@@ -304,12 +302,15 @@ private:
     NodeId replica_radius(const Key& key);
     void replication_on_add(const Contact& c, Time now);
     void replication_on_remove(const Contact& c, Time now);
-    void republish(const Key& key, Time now);
+    // key_round is a held key's periodic round: republish our own record or value within
+    // its lifetime, and push what others stored to the key's current replica set.
+    void key_round(const Key& key, Time now);
+    void store_due(Time now);
     void seed_dial(size_t i, Time now);
     void seed_up(const Contact& seed, Time now);
     void maintenance(Time now);
     // maintenance_due is the earliest time at which a maintenance round would do anything
-    // (redial a seed, refresh a bucket or our own neighbourhood, replicate a key), NEVER
+    // (redial a seed, refresh a bucket or our own neighbourhood), NEVER
     // when nothing is pending; maintenance_deadline is the round on the 10 s grid that
     // handles it. Only inputs change what is pending, and next_deadline() is asked again
     // after each, so an idle node sleeps through the rounds that would do nothing.
@@ -344,10 +345,7 @@ private:
     Time last_self_refresh_ = 0;
     Time maintenance_at_ = 0;  // the grid round the maintenance timer entry stands for
 
-    std::map<Key, Published> published_;
-    std::set<std::pair<Time, Key>> repub_queue_;  // publisher republish rounds
-    std::set<std::pair<Time, Key>> repl_queue_;   // holder replication rounds
-    std::map<Key, NodeId> replica_radius_;        // per held key, see replica_radius()
+    StoreDue store_due_;  // scratch for store_.due
 
     std::vector<TimerEntry> heap_;  // min-heap by (at, seq), lazily cancelled
     // RPC timeouts and hedge checks change with every request, so they are kept exactly

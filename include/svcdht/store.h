@@ -10,7 +10,8 @@
 
 #include <cstdint>
 #include <map>
-#include <queue>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,33 +53,74 @@ struct StoreSource {
     }
 };
 
-// StoredRecord owns what a ProviderRecord views.
-struct StoredRecord {
-    Key key;
-    PublicKey pk{};
-    std::vector<std::string> addrs;
-    uint64_t ttl = 0;
-    uint64_t ts = 0;
-    Signature sig{};  // Ed25519
-    uint64_t alg = SIG_ED25519;
-    Bytes alg_key_sig;  // another algorithm: its public key then its signature
+// A record signed with another algorithm than Ed25519 keeps that algorithm's key and
+// signature here, behind a pointer: almost every record is Ed25519 and pays 8 bytes.
+struct AltSig {
+    uint64_t alg = 0;
     uint32_t apk_len = 0;
-    Time expires = 0;  // engine time
-    StoreSource src;
+    Bytes key_sig;  // its public key, then its signature
+};
+
+// StoredRecord owns what a ProviderRecord views, without its key (the store and a lookup
+// hold records per key) and packed: 160 bytes plus one allocation for the addresses.
+class StoredRecord {
+public:
+    PublicKey pk{};
+    Signature sig{};  // Ed25519
+    uint64_t ts = 0;
+    Time expires = 0;      // engine time
     uint64_t arrival = 0;  // store-wide arrival order: within a prefix, the oldest goes first
 
+    StoredRecord() = default;
+    StoredRecord(StoredRecord&&) noexcept = default;
+    StoredRecord& operator=(StoredRecord&&) noexcept = default;
+
+    // from copies an admitted record (its ttl is at most max_ttl_secs, which fits 32 bits).
+    static StoredRecord from(const ProviderRecord& r, Time expires);
+
+    uint64_t ttl() const { return ttl_; }
+    uint64_t alg() const { return alt_ ? alt_->alg : SIG_ED25519; }
+    StoreSource src() const { return {local_, peer_, prefix_, from_publisher_}; }
+    void set_src(const StoreSource& s);
+    size_t addr_count() const;
+    // addrs appends the addresses as views into this record.
+    void addrs(std::vector<std::string_view>& out) const;
+    std::vector<std::string> addr_strings() const;
+    // bytes is what the record costs the store's byte budget: its own size, its address
+    // buffer and its other-algorithm signature.
     size_t bytes() const;
     // same_signature: |r| carries the very signature this record holds.
     bool same_signature(const ProviderRecord& r) const;
-    // view returns a ProviderRecord whose addrs point into |addr_views| (filled here).
-    ProviderRecord view(std::vector<std::string_view>& addr_views) const;
-    static StoredRecord from(const ProviderRecord& r, Time expires);
+    // view returns the ProviderRecord of |key| whose addrs point into |addr_views| (filled
+    // here) and into this record.
+    ProviderRecord view(const Key& key, std::vector<std::string_view>& addr_views) const;
+
+private:
+    uint64_t peer_ = 0;  // StoreSource, packed
+    uint64_t prefix_ = 0;
+    // The addresses, each as its length (one byte below 128, else two: 0x80 | high, low)
+    // followed by its bytes, addr_len_ bytes in all.
+    std::unique_ptr<uint8_t[]> addr_;
+    std::unique_ptr<AltSig> alt_;
+    uint32_t ttl_ = 0;
+    uint16_t addr_len_ = 0;
+    bool local_ = true;
+    bool from_publisher_ = false;
 };
 
 struct StoredValue {
     Bytes value;
     Time expires = 0;
     StoreSource src;
+    // Our own put (src.local): when the lifetime the caller asked for ends, in unix seconds.
+    uint64_t until_unix = 0;
+};
+
+// What came due at one call of Store::due: how many records and values expired (removed
+// already), and the keys whose round is due (see Store::hold).
+struct StoreDue {
+    size_t expired = 0;
+    std::vector<Key> rounds;
 };
 
 struct StoreEntryInfo {  // one line of the debug snapshot
@@ -90,9 +132,17 @@ struct StoreEntryInfo {  // one line of the debug snapshot
     Time expires = 0;
 };
 
+// radius_code maps an XOR distance to 32 bits, monotonically (a nearer distance never gets
+// a larger code): its bit length and the 23 bits after its leading one. A holder keeps the
+// code of its replica set's reach per key; comparing codes errs only towards pushing a
+// record to one node more.
+uint32_t radius_code(const NodeId& distance);
+
 class Store {
 public:
     explicit Store(StoreLimits limits) : limits_(limits) {}
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
 
     // put_record stores |rec| (already admitted) until |expires|, sent by |src|. Storing
     // the identical record again succeeds and changes nothing; a newer one from the same
@@ -110,64 +160,109 @@ public:
     [[nodiscard]] Err put_record(const ProviderRecord& rec, Time expires,
                                  const StoreSource& src = {});
     // put_value stores |value| under |key| (the caller checked key = BLAKE3(value)); a value
-    // already held has its expiry extended. Errors: store_peer_quota, store_prefix_quota,
-    // store_full.
+    // already held has its expiry extended (and, for our own put, its lifetime
+    // |until_unix|). Errors: store_peer_quota, store_prefix_quota, store_full.
     [[nodiscard]] Err put_value(const Key& key, ByteView value, Time expires,
-                                const StoreSource& src = {});
+                                const StoreSource& src = {}, uint64_t until_unix = 0);
 
     // records returns the live records for |key| at |now| (pointers valid until the next
     // mutation), newest first, at most |max|.
     void records(const Key& key, Time now, size_t max, std::vector<const StoredRecord*>& out) const;
+    // local_record is our own live record for |key|, or null.
+    const StoredRecord* local_record(const Key& key, Time now) const;
     const StoredValue* value(const Key& key, Time now) const;
     bool holds(const Key& key, Time now) const;
+    // holds_others: |key| has a live value or a record that is not our own.
+    bool holds_others(const Key& key, Time now) const;
 
-    // expire removes everything whose expiry is <= now; it returns how many it removed.
-    size_t expire(Time now);
-    Time next_expiry() const;
+    // The holder's state per key, kept with the key's entry and gone with it: the code of
+    // its replica set's reach (radius_code) and when its next round (replication, and
+    // republishing our own record or value) is due. hold sets both for a key held;
+    // reschedule moves the round.
+    void hold(const Key& key, uint32_t radius, Time round_at);
+    void reschedule(const Key& key, Time round_at);
+    // each_held calls f(key, radius&) for every key held, in key order, until f returns
+    // false; f may change the radius and nothing else.
+    template <class F>
+    void each_held(F&& f) {
+        for (auto& [key, h] : keys_)
+            if (!f(key, h.radius)) return;
+    }
+
+    // due removes everything whose expiry is <= now and sets |out| to what it removed and
+    // the keys whose round is due (their round moves to NEVER until the engine reschedules
+    // it); next_due is the earliest time at which due has something to do.
+    void due(Time now, StoreDue& out);
+    Time next_due() const { return heap_.empty() ? NEVER : heap_.front().at; }
 
     // keys appends every key held (records or values), in key order.
     void keys(std::vector<Key>& out) const;
     void snapshot(Time now, std::vector<StoreEntryInfo>& out) const;
 
     size_t record_count() const { return n_records_; }
-    size_t value_count() const { return values_.size(); }
+    size_t value_count() const { return n_values_; }
     size_t bytes() const { return bytes_; }
     // displaced counts records replaced in a full provider list to admit a newcomer.
     uint64_t displaced() const { return displaced_; }
     void set_limits(StoreLimits l) { limits_ = l; }
 
 private:
-    struct Expiry {
-        Time at;
-        Key key;
-        PublicKey pk;  // all zero for a value
-        bool is_value;
-        bool operator>(const Expiry& o) const {
-            if (at != o.at) return at > o.at;
-            if (key != o.key) return key > o.key;
-            return pk > o.pk;
+    // One entry per key. The first record is kept inline (most keys have one provider);
+    // more records and a value go to Extra. 184 bytes, so a map node is 256 with the key.
+    struct Extra {
+        std::vector<StoredRecord> more;
+        std::optional<StoredValue> value;
+    };
+    struct Held {
+        StoredRecord first;  // when has_first
+        std::unique_ptr<Extra> extra;
+        Time round_at = NEVER;
+        uint32_t radius = UINT32_MAX;
+        uint32_t heap_pos : 31 = 0;  // this entry's place in heap_
+        uint32_t has_first : 1 = 0;
+
+        size_t count() const { return has_first + (extra ? extra->more.size() : 0); }
+        StoredRecord& at(size_t i) { return i == 0 ? first : extra->more[i - 1]; }
+        const StoredRecord& at(size_t i) const { return i == 0 ? first : extra->more[i - 1]; }
+        const StoredValue* value() const {
+            return extra && extra->value ? &*extra->value : nullptr;
         }
+        Time next_event() const;
+    };
+    using Entry = std::map<Key, Held>::value_type;
+    // heap_ orders the entries by their next event (an expiry or the round), a binary
+    // min-heap whose entries know their place, so a change moves one entry.
+    struct Event {
+        Time at;
+        Entry* entry;
     };
     struct Usage {
         size_t items = 0;
         size_t bytes = 0;
     };
-    // charge adds (or with a negative sign removes) one entry of |bytes| to its sender's
-    // accounts.
+    // charge adds (or removes) one entry of |bytes| to its sender's accounts.
     void charge(const StoreSource& src, size_t bytes, bool add);
     Err check_share(const StoreSource& src, size_t bytes) const;
     // victim picks the record a full list gives up for a newcomer from |src|, or -1.
-    std::ptrdiff_t victim(const std::vector<StoredRecord>& list, const StoreSource& src) const;
+    std::ptrdiff_t victim(const Held& h, const StoreSource& src) const;
+    void add_record(Held& h, StoredRecord r);
+    void remove_record(Held& h, size_t i);
+    // settle puts |e| where its next event belongs in the heap, or erases it when it holds
+    // nothing.
+    void settle(Entry& e);
+    void heap_place(size_t i);
+    void heap_remove(size_t i);
+    void heap_set(size_t i, Event ev);
 
     StoreLimits limits_;
-    std::map<Key, std::vector<StoredRecord>> records_;
+    std::map<Key, Held> keys_;
+    std::vector<Event> heap_;
     std::map<uint64_t, Usage> by_peer_;    // remote entries per sender
     std::map<uint64_t, Usage> by_prefix_;  // remote entries per sender's prefix
     uint64_t arrivals_ = 0;
     uint64_t displaced_ = 0;
-    std::map<Key, StoredValue> values_;
-    std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiry_;
     size_t n_records_ = 0;
+    size_t n_values_ = 0;
     size_t bytes_ = 0;
 };
 

@@ -51,7 +51,6 @@ Time Node::maintenance_due() const {
     for (int i = 0; i < table_.bucket_count(); ++i)
         due = std::min(due, table_.bucket_touched(i) + cfg_.refresh_interval);
     if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
-    if (!repl_queue_.empty()) due = std::min(due, repl_queue_.begin()->first);
     return due;
 }
 
@@ -86,18 +85,6 @@ void Node::maintenance(Time now) {
     if (last_self_refresh_ + cfg_.refresh_interval <= now && joined_) {
         last_self_refresh_ = now;
         start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
-    }
-    // Holders' replication rounds: each held key is pushed to its current replica set
-    // every republish interval.
-    uint32_t rounds = 0;
-    while (!repl_queue_.empty() && repl_queue_.begin()->first <= now &&
-           rounds < MAX_REFRESH_PER_ROUND * 8) {
-        const Key key = repl_queue_.begin()->second;
-        repl_queue_.erase(repl_queue_.begin());
-        if (!store_.holds(key, now)) continue;
-        ++rounds;
-        start_publish(PublishKind::replicate, key, StoredRecord{}, {}, 0, now);
-        repl_queue_.insert({now + secs(cfg_.republish_secs), key});
     }
 }
 

@@ -65,8 +65,7 @@ Time Node::next_deadline() const {
     }
     if (!rpc_timeouts_.empty()) t = std::min(t, rpc_timeouts_.begin()->first);
     if (!rpc_hedges_.empty()) t = std::min(t, rpc_hedges_.begin()->first);
-    t = std::min(t, store_.next_expiry());
-    if (!repub_queue_.empty()) t = std::min(t, repub_queue_.begin()->first);
+    t = std::min(t, store_.next_due());
     return t;
 }
 
@@ -333,14 +332,7 @@ void Node::on_timer(Time now) {
             default: break;
         }
     }
-    if (store_.next_expiry() <= now) {
-        store_.expire(now);
-    }
-    while (!repub_queue_.empty() && repub_queue_.begin()->first <= now) {
-        const auto [at, key] = *repub_queue_.begin();
-        repub_queue_.erase(repub_queue_.begin());
-        republish(key, now);
-    }
+    if (store_.next_due() <= now) store_due(now);
 }
 
 Readiness Node::readiness() const {
@@ -525,11 +517,9 @@ RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint
         }
     }
     ++counters_.provides_total;
-    Published& pub = published_[key];
-    pub.is_value = false;
-    pub.addrs.assign(addrs.begin(), addrs.end());
-    pub.until_unix = unix_now(now) + ttl_secs;
-    provide_round(key, pub, id, now);
+    const std::vector<std::string_view> views(addrs.begin(), addrs.end());
+    if (Err e = provide_round(key, views, unix_now(now) + ttl_secs, id, now); e != Err::ok)
+        complete(r, e, now);
     return id;
 }
 
@@ -544,11 +534,8 @@ RequestId Node::put(ByteView value, Time now) {
         complete(r, Err::value_too_large, now);
         return id;
     }
-    Published& pub = published_[key];
-    pub.is_value = true;
-    pub.value.assign(value.begin(), value.end());
-    pub.until_unix = unix_now(now) + cfg_.ttl_secs;
-    put_round(key, pub, id, now);
+    if (Err e = put_round(key, value, unix_now(now) + cfg_.ttl_secs, id, now); e != Err::ok)
+        complete(r, e, now);
     return id;
 }
 

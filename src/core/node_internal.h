@@ -49,8 +49,8 @@ enum class Purpose : uint8_t { api, join, refresh, publish };
 // What a publish job stores.
 enum class PublishKind : uint8_t { record, value, replicate };
 
-// Maintenance rounds run on a 10 s grid: bucket refresh, the periodic self-lookup, seed
-// redials and the holders' replication rounds. A round with nothing due is skipped without
+// Maintenance rounds run on a 10 s grid: bucket refresh, the periodic self-lookup and seed
+// redials. A round with nothing due is skipped without
 // waking the process (Node::maintenance_deadline), so an idle node does not tick.
 inline constexpr Time MAINTENANCE_INTERVAL = secs(10);
 // A dial not answered (open or failed) within this time is given up by the node.
@@ -65,8 +65,11 @@ inline constexpr size_t MAX_RATE_BUCKETS = 16384;
 inline constexpr size_t MAX_PROVIDERS_PER_ANSWER = 20;
 // Outbound requests queued on one dial while it connects.
 inline constexpr size_t MAX_PENDING_PER_DIAL = 64;
-// Replication pushes started per maintenance round or table change, to pace bursts.
+// Replication pushes started per table change, to pace bursts.
 inline constexpr uint32_t MAX_PUSHES_PER_ROUND = 256;
+// Held keys' rounds (replication and republishing) run at once; more that come due
+// together wait for the next maintenance interval.
+inline constexpr size_t MAX_KEY_ROUNDS_PER_TURN = 16;
 // Bootstrap backoff: full jitter over base * 2^attempt, capped at 5 minutes.
 inline constexpr Time SEED_BACKOFF_BASE = secs(1);
 inline constexpr Time SEED_BACKOFF_CAP = secs(300);

@@ -10,37 +10,35 @@
 
 namespace svcdht::core {
 
-void Node::provide_round(const Key& key, const Published& pub, RequestId api, Time now) {
+Err Node::provide_round(const Key& key, const std::vector<std::string_view>& addrs,
+                        uint64_t until_unix, RequestId api, Time now) {
     const uint64_t now_unix = unix_now(now);
-    StoredRecord rec;
+    ProviderRecord rec;
     rec.key = key;
     rec.pk = self_->keys.pk;
-    rec.addrs = pub.addrs;
+    rec.addrs = ItemList<std::string_view>::of(addrs);
     rec.ts = now_unix;
-    rec.ttl = pub.until_unix > now_unix ? pub.until_unix - now_unix : 0;
-    std::vector<std::string_view> views;
-    ProviderRecord view = rec.view(views);
-    sign_record(view, *env_.crypto, self_->keys.sk);
-    rec.sig = view.sig;
-    rec.expires = now + secs(rec.ttl);
-    // Stored here as well as on the replica closest nodes. A republish with an equal ts (two
-    // rounds in one second) keeps the record already held.
+    rec.ttl = until_unix > now_unix ? until_unix - now_unix : 0;
+    sign_record(rec, *env_.crypto, self_->keys.sk);
+    const Time expires = now + secs(rec.ttl);
+    // Stored here as well as on the replica closest nodes, and republished from here by the
+    // key's rounds (key_round). A republish with an equal ts (two rounds in one second)
+    // keeps the record already held.
     const bool had = store_.holds(key, now);
-    if (store_.put_record(view, rec.expires) == Err::ok && !had) key_stored(key, now);
-    // Republish halfway through long lifetimes (DESIGN: ttl 24 h, republish 12 h) so that
-    // replicas lost to churn come back; a short-lived record simply expires as asked.
-    if (rec.ttl > cfg_.republish_secs) repub_queue_.insert({now + secs(cfg_.republish_secs), key});
-    start_publish(PublishKind::record, key, std::move(rec), {}, api, now);
+    if (Err e = store_.put_record(rec, expires); e != Err::ok) return e;
+    if (!had) key_stored(key, now);
+    start_publish(PublishKind::record, key, StoredRecord::from(rec, expires), {}, api, now);
+    return Err::ok;
 }
 
-void Node::put_round(const Key& key, const Published& pub, RequestId api, Time now) {
+Err Node::put_round(const Key& key, ByteView value, uint64_t until_unix, RequestId api, Time now) {
     const bool had = store_.holds(key, now);
-    const Err e = store_.put_value(key, pub.value, now + secs(cfg_.ttl_secs));
-    if (e == Err::ok && !had) key_stored(key, now);
-    const uint64_t now_unix = unix_now(now);
-    if (pub.until_unix > now_unix + cfg_.republish_secs)
-        repub_queue_.insert({now + secs(cfg_.republish_secs), key});
-    start_publish(PublishKind::value, key, StoredRecord{}, pub.value, api, now);
+    const Err e = store_.put_value(key, value, now + secs(cfg_.ttl_secs), {}, until_unix);
+    if (e != Err::ok) return e;
+    if (!had) key_stored(key, now);
+    start_publish(PublishKind::value, key, StoredRecord{}, Bytes(value.begin(), value.end()), api,
+                  now);
+    return Err::ok;
 }
 
 void Node::start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value,
@@ -77,7 +75,7 @@ void Node::publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& node
             req.op = Op::add_provider;
             req.has_rec = true;
             std::vector<std::string_view> views;
-            req.rec = p.rec.view(views);
+            req.rec = p.rec.view(p.key, views);
             if (send_rpc(n.id, n.addr, true, req, OwnerKind::publish, pid, now) != 0) ++sent;
         } else if (p.kind == PublishKind::value) {
             DhtMsg req;
@@ -127,7 +125,7 @@ void Node::push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& ad
         req.op = Op::add_provider;
         req.has_rec = true;
         std::vector<std::string_view> views;
-        req.rec = s->view(views);
+        req.rec = s->view(key, views);
         if (send_rpc(to, addr, true, req, owner_kind, owner_id, now) != 0) ++*sent;
     }
     if (const StoredValue* v = store_.value(key, now)) {
@@ -141,11 +139,10 @@ void Node::push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& ad
     }
 }
 
-// key_stored is called when the store starts holding |key|: the holder schedules its own
-// replication rounds and remembers how far its replica set reaches.
+// key_stored is called when the store starts holding |key|: the holder schedules the key's
+// rounds and remembers how far its replica set reaches.
 void Node::key_stored(const Key& key, Time now) {
-    replica_radius_[key] = replica_radius(key);
-    repl_queue_.insert({now + secs(cfg_.republish_secs), key});
+    store_.hold(key, radius_code(replica_radius(key)), now + secs(cfg_.republish_secs));
 }
 
 // replica_radius returns the distance to |key| of the replica-th closest node among the
@@ -171,60 +168,80 @@ void Node::replication_on_add(const Contact& c, Time now) {
     // how records follow the closest nodes as the network changes (Kademlia's "store to
     // new nodes"). Bounded per event so that a burst of joins cannot flood one peer.
     uint32_t pushes = 0;
-    for (auto it = replica_radius_.begin();
-         it != replica_radius_.end() && pushes < MAX_PUSHES_PER_ROUND;) {
-        if (!store_.holds(it->first, now)) {
-            it = replica_radius_.erase(it);
-            continue;
-        }
-        if (xor_distance(c.id, it->first) < it->second) {
+    store_.each_held([&](const Key& key, uint32_t& radius) {
+        if (pushes >= MAX_PUSHES_PER_ROUND) return false;
+        if (!store_.holds(key, now)) return true;
+        if (radius_code(xor_distance(c.id, key)) <= radius) {
             uint32_t sent = 0;
-            push_record_rpcs(it->first, c.id, c.addr, OwnerKind::replicate, 0, now, &sent);
+            push_record_rpcs(key, c.id, c.addr, OwnerKind::replicate, 0, now, &sent);
             pushes += sent;
-            it->second = replica_radius(it->first);
+            radius = radius_code(replica_radius(key));
         }
-        ++it;
-    }
+        return true;
+    });
 }
 
 void Node::replication_on_remove(const Contact& c, Time now) {
     // A replica-set member left our view: the next closest node takes its place and gets
-    // the key from us, so copies are restored without waiting for the republish round.
+    // the key from us, so copies are restored without waiting for the key's round.
     uint32_t pushes = 0;
-    for (auto it = replica_radius_.begin();
-         it != replica_radius_.end() && pushes < MAX_PUSHES_PER_ROUND;) {
-        if (!store_.holds(it->first, now)) {
-            it = replica_radius_.erase(it);
-            continue;
-        }
-        if (xor_distance(c.id, it->first) <= it->second) {
-            const Key key = it->first;
+    store_.each_held([&](const Key& key, uint32_t& radius) {
+        if (pushes >= MAX_PUSHES_PER_ROUND) return false;
+        if (!store_.holds(key, now)) return true;
+        if (radius_code(xor_distance(c.id, key)) <= radius) {
             table_.closest(key, cfg_.replica, scratch_contacts_);
             const std::vector<Contact> set = scratch_contacts_;
             for (const Contact& m : set) {
-                if (xor_distance(m.id, key) <= it->second) continue;  // was a member already
+                // A sure member already (codes are equal only for nearly equal distances).
+                if (radius_code(xor_distance(m.id, key)) < radius) continue;
                 uint32_t sent = 0;
                 push_record_rpcs(key, m.id, m.addr, OwnerKind::replicate, 0, now, &sent);
                 pushes += sent;
             }
-            it->second = replica_radius(key);
+            radius = radius_code(replica_radius(key));
         }
-        ++it;
-    }
+        return true;
+    });
 }
 
-void Node::republish(const Key& key, Time now) {
-    auto it = published_.find(key);
-    if (it == published_.end()) return;
-    if (it->second.until_unix <= unix_now(now)) {
-        published_.erase(it);
-        return;
+void Node::key_round(const Key& key, Time now) {
+    const uint64_t now_unix = unix_now(now);
+    // Our own record and value are signed and stored again within the lifetime the caller
+    // asked for, and pushed to the key's replica set as it is now, so that replicas lost to
+    // churn come back (DESIGN: ttl 24 h, republish 12 h).
+    if (const StoredRecord* own = store_.local_record(key, now);
+        own != nullptr && own->ts + own->ttl() > now_unix) {
+        const uint64_t until = own->ts + own->ttl();
+        const std::vector<std::string> addrs = own->addr_strings();  // own is replaced
+        const std::vector<std::string_view> views(addrs.begin(), addrs.end());
+        ++counters_.republishes_total;
+        if (Err e = provide_round(key, views, until, 0, now); e != Err::ok) counters_.rejected(e);
     }
-    ++counters_.republishes_total;
-    if (it->second.is_value) {
-        put_round(key, it->second, 0, now);
-    } else {
-        provide_round(key, it->second, 0, now);
+    if (const StoredValue* v = store_.value(key, now);
+        v != nullptr && v->src.local && v->until_unix > now_unix) {
+        const Bytes value = v->value;
+        ++counters_.republishes_total;
+        if (Err e = put_round(key, value, v->until_unix, 0, now); e != Err::ok)
+            counters_.rejected(e);
+    }
+    // What others stored here goes to the key's current replica set (Kademlia's hourly
+    // replication).
+    if (store_.holds_others(key, now))
+        start_publish(PublishKind::replicate, key, StoredRecord{}, {}, 0, now);
+    store_.reschedule(key, now + secs(cfg_.republish_secs));
+}
+
+// store_due expires what is due and runs the keys' rounds that came due, at most
+// MAX_KEY_ROUNDS_PER_TURN at once; the rest wait for the next maintenance interval.
+void Node::store_due(Time now) {
+    store_.due(now, store_due_);
+    size_t rounds = 0;
+    for (const Key& key : store_due_.rounds) {
+        if (rounds++ < MAX_KEY_ROUNDS_PER_TURN) {
+            key_round(key, now);
+        } else {
+            store_.reschedule(key, now + MAINTENANCE_INTERVAL);
+        }
     }
 }
 

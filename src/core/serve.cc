@@ -155,7 +155,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
             scratch_addr_views_.resize(scratch_records_.size());
             scratch_recs_.clear();
             for (size_t i = 0; i < scratch_records_.size(); ++i)
-                scratch_recs_.push_back(scratch_records_[i]->view(scratch_addr_views_[i]));
+                scratch_recs_.push_back(scratch_records_[i]->view(m.key, scratch_addr_views_[i]));
             r.has_providers = true;
             r.providers = ItemList<ProviderRecord>::of(scratch_recs_);
             closest_nodes(m.key);

@@ -13,11 +13,11 @@ namespace svcdht::core {
 ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix) {
     ProviderInfo pi;
     pi.publisher = s.pk;
-    pi.alg = s.alg;
-    pi.addrs = s.addrs;
-    pi.ttl = s.ttl;
+    pi.alg = s.alg();
+    pi.addrs = s.addr_strings();
+    pi.ttl = s.ttl();
     pi.ts = s.ts;
-    pi.secs_left = s.ts + s.ttl > now_unix ? s.ts + s.ttl - now_unix : 0;
+    pi.secs_left = s.ts + s.ttl() > now_unix ? s.ts + s.ttl() - now_unix : 0;
     return pi;
 }
 

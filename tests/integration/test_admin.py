@@ -301,5 +301,25 @@ def a_client_that_shuts_its_write_side_still_gets_its_answers():
     assert out.rstrip().endswith(b"}"), out
 
 
+
+@test
+def a_write_our_own_store_refuses_answers_503_store_full():
+    # The node republishes what it published from its own store, so a provide or put that
+    # the store refuses is not published at all: the caller learns why.
+    n = Node("--max-records", "16")
+    n.wait_ready()
+    keys = []
+    for i in range(16):
+        r = n.post("/dht/put", f"value {i}".encode())
+        assert r.status == 200, (i, r.status, r.body)
+        keys.append(r.json()["key"])
+    body = error_of(n.post("/dht/put", b"one too many"), 503, "store_full")
+    assert "limit" in body["detail"], body
+    error_of(n.post("/dht/provide", {"cid": B3_A, "node": "tcp://198.51.100.7:4001"}), 503, "store_full")
+    r = n.get("/dht/get/" + keys[3])
+    assert r.status == 200 and r.body == b"value 3", (r.status, r.body)
+    assert n.stop() == 0
+
+
 if __name__ == "__main__":
     harness.main()

@@ -438,3 +438,84 @@ TEST(Engine, MaintenanceSleepsUntilARoundOnItsTenSecondGridHasWorkDue) {
     ASSERT_GT(seed.count(Op::find_node), joined) << "the refresh";
     EXPECT_EQ(seed.got.back().second, secs(31));
 }
+
+namespace {
+// add_provider_from has |by| send the node a record of |publisher| for |key|.
+void add_provider_from(Engine& e, Remote& by, const Key& key, uint8_t publisher, uint64_t ttl) {
+    const Identity pub = identity(publisher);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.40:9444"};
+    DhtMsg add;
+    add.op = Op::add_provider;
+    add.rid = 77;
+    add.has_rec = true;
+    add.rec.key = key;
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = ttl;
+    add.rec.ts = T0_UNIX;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    Bytes wire;
+    encode_dht(add, wire);
+    ASSERT_EQ(by.s->send_data(wire, e.now), Err::ok);
+    e.settle();
+}
+}  // namespace
+
+TEST(Engine, AHeldKeysRoundRepublishesOurRecordAndReplicatesOthersWithinTheirLifetimes) {
+    NodeConfig c = no_hedges();
+    c.republish_secs = 100;
+    c.refresh_interval = secs(100000);
+    Engine e(c);
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const Time t0 = e.now;
+    // Our own record for 250 s, and another publisher's, sent here by the seed, for 150 s.
+    const std::vector<std::string> addrs = {"tcp://198.51.100.9:9444"};
+    (void)e.node().provide(id_of_byte(0x50), addrs, 250, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(seed.count(Op::add_provider), 1u) << "the provide";
+    add_provider_from(e, seed, id_of_byte(0x60), 41, 150);
+    ASSERT_EQ(e.node().store().record_count(), 2u);
+    const uint64_t signed_at = e.node().store().local_record(id_of_byte(0x50), e.now)->ts;
+
+    e.advance(t0 + secs(100) - 1);
+    EXPECT_EQ(seed.count(Op::add_provider), 1u) << "nothing before the rounds";
+    e.advance(t0 + secs(100));
+    EXPECT_EQ(e.node().counters().republishes_total, 1u);
+    EXPECT_EQ(seed.count(Op::add_provider), 3u)
+        << "ours signed again, and the other publisher's pushed to the replica set";
+    EXPECT_EQ(e.node().store().local_record(id_of_byte(0x50), e.now)->ts, signed_at + 100);
+
+    e.advance(t0 + secs(200));
+    EXPECT_EQ(e.node().counters().republishes_total, 2u) << "ours lives until 250 s";
+    EXPECT_EQ(seed.count(Op::add_provider), 4u) << "the other record expired at 150 s";
+    e.advance(t0 + secs(400));
+    EXPECT_EQ(e.node().counters().republishes_total, 2u) << "not beyond the lifetime asked for";
+    EXPECT_EQ(e.node().store().record_count(), 0u);
+    EXPECT_EQ(seed.count(Op::add_provider), 4u);
+}
+
+TEST(Engine, AProvideOurOwnStoreRefusesFailsWithTheReasonAndPublishesNothing) {
+    NodeConfig c = no_hedges();
+    c.store.max_items = 1;
+    Engine e(c);
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const Bytes value = {1, 2, 3};
+    (void)e.node().put(value, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(seed.count(Op::put_value), 1u);
+    const std::vector<std::string> addrs = {"tcp://198.51.100.9:9444"};
+    const RequestId id = e.node().provide(id_of_byte(0x50), addrs, 250, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(e.results.count(id), 1u);
+    EXPECT_EQ(e.results[id].err, Err::store_full);
+    EXPECT_EQ(seed.count(Op::add_provider), 0u);
+}

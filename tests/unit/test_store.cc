@@ -29,6 +29,13 @@ struct Rec {
     }
 };
 
+// expire runs the store's timer at |now| and returns how many entries it removed.
+size_t expire(Store& s, Time now) {
+    StoreDue due;
+    s.due(now, due);
+    return due.expired;
+}
+
 }  // namespace
 
 TEST(Store, NewerTsReplacesOlderIsStaleSameIsIdempotent) {
@@ -56,18 +63,18 @@ TEST(Store, ExpiresOnTheTimerNotOnRead) {
     Rec a(k, 7, 100);
     ASSERT_EQ(s.put_record(a.r, secs(10)), Err::ok);
     ASSERT_EQ(s.put_value(id_of_byte(3), Bytes{1, 2}, secs(5)), Err::ok);
-    EXPECT_EQ(s.next_expiry(), secs(5));
+    EXPECT_EQ(s.next_due(), secs(5));
     std::vector<const StoredRecord*> out;
     s.records(k, secs(11), 20, out);
     EXPECT_TRUE(out.empty()) << "reads filter by time";
     EXPECT_EQ(s.record_count(), 1u) << "but do not mutate";
     EXPECT_EQ(s.value(id_of_byte(3), secs(6)), nullptr);
-    EXPECT_EQ(s.expire(secs(5)), 1u);
+    EXPECT_EQ(expire(s, secs(5)), 1u);
     EXPECT_EQ(s.value_count(), 0u);
-    EXPECT_EQ(s.expire(secs(10)), 1u);
+    EXPECT_EQ(expire(s, secs(10)), 1u);
     EXPECT_EQ(s.record_count(), 0u);
     EXPECT_EQ(s.bytes(), 0u);
-    EXPECT_EQ(s.next_expiry(), NEVER);
+    EXPECT_EQ(s.next_due(), NEVER);
 }
 
 TEST(Store, ReplacedRecordKeepsOnlyItsNewExpiry) {
@@ -76,9 +83,9 @@ TEST(Store, ReplacedRecordKeepsOnlyItsNewExpiry) {
     Rec a(k, 7, 100), b(k, 7, 200);
     ASSERT_EQ(s.put_record(a.r, secs(10)), Err::ok);
     ASSERT_EQ(s.put_record(b.r, secs(30)), Err::ok);
-    EXPECT_EQ(s.expire(secs(10)), 0u) << "the old expiry entry is stale";
+    EXPECT_EQ(expire(s, secs(10)), 0u) << "the old expiry entry is stale";
     EXPECT_EQ(s.record_count(), 1u);
-    EXPECT_EQ(s.expire(secs(30)), 1u);
+    EXPECT_EQ(expire(s, secs(30)), 1u);
 }
 
 TEST(Store, LimitsInItemsBytesAndPerKey) {
@@ -106,7 +113,7 @@ TEST(Store, ValuesAndSnapshotAndKeys) {
     ASSERT_EQ(s.put_value(id_of_byte(0x30), Bytes{9}, secs(40)), Err::ok) << "extends expiry";
     Rec a(id_of_byte(0x10), 7, 100);
     ASSERT_EQ(s.put_record(a.r, secs(20)), Err::ok);
-    EXPECT_EQ(s.expire(secs(10)), 0u);
+    EXPECT_EQ(expire(s, secs(10)), 0u);
     std::vector<StoreEntryInfo> snap;
     s.snapshot(secs(1), snap);
     ASSERT_EQ(snap.size(), 2u);
@@ -225,7 +232,7 @@ TEST(Store, OnePeerAndOnePrefixHoldOnlyTheirShare) {
     EXPECT_EQ(s.put_value(id_of_byte(202), value(202), secs(10), from(5, 0xB)), Err::ok);
     EXPECT_EQ(s.put_value(id_of_byte(204), value(204), secs(10)), Err::ok);
     // Expiry gives the share back.
-    s.expire(secs(10));
+    expire(s, secs(10));
     EXPECT_EQ(s.value_count(), 0u);
     EXPECT_EQ(s.put_value(id_of_byte(200), value(200), secs(20), from(1, 0xA)), Err::ok);
 }
@@ -249,4 +256,89 @@ TEST(Store, RecordSharesCountByteAndRefreshMovesOnlyForThePublisher) {
     pub.from_publisher = true;
     ASSERT_EQ(s.put_record(a3.r, secs(10), pub), Err::ok);
     EXPECT_EQ(s.put_record(c.r, secs(10), from(1, 0xA)), Err::ok);
+}
+
+TEST(Store, AKeysRoundComesDueOnceAndTheEntryGoesWithItsLastRecord) {
+    Store s(StoreLimits{});
+    const Key k = id_of_byte(0x40);
+    Rec a(k, 7, 100), b(k, 8, 100);
+    ASSERT_EQ(s.put_record(a.r, secs(50)), Err::ok);
+    ASSERT_EQ(s.put_record(b.r, secs(60)), Err::ok);
+    s.hold(k, 1234, secs(20));
+    EXPECT_EQ(s.next_due(), secs(20)) << "the round comes before either expiry";
+    StoreDue due;
+    s.due(secs(20), due);
+    ASSERT_EQ(due.rounds.size(), 1u);
+    EXPECT_EQ(due.rounds[0], k);
+    EXPECT_EQ(due.expired, 0u);
+    EXPECT_EQ(s.next_due(), secs(50)) << "the round waits for the engine to reschedule it";
+    s.reschedule(k, secs(55));
+    s.due(secs(50), due);
+    EXPECT_EQ(due.expired, 1u);
+    EXPECT_TRUE(due.rounds.empty());
+    EXPECT_EQ(s.next_due(), secs(55));
+    s.due(secs(55), due);
+    EXPECT_EQ(due.rounds.size(), 1u);
+    uint32_t radius = 0;
+    s.each_held([&](const Key& key, uint32_t& r) {
+        EXPECT_EQ(key, k);
+        radius = r;
+        return true;
+    });
+    EXPECT_EQ(radius, 1234u) << "the holder's state stays with the key";
+    s.due(secs(60), due);
+    EXPECT_EQ(due.expired, 1u);
+    EXPECT_EQ(s.record_count(), 0u);
+    EXPECT_EQ(s.next_due(), NEVER) << "the key's entry left with its last record";
+    std::vector<Key> keys;
+    s.keys(keys);
+    EXPECT_TRUE(keys.empty());
+}
+
+TEST(Store, ManyKeysExpireInTimeOrderThroughTheHeap) {
+    // Expiries given out of order, some refreshed later, some keys holding a value too:
+    // every due() removes exactly what is due, whatever the heap's shape.
+    Store s(StoreLimits{});
+    std::vector<std::pair<Time, Key>> order;
+    for (uint8_t i = 1; i <= 60; ++i) {
+        const Time at = secs((i * 37u) % 61u + 1u);
+        Rec r(id_of_byte(i), 1, 100);
+        ASSERT_EQ(s.put_record(r.r, at), Err::ok);
+        if (i % 3 == 0) {
+            ASSERT_EQ(s.put_value(id_of_byte(i), Bytes{i}, at), Err::ok);
+        }
+        order.push_back({at, id_of_byte(i)});
+    }
+    for (Time t = secs(1); t <= secs(62); t += secs(1)) {
+        StoreDue due;
+        s.due(t, due);
+        size_t want = 0;
+        for (const auto& [at, key] : order)
+            if (at == t) want += key.b[31] % 3 == 0 ? 2u : 1u;
+        EXPECT_EQ(due.expired, want) << "at " << t;
+        EXPECT_GT(s.next_due(), t);
+    }
+    EXPECT_EQ(s.record_count() + s.value_count(), 0u);
+}
+
+TEST(Store, TheRadiusCodeNeverOrdersTwoDistancesTheWrongWay) {
+    EXPECT_EQ(radius_code(NodeId{}), 0u);
+    NodeId one;
+    one.b[31] = 1;
+    NodeId all;
+    all.b.fill(0xff);
+    EXPECT_EQ(radius_code(one), 1u << 23);
+    EXPECT_EQ(radius_code(all), (256u << 23) | 0x7fffffu);
+    SeededRng rng(7);
+    for (int i = 0; i < 2000; ++i) {
+        NodeId a, b;
+        rng.fill(a.b.data(), a.b.size());
+        rng.fill(b.b.data(), b.b.size());
+        // Shorten them at random so that every bit length is seen.
+        const auto zeros = static_cast<size_t>(i) % 33u;
+        std::fill(a.b.begin(), a.b.begin() + static_cast<std::ptrdiff_t>(zeros), 0);
+        std::fill(b.b.begin(), b.b.begin() + static_cast<std::ptrdiff_t>(zeros), 0);
+        if (b < a) std::swap(a, b);
+        EXPECT_LE(radius_code(a), radius_code(b));
+    }
 }
