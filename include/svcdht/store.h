@@ -82,7 +82,6 @@ public:
     uint64_t alg() const { return alt_ ? alt_->alg : SIG_ED25519; }
     StoreSource src() const { return {local_, peer_, prefix_, from_publisher_}; }
     void set_src(const StoreSource& s);
-    size_t addr_count() const;
     // addrs appends the addresses as views into this record.
     void addrs(std::vector<std::string_view>& out) const;
     std::vector<std::string> addr_strings() const;

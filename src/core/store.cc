@@ -26,12 +26,6 @@ void StoredRecord::set_src(const StoreSource& s) {
     from_publisher_ = s.from_publisher;
 }
 
-size_t StoredRecord::addr_count() const {
-    std::vector<std::string_view> v;
-    addrs(v);
-    return v.size();
-}
-
 void StoredRecord::addrs(std::vector<std::string_view>& out) const {
     out.clear();
     const uint8_t* p = addr_.get();

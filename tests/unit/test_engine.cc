@@ -227,6 +227,26 @@ private:
     std::vector<std::unique_ptr<Remote>> remotes_;
 };
 
+// add_provider_from has |by| send the node a record of |publisher| for |key|.
+void add_provider_from(Engine& e, Remote& by, const Key& key, uint8_t publisher, uint64_t ttl) {
+    const Identity pub = identity(publisher);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.40:9444"};
+    DhtMsg add;
+    add.op = Op::add_provider;
+    add.rid = 77;
+    add.has_rec = true;
+    add.rec.key = key;
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = ttl;
+    add.rec.ts = T0_UNIX;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    Bytes wire;
+    encode_dht(add, wire);
+    ASSERT_EQ(by.s->send_data(wire, e.now), Err::ok);
+    e.settle();
+}
+
 NodeConfig no_hedges() {
     NodeConfig c;
     c.beta = 0;
@@ -383,22 +403,7 @@ TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {
     // A publisher stores a record here for a key next to a node that has not joined yet.
     Remote& near = e.remote(11);
     const Key key = near.id.id;  // the newcomer is the closest node there is to this key
-    const Identity pub = identity(40);
-    std::vector<std::string_view> addrs = {"tcp://198.51.100.40:9444"};
-    DhtMsg add;
-    add.op = Op::add_provider;
-    add.rid = 77;
-    add.has_rec = true;
-    add.rec.key = key;
-    add.rec.pk = pub.keys.pk;
-    add.rec.addrs = ItemList<std::string_view>::of(addrs);
-    add.rec.ttl = 3600;
-    add.rec.ts = T0_UNIX;
-    sign_record(add.rec, crypto(), pub.keys.sk);
-    Bytes wire;
-    encode_dht(add, wire);
-    ASSERT_EQ(far.s->send_data(wire, e.now), Err::ok);
-    e.settle();
+    add_provider_from(e, far, key, 40, 3600);
     ASSERT_EQ(e.node().store().record_count(), 1u);
     // The newcomer opens a session: it joins our view inside the key's replica set.
     e.node().add_seed(near.addr, e.now);
@@ -438,28 +443,6 @@ TEST(Engine, MaintenanceSleepsUntilARoundOnItsTenSecondGridHasWorkDue) {
     ASSERT_GT(seed.count(Op::find_node), joined) << "the refresh";
     EXPECT_EQ(seed.got.back().second, secs(31));
 }
-
-namespace {
-// add_provider_from has |by| send the node a record of |publisher| for |key|.
-void add_provider_from(Engine& e, Remote& by, const Key& key, uint8_t publisher, uint64_t ttl) {
-    const Identity pub = identity(publisher);
-    std::vector<std::string_view> addrs = {"tcp://198.51.100.40:9444"};
-    DhtMsg add;
-    add.op = Op::add_provider;
-    add.rid = 77;
-    add.has_rec = true;
-    add.rec.key = key;
-    add.rec.pk = pub.keys.pk;
-    add.rec.addrs = ItemList<std::string_view>::of(addrs);
-    add.rec.ttl = ttl;
-    add.rec.ts = T0_UNIX;
-    sign_record(add.rec, crypto(), pub.keys.sk);
-    Bytes wire;
-    encode_dht(add, wire);
-    ASSERT_EQ(by.s->send_data(wire, e.now), Err::ok);
-    e.settle();
-}
-}  // namespace
 
 TEST(Engine, AHeldKeysRoundRepublishesOurRecordAndReplicatesOthersWithinTheirLifetimes) {
     NodeConfig c = no_hedges();
