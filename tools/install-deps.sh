@@ -10,14 +10,14 @@ set -eu
 
 # Debian 12 / Ubuntu package names.
 DEB_PKGS="build-essential pkg-config meson ninja-build clang-14 libclang-rt-14-dev lld-14
-clang-format libuv1-dev node-llhttp libsodium-dev libjansson-dev libtomlplusplus-dev
+clang-format libuv1-dev node-llhttp libsodium-dev libjansson-dev libtomlplusplus-dev liblmdb-dev
 libgtest-dev libbenchmark-dev python3 python3-cbor2 python3-nacl prometheus curl
 procps iproute2 time"
 
 # Fedora names for the same things (dnf install ...). llhttp is packaged there as
 # llhttp-devel (a real library found through pkg-config), so no source glue is needed.
 FEDORA_PKGS="gcc-c++ pkgconf-pkg-config meson ninja-build clang compiler-rt lld
-clang-tools-extra libuv-devel llhttp-devel libsodium-devel jansson-devel tomlplusplus-devel
+clang-tools-extra libuv-devel llhttp-devel libsodium-devel jansson-devel tomlplusplus-devel lmdb-devel
 gtest-devel google-benchmark-devel python3 python3-cbor2 python3-pynacl golang-github-prometheus
 curl procps-ng iproute time"
 
@@ -28,7 +28,8 @@ DEB_GROUP_rpm="rpm rpmlint cpio"
 # need the arm64 architecture in dpkg (added on demand); pkgconf:arm64 gives dpkg-buildpackage
 # -a arm64 its aarch64-linux-gnu-pkg-config.
 DEB_GROUP_cross_arm64="crossbuild-essential-arm64 qemu-user-static pkgconf:arm64 libuv1-dev:arm64
-libsodium-dev:arm64 libjansson-dev:arm64 libtomlplusplus-dev:arm64 libgtest-dev:arm64"
+libsodium-dev:arm64 libjansson-dev:arm64 libtomlplusplus-dev:arm64 libgtest-dev:arm64
+liblmdb-dev:arm64"
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -56,6 +56,19 @@ struct DhtSettings {
     core::PeerLimits limits;
     // Where the node logs (nullptr: nowhere). Must outlive the Dht.
     core::LogSink* log = nullptr;
+    // A durable store (docs/PERSISTENCE.md): records, values and the routing table's
+    // contacts kept in LMDB under data_dir/store, so that they survive restarts and
+    // crashes. Empty data_dir: everything stays in RAM and no file is created (amnesia).
+    struct Persist {
+        std::string data_dir;
+        // true (durability = sync): a write is acknowledged once it is on the disk.
+        // false (batched): once it is in the kernel's page cache, which writes it out at
+        // least every sync_interval_ms. A crash of the process loses nothing acknowledged
+        // either way; a power loss may lose sync_interval_ms of batched writes.
+        bool sync = false;
+        uint32_t sync_interval_ms = 1000;
+        uint64_t max_bytes = 1ull << 30;  // the store file grows up to this
+    } persist;
 };
 
 // The result of a request: err is Err::ok or why it failed; complete is false when a
@@ -76,20 +89,34 @@ struct DhtMetrics {
     uint64_t stored_records = 0, stored_values = 0, stored_bytes = 0;
     uint64_t rx_budget_used = 0, tx_budget_used = 0;  // bytes of the node-wide budgets
     uint64_t accept_paused = 0, io_errors = 0;
+    // The durable store (all 0 without one).
+    bool persistent = false;
+    bool writes_refused = false;  // the last commit failed: writes get store_unavailable
+    uint64_t store_file_bytes = 0;
+    uint64_t persist_errors = 0;                              // commits that failed
+    core::Histogram<10> commit_seconds = commit_histogram();  // commit latency
+    static core::Histogram<10> commit_histogram() {
+        core::Histogram<10> h;
+        h.bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1};
+        return h;
+    }
 };
 
 class Dht {
 public:
     // create checks |s| and builds a node with the identity |seed| derives; it binds
-    // nothing yet. nullptr with a message in |err| when a setting is out of range.
+    // nothing yet, but opens (and locks) the durable store if |s| names one. nullptr with
+    // a message in |err| when a setting is out of range or the store cannot be opened
+    // (another process holds it, or its file is not a store: the message names the file).
     static std::unique_ptr<Dht> create(uv_loop_t* loop, DhtSettings s, const core::Seed32& seed,
                                        std::string* err);
     ~Dht();
     Dht(const Dht&) = delete;
     Dht& operator=(const Dht&) = delete;
 
-    // start binds the listener and starts the node: it dials the seeds and joins. false
-    // with a message in |err| if the address cannot be bound.
+    // start binds the listener and starts the node: it loads the durable store, dials the
+    // contacts it saved and the seeds, and joins. false with a message in |err| if the
+    // address cannot be bound.
     bool start(std::string* err);
     // stop ends every pending request (Err::shutting_down), closes every connection and
     // handle. Idempotent.

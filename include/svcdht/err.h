@@ -67,6 +67,7 @@ namespace svcdht::core {
     X(store_full, "the store is at its item or byte limit")                             \
     X(store_peer_quota, "the sending peer's share of the store is used up")             \
     X(store_prefix_quota, "the sending network's share of the store is used up")        \
+    X(store_unavailable, "the store cannot write to its disk: writes are refused")      \
     /* session */                                                                       \
     X(handshake_timeout, "handshake did not finish within handshake_timeout")           \
     X(network_mismatch, "peer is on another network id")                                \

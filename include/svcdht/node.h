@@ -142,6 +142,7 @@ struct SessionInfo {
 };
 
 struct Readiness {
+    // bootstrap: enough seeds, or enough restored contacts (warm_contacts), authenticated.
     bool bootstrap = false;
     bool routing_ready = false;
     bool queues_ok = false;
@@ -149,6 +150,7 @@ struct Readiness {
     uint32_t seeds_up = 0;
     uint32_t seeds_required = 0;
     uint32_t seeds_configured = 0;
+    uint32_t warm_up = 0;  // restored contacts authenticated
 };
 
 class Node {
@@ -184,6 +186,32 @@ public:
                       Time now);
     RequestId put(ByteView value, Time now);
     RequestId ping(const PeerAddr& addr, Time now);
+
+    // ---- durability (an embedder that keeps the store on disk) ----
+    // restore_record and restore_value put back what a disk store saved, before the node
+    // runs: the record's lifetime is its ts + ttl, a value's ends at |expires_unix_ms|.
+    // Our own entries (src.local) get their republishing rounds back. Errors: record_expired
+    // (its lifetime is over: delete it), or the store's refusal under today's limits.
+    [[nodiscard]] Err restore_record(const ProviderRecord& rec, const StoreSource& src, Time now);
+    [[nodiscard]] Err restore_value(const Key& key, ByteView value, uint64_t expires_unix_ms,
+                                    uint64_t until_unix, const StoreSource& src, Time now);
+    // warm_contacts dials the contacts a previous run knew, best first, next to the seeds:
+    // once min(3, their number) of them (bootstrap_required, if set, instead of 3)
+    // authenticate, routing is ready without any seed, and they start the join.
+    void warm_contacts(std::span<const NodeInfo> contacts, Time now);
+    // set_journal attaches the durable copy of the store: every later change of the store
+    // is told to |j|, and acknowledgements of writes (1000 Ok to ADD_PROVIDER and
+    // PUT_VALUE, the results of API provide and put) are held for the embedder's next
+    // commit (persisted()). nullptr: none (the default), acknowledgements go out at once.
+    void set_journal(StoreJournal* j);
+    // holding_acks: acknowledgements wait for the next commit.
+    bool holding_acks() const { return !held_acks_.empty() || !held_results_.empty(); }
+    // persisted: the embedder committed everything the journal heard so far (ok) or could
+    // not (the disk is full or unwritable). The held acknowledgements go out, after a failure
+    // as Err::store_unavailable (code 1501, busy); from then on writes are refused with that
+    // error, reads and routing go on, until a commit succeeds again.
+    void persisted(bool ok);
+    bool writes_refused() const { return persist_failed_; }
 
     // ---- outputs ----
     // poll returns the next action. Views in it stay valid until the next call into the node.
@@ -309,6 +337,11 @@ private:
     void seed_dial(size_t i, Time now);
     void seed_up(const Contact& seed, Time now);
     void maintenance(Time now);
+    void warm_up(const Conn& c, Time now);
+    uint32_t warm_required() const;
+    // hold_ack keeps the 1000 Ok of a stored write for the next commit (with a journal);
+    // false without one: answer now.
+    bool hold_ack(const Conn& c, const DhtMsg& m);
     // maintenance_due is the earliest time at which a maintenance round would do anything
     // (redial a seed, refresh a bucket or our own neighbourhood), NEVER
     // when nothing is pending; maintenance_deadline is the round on the 10 s grid that
@@ -338,7 +371,9 @@ private:
     std::map<RequestId, std::unique_ptr<RequestResult>> requests_;
 
     std::vector<Seed> seeds_;
-    bool joined_ = false;  // the self-lookup finished once
+    uint32_t warm_dialed_ = 0;  // restored contacts dialed at start (warm_contacts)
+    uint32_t warm_up_ = 0;      // ... of which authenticated
+    bool joined_ = false;       // the self-lookup finished once
     bool join_running_ = false;
     uint64_t join_lookup_ = 0;
     bool draining_ = false;
@@ -346,6 +381,21 @@ private:
     Time maintenance_at_ = 0;  // the grid round the maintenance timer entry stands for
 
     StoreDue store_due_;  // scratch for store_.due
+
+    // Durability (set_journal): commits reported so far, acknowledgements waiting for the
+    // next one, and per API provide/put the commit that covers its local write (0: that
+    // commit failed).
+    struct HeldAck {
+        PeerRef peer;
+        Op op;
+        uint64_t rid;
+    };
+    StoreJournal* journal_ = nullptr;
+    uint64_t commits_ = 0;
+    bool persist_failed_ = false;
+    std::vector<HeldAck> held_acks_;
+    std::vector<std::unique_ptr<RequestResult>> held_results_;
+    std::map<RequestId, uint64_t> api_writes_;
 
     std::vector<TimerEntry> heap_;  // min-heap by (at, seq), lazily cancelled
     // RPC timeouts and hedge checks change with every request, so they are kept exactly

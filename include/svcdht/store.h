@@ -137,6 +137,18 @@ struct StoreEntryInfo {  // one line of the debug snapshot
 // record to one node more.
 uint32_t radius_code(const NodeId& distance);
 
+// StoreJournal hears every change of the store's contents, for a durable copy kept by the
+// embedder (the daemon's disk store): a record or value stored or changed, and one removed
+// (expired or displaced). The store calls it after the change, with engine times.
+class StoreJournal {
+public:
+    virtual ~StoreJournal() = default;
+    virtual void record_stored(const Key& key, const StoredRecord& r) = 0;
+    virtual void record_removed(const Key& key, const PublicKey& publisher) = 0;
+    virtual void value_stored(const Key& key, const StoredValue& v) = 0;
+    virtual void value_removed(const Key& key) = 0;
+};
+
 class Store {
 public:
     explicit Store(StoreLimits limits) : limits_(limits) {}
@@ -204,6 +216,8 @@ public:
     // displaced counts records replaced in a full provider list to admit a newcomer.
     uint64_t displaced() const { return displaced_; }
     void set_limits(StoreLimits l) { limits_ = l; }
+    // set_journal: from now on every change is told to |j| (nullptr: to nobody).
+    void set_journal(StoreJournal* j) { journal_ = j; }
 
 private:
     // One entry per key. The first record is kept inline (most keys have one provider);
@@ -245,7 +259,7 @@ private:
     // victim picks the record a full list gives up for a newcomer from |src|, or -1.
     std::ptrdiff_t victim(const Held& h, const StoreSource& src) const;
     void add_record(Held& h, StoredRecord r);
-    void remove_record(Held& h, size_t i);
+    void remove_record(Entry& e, size_t i);
     // settle puts |e| where its next event belongs in the heap, or erases it when it holds
     // nothing.
     void settle(Entry& e);
@@ -254,6 +268,7 @@ private:
     void heap_set(size_t i, Event ev);
 
     StoreLimits limits_;
+    StoreJournal* journal_ = nullptr;
     std::map<Key, Held> keys_;
     std::vector<Event> heap_;
     std::map<uint64_t, Usage> by_peer_;    // remote entries per sender

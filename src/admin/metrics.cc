@@ -206,6 +206,29 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_provider_records", "Provider records stored",
           static_cast<double>(node.store().record_count()));
     gauge("dht_values_stored", "Values stored", static_cast<double>(node.store().value_count()));
+    o.header("dht_store_records", "gauge", "Entries in the store, by kind");
+    o.sample("dht_store_records", label("kind", "provider"),
+             static_cast<double>(node.store().record_count()));
+    o.sample("dht_store_records", label("kind", "value"),
+             static_cast<double>(node.store().value_count()));
+    o.header("dht_store_bytes", "gauge",
+             "Bytes the store uses: its memory budget's count, and its file when it persists");
+    o.sample("dht_store_bytes", label("medium", "memory"),
+             static_cast<double>(node.store().bytes()));
+    if (net.persistent)
+        o.sample("dht_store_bytes", label("medium", "disk"),
+                 static_cast<double>(net.store_file_bytes));
+    gauge("dht_store_persistent", "1 when the store is kept on disk (amnesia off)",
+          net.persistent ? 1 : 0);
+    gauge("dht_store_writes_refused",
+          "1 while writes are refused because the last commit to disk failed",
+          net.writes_refused ? 1 : 0);
+    o.header("dht_store_persist_errors_total", "counter",
+             "Commits of the store to disk that failed");
+    o.sample("dht_store_persist_errors_total", "", static_cast<double>(net.persist_errors));
+    o.header("dht_store_commit_seconds", "histogram",
+             "Time to commit one loop turn's store changes to disk");
+    o.histogram("dht_store_commit_seconds", "", net.commit_seconds);
     o.header("dht_provider_records_displaced_total", "counter",
              "Provider records replaced in a full list to admit a publisher from a less "
              "represented network");

@@ -468,6 +468,8 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r) {
                 return error_response(503, "overloaded", core::err_message(r.err));
             case Err::shutting_down:
                 return error_response(503, "draining", "the node is shutting down");
+            case Err::store_unavailable:
+                return error_response(507, "store_unavailable", core::err_message(r.err));
             case Err::value_too_large:
                 return error_response(413, "value_too_large", core::err_message(r.err));
             case Err::ttl_too_large:

@@ -35,6 +35,10 @@ struct NetMetrics {
              io_errors = 0;
     uint64_t handshaking = 0, handshakes_evicted = 0, rx_budget_used = 0, tx_budget_used = 0;
     uint64_t admin_connections = 0, admin_rejected = 0;
+    // The durable store (persistent false: amnesia, nothing on disk).
+    bool persistent = false, writes_refused = false;
+    uint64_t store_file_bytes = 0, persist_errors = 0;
+    core::Histogram<10> commit_seconds;
 };
 
 struct AdminSettings {

@@ -71,6 +71,7 @@ Code code_for_err(Err e) {
         case Err::record_expired: return Code::stale_record;
         case Err::value_too_large: return Code::too_large;
         case Err::store_full:
+        case Err::store_unavailable:
         case Err::busy: return Code::busy;
         case Err::not_found: return Code::not_found;
         case Err::quota_exceeded:

@@ -147,6 +147,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
 
     std::unique_ptr<Dial> d = take_dial(dial);
     if (!d) return;
+    if (d->warm) warm_up(conn, now);
     if (d->seed >= 0) {
         Seed& s = seeds_[static_cast<size_t>(d->seed)];
         s.dialing = false;
@@ -343,8 +344,12 @@ Readiness Node::readiness() const {
                            ? std::min<uint32_t>(cfg_.bootstrap_required, r.seeds_configured)
                            : std::min<uint32_t>(3, r.seeds_configured);
     for (const Seed& s : seeds_) r.seeds_up += s.up ? 1 : 0;
-    r.bootstrap = r.seeds_up >= r.seeds_required;
-    r.routing_ready = r.seeds_configured == 0 || joined_;
+    // Restored contacts stand in for the seeds: a node restarted with its table is ready
+    // once enough of them authenticate, seeds or not.
+    r.warm_up = warm_up_;
+    const bool warm = warm_dialed_ > 0 && warm_up_ >= warm_required();
+    r.bootstrap = r.seeds_up >= r.seeds_required || warm;
+    r.routing_ready = r.seeds_configured == 0 || joined_ || warm;
     r.queues_ok = requests_.size() < cfg_.max_api_requests && rpcs_.size() < cfg_.max_inflight;
     r.draining = draining_;
     return r;
@@ -419,6 +424,16 @@ void Node::complete(RequestResult& r, Err err, Time now) {
     requests_.erase(it);
     owned->err = err;
     owned->elapsed = now - owned->elapsed;
+    if (auto w = api_writes_.find(owned->id); w != api_writes_.end()) {
+        // Our own write is acknowledged only once it is on disk (set_journal).
+        const uint64_t covering = w->second;
+        api_writes_.erase(w);
+        if (covering == 0 && err == Err::ok) owned->err = err = Err::store_unavailable;
+        if (covering > commits_ && err == Err::ok) {
+            held_results_.push_back(std::move(owned));
+            return;
+        }
+    }
     if (err != Err::ok) counters_.error(err);
     Action a;
     a.kind = Action::Kind::done;
@@ -517,6 +532,11 @@ RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint
         }
     }
     ++counters_.provides_total;
+    if (persist_failed_) {
+        complete(r, Err::store_unavailable, now);
+        return id;
+    }
+    if (journal_ != nullptr) api_writes_[id] = commits_ + 1;
     const std::vector<std::string_view> views(addrs.begin(), addrs.end());
     if (Err e = provide_round(key, views, unix_now(now) + ttl_secs, id, now); e != Err::ok)
         complete(r, e, now);
@@ -534,6 +554,11 @@ RequestId Node::put(ByteView value, Time now) {
         complete(r, Err::value_too_large, now);
         return id;
     }
+    if (persist_failed_) {
+        complete(r, Err::store_unavailable, now);
+        return id;
+    }
+    if (journal_ != nullptr) api_writes_[id] = commits_ + 1;
     if (Err e = put_round(key, value, unix_now(now) + cfg_.ttl_secs, id, now); e != Err::ok)
         complete(r, e, now);
     return id;

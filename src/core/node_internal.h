@@ -94,6 +94,7 @@ struct Node::Dial {
     bool has_expect = false;
     NodeId expect;
     int seed = -1;                  // index in seeds_, or -1
+    bool warm = false;              // a contact restored from disk (warm_contacts)
     std::vector<uint64_t> pending;  // rids to send once open
 };
 

@@ -165,6 +165,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
             Err e = admit_record(m.rec, *env_.crypto, unix_now(now), cfg_.max_ttl_secs,
                                  cfg_.require_pq);
             if (e == Err::pq_required) ++counters_.pq_downgrade_attempts_total;
+            if (e == Err::ok && persist_failed_) e = Err::store_unavailable;
             if (e == Err::ok) {
                 const uint64_t end_unix = m.rec.ts + m.rec.ttl;
                 const Time expires = now + secs(end_unix - unix_now(now));
@@ -173,6 +174,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 src.from_publisher = node_id_of(m.rec.pk) == c.id;
                 e = store_.put_record(m.rec, expires, src);
                 if (e == Err::ok && !had) key_stored(m.rec.key, now);
+                if (e == Err::ok && hold_ack(c, m)) return;
             }
             if (e != Err::ok) counters_.rejected(e);
             r.code = code_for_err(e);
@@ -184,10 +186,13 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 e = Err::value_too_large;
             } else if (NodeId::from(blake3(m.val)) != m.key) {
                 e = Err::key_mismatch;
+            } else if (persist_failed_) {
+                e = Err::store_unavailable;
             } else {
                 const bool had = store_.holds(m.key, now);
                 e = store_.put_value(m.key, m.val, now + secs(cfg_.ttl_secs), store_source(c));
                 if (e == Err::ok && !had) key_stored(m.key, now);
+                if (e == Err::ok && hold_ack(c, m)) return;
             }
             if (e != Err::ok) counters_.rejected(e);
             r.code = code_for_err(e);

@@ -204,8 +204,10 @@ void Store::add_record(Held& h, StoredRecord r) {
     h.extra->more.push_back(std::move(r));
 }
 
-void Store::remove_record(Held& h, size_t i) {
+void Store::remove_record(Entry& e, size_t i) {
+    Held& h = e.second;
     StoredRecord& gone = h.at(i);
+    if (journal_ != nullptr) journal_->record_removed(e.first, gone.pk);
     charge(gone.src(), gone.bytes(), false);
     bytes_ -= gone.bytes();
     --n_records_;
@@ -240,6 +242,7 @@ Err Store::put_record(const ProviderRecord& rec, Time expires, const StoreSource
         charge(fresh.src(), fresh.bytes(), true);
         bytes_ = bytes_ - s.bytes() + fresh.bytes();
         s = std::move(fresh);
+        if (journal_ != nullptr) journal_->record_stored(rec.key, s);
         settle(*it);
         return Err::ok;
     }
@@ -263,13 +266,14 @@ Err Store::put_record(const ProviderRecord& rec, Time expires, const StoreSource
         return e;
     }
     if (out >= 0) {
-        remove_record(h, static_cast<size_t>(out));
+        remove_record(*it, static_cast<size_t>(out));
         ++displaced_;
     }
     charge(src, cost, true);
     bytes_ += cost;
     ++n_records_;
     add_record(h, std::move(fresh));
+    if (journal_ != nullptr) journal_->record_stored(rec.key, h.at(h.count() - 1));
     settle(*it);
     return Err::ok;
 }
@@ -279,11 +283,11 @@ Err Store::put_value(const Key& key, ByteView value, Time expires, const StoreSo
     auto found = keys_.find(key);
     if (found != keys_.end() && found->second.value() != nullptr) {
         StoredValue& v = *found->second.extra->value;
+        if (until_unix <= v.until_unix && expires <= v.expires) return Err::ok;
         v.until_unix = std::max(v.until_unix, until_unix);
-        if (expires > v.expires) {
-            v.expires = expires;
-            settle(*found);
-        }
+        v.expires = std::max(v.expires, expires);
+        if (journal_ != nullptr) journal_->value_stored(key, v);
+        settle(*found);
         return Err::ok;
     }
     const size_t cost = value.size() + VALUE_OVERHEAD;
@@ -293,6 +297,7 @@ Err Store::put_value(const Key& key, ByteView value, Time expires, const StoreSo
     Held& h = keys_[key];
     if (!h.extra) h.extra = std::make_unique<Extra>();
     h.extra->value = StoredValue{Bytes(value.begin(), value.end()), expires, src, until_unix};
+    if (journal_ != nullptr) journal_->value_stored(key, *h.extra->value);
     charge(src, cost, true);
     bytes_ += cost;
     ++n_values_;
@@ -407,13 +412,14 @@ void Store::due(Time now, StoreDue& out) {
         Held& h = e.second;
         for (size_t i = h.count(); i-- > 0;) {
             if (h.at(i).expires > now) continue;
-            remove_record(h, i);
+            remove_record(e, i);
             ++out.expired;
         }
         if (const StoredValue* v = h.value(); v != nullptr && v->expires <= now) {
             charge(v->src, v->value.size() + VALUE_OVERHEAD, false);
             bytes_ -= v->value.size() + VALUE_OVERHEAD;
             --n_values_;
+            if (journal_ != nullptr) journal_->value_removed(e.first);
             h.extra->value.reset();
             if (h.extra->more.empty()) h.extra.reset();
             ++out.expired;

@@ -267,6 +267,11 @@ bool apply_config(const RawValues& flags, const RawValues& file, const std::stri
         issues->push_back({true, "key 'network': at most 64 bytes"});
         ok = false;
     }
+    if (!c.amnesia && c.data_dir.empty()) {
+        issues->push_back(
+            {true, "key 'amnesia' is false but 'data_dir' is empty: the store needs a directory"});
+        ok = false;
+    }
     if (macro && c.identity_file.empty() && !c.data_dir.empty()) {
         c.identity_file = c.data_dir + "/identity.key";
         c.text["identity_file"] = c.identity_file;

@@ -67,10 +67,12 @@ const KeyDef* find_key(const std::string& key);
 
 struct Config {
     std::string listen, admin_bind, network, profile, identity_file, data_dir, admin_token_file;
-    std::string log_format, log_level, config_file;
+    std::string log_format, log_level, config_file, durability;
     std::vector<std::string> bootstrap;
     uint64_t bootstrap_required = 0, bootstrap_timeout_ms = 0;
     bool strict_ready = false;
+    bool amnesia = true;
+    uint64_t sync_interval_ms = 0;
     uint64_t max_value_bytes = 0, max_records = 0, max_store_bytes = 0;
     uint64_t store_peer_share_pct = 0, store_prefix_share_pct = 0;
     uint64_t max_conns = 0, max_conns_per_ip = 0, max_admin_conns = 0;

@@ -103,6 +103,11 @@ admin::NetMetrics Daemon::net_metrics() const {
     m.rejected_per_ip = d.peers.rejected_per_ip;
     m.evicted_idle = d.peers.evicted_idle;
     m.io_errors = d.io_errors;
+    m.persistent = d.persistent;
+    m.writes_refused = d.writes_refused;
+    m.store_file_bytes = d.store_file_bytes;
+    m.persist_errors = d.persist_errors;
+    m.commit_seconds = d.commit_seconds;
     if (admin_) {
         m.admin_connections = admin_->connections();
         m.admin_rejected = admin_->rejected();

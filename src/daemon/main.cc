@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/identity.h"
 #include "daemon/settings.h"
+#include "daemon/store_cmd.h"
 #include "io/addr.h"
 #include "platform/log.h"
 #include "svcdht_build.h"
@@ -35,6 +36,7 @@ const char* const USAGE =
     "       svc-dht config keys              list the configuration keys (tab-separated)\n"
     "       svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n"
     "       svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n"
+    "       svc-dht store stats|check|dump [--data-dir DIR]\n"
     "       svc-dht version\n"
     "       svc-dht COMMAND --help\n";
 
@@ -441,6 +443,28 @@ int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp)
     return c.run(target, key);
 }
 
+int cmd_store(int argc, char** argv, int start, char** envp) {
+    const std::string verb = start < argc ? argv[start] : "";
+    if (verb.empty() || verb == "--help" || verb == "-h") {
+        std::printf(
+            "usage: svc-dht store stats|check|dump [--data-dir DIR] [--config FILE]\n"
+            "  Read a macronode's store on disk (DIR/store), while the daemon runs or not:\n"
+            "  stats  entries, file size and the oldest and newest expiry\n"
+            "  check  decode every entry and check every value's hash; exit 1 on a problem\n"
+            "  dump   every record, value and contact as one JSON object per line\n"
+            "  DIR is data_dir from the configuration unless --data-dir names one.\n");
+        return verb.empty() ? EXIT_CONFIG : EXIT_OK;
+    }
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start + 1, {}, &a, &err)) return usage_error(err);
+    if (!a.positional.empty()) return usage_error("unexpected argument " + a.positional[0]);
+    Config cfg;
+    if (!load(a, envp, &cfg, true)) return EXIT_CONFIG;
+    if (cfg.data_dir.empty()) return usage_error("store: no data_dir (give --data-dir DIR)");
+    return run_store_command(verb, cfg.data_dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
@@ -463,6 +487,7 @@ int main(int argc, char** argv, char** envp) {
     if (cmd == "run") return cmd_run(argc, argv, 2, envp);
     if (cmd == "config") return cmd_config(argc, argv, 2, envp);
     if (cmd == "keygen") return cmd_keygen(argc, argv, 2);
+    if (cmd == "store") return cmd_store(argc, argv, 2, envp);
     if (cmd == "ping") return cmd_client(Client::Mode::ping, argc, argv, 2, envp);
     if (cmd == "lookup") return cmd_client(Client::Mode::lookup, argc, argv, 2, envp);
     if (!cmd.empty() && cmd[0] != '-') return usage_error("unknown command " + cmd);

@@ -74,6 +74,15 @@ DhtSettings dht_settings(const Config& c, bool client) {
     d.node = node_settings(c);
     d.session = session_settings(c);
     d.limits = peer_limits(c);
+    // A client (ping, lookup) never touches the store a daemon may hold.
+    if (!client && !c.amnesia) {
+        d.persist.data_dir = c.data_dir;
+        d.persist.sync = c.durability == "sync";
+        d.persist.sync_interval_ms = static_cast<uint32_t>(c.sync_interval_ms);
+        // LMDB's copy-on-write keeps freed pages for reuse, so the file is given twice the
+        // store's memory budget.
+        d.persist.max_bytes = 2 * c.max_store_bytes;
+    }
     return d;
 }
 

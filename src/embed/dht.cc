@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "embed/disk_store.h"
 #include "io/addr.h"
 #include "io/net.h"
 #include "platform/sodium.h"
@@ -52,7 +53,16 @@ const char* check_node_config(const core::NodeConfig& c) {
     return nullptr;
 }
 
-struct Dht::Impl final : io::RequestWaiter {
+namespace {
+// Contacts of the last run dialed at start, best first; the join finds the rest.
+constexpr size_t WARM_CONTACTS = 32;
+// The routing table's contacts are saved this often (and at stop).
+constexpr uint64_t CONTACTS_SAVE_MS = 60000;
+// After a failed commit, the disk is probed this often until it takes writes again.
+constexpr uint64_t PERSIST_RETRY_MS = 1000;
+}  // namespace
+
+struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     struct Waiter {
         DhtCallback cb;
         void* user;
@@ -70,6 +80,112 @@ struct Dht::Impl final : io::RequestWaiter {
     std::unique_ptr<core::Node> node;
     std::map<core::RequestId, Waiter> waiters;
     bool stopped = false;
+
+    // The durable store (s.persist.data_dir set) and its timers: the batched sync, the
+    // contacts' save, the probe after a failure.
+    std::unique_ptr<embed::DiskStore> disk;
+    uv_timer_t sync_timer{}, contacts_timer{}, retry_timer{};
+    bool disk_timers = false;
+    bool failing = false;
+    DhtMetrics persist_stats;  // the persistence fields only
+
+    void say(core::LogLevel level, std::string_view msg,
+             std::initializer_list<core::LogField> fields) const {
+        if (s.log != nullptr) s.log->log(level, msg, std::span(fields.begin(), fields.size()));
+    }
+
+    bool before_flush() override {
+        if (!disk || !node) return false;
+        if (!disk->dirty() && !node->holding_acks()) return false;
+        node->persisted(commit());
+        return true;
+    }
+
+    // commit writes the turn's changes, times it, and on a failure logs it once and
+    // starts probing the disk.
+    bool commit() {
+        const core::Time t0 = io::now_us();
+        std::string err;
+        const bool ok = disk->commit(&err);
+        persist_stats.commit_seconds.observe(static_cast<double>(io::now_us() - t0) / 1e6);
+        if (!ok) {
+            ++persist_stats.persist_errors;
+            if (!failing)
+                say(core::LogLevel::error,
+                    "store: a commit failed; writes are refused until the disk takes them "
+                    "again (reads and routing go on)",
+                    {{"file", disk->path()}, {"error", err}});
+            if (!failing)
+                uv_timer_start(&retry_timer, on_retry, PERSIST_RETRY_MS, PERSIST_RETRY_MS);
+            failing = true;
+            return false;
+        }
+        if (failing) {
+            failing = false;
+            uv_timer_stop(&retry_timer);
+            say(core::LogLevel::info, "store: the disk takes writes again",
+                {{"file", disk->path()}});
+        }
+        if (!s.persist.sync && !uv_is_active(reinterpret_cast<uv_handle_t*>(&sync_timer)))
+            uv_timer_start(&sync_timer, on_sync, s.persist.sync_interval_ms, 0);
+        return true;
+    }
+    static void on_sync(uv_timer_t* t) {
+        auto* m = static_cast<Impl*>(t->data);
+        std::string err;
+        if (!m->disk->sync(&err))
+            m->say(core::LogLevel::error, "store: sync failed",
+                   {{"file", m->disk->path()}, {"error", err}});
+    }
+    static void on_contacts(uv_timer_t* t) {
+        auto* m = static_cast<Impl*>(t->data);
+        m->disk->save_contacts(m->node->table());  // written by the turn's commit
+    }
+    static void on_retry(uv_timer_t* t) {
+        auto* m = static_cast<Impl*>(t->data);
+        m->disk->touch(
+            static_cast<uint64_t>(io::unix_epoch_offset_us() + static_cast<int64_t>(io::now_us())) /
+            1000);
+        if (m->commit()) {
+            m->node->persisted(true);
+            m->net->pump();
+        }
+    }
+    void start_disk(int64_t unix_offset_us) {
+        const core::Time now = io::now_us();
+        const embed::LoadResult lr = disk->load(*node, now, unix_offset_us);
+        say(core::LogLevel::info, "store loaded",
+            {{"file", disk->path()},
+             {"records", std::to_string(lr.records)},
+             {"values", std::to_string(lr.values)},
+             {"expired", std::to_string(lr.expired)},
+             {"refused", std::to_string(lr.refused)},
+             {"contacts", std::to_string(lr.contacts.size())}});
+        node->set_journal(disk.get());
+        net->set_flush_hook(this);
+        for (uv_timer_t* t : {&sync_timer, &contacts_timer, &retry_timer}) {
+            uv_timer_init(loop, t);
+            t->data = this;
+        }
+        disk_timers = true;
+        uv_timer_start(&contacts_timer, on_contacts, CONTACTS_SAVE_MS, CONTACTS_SAVE_MS);
+        const size_t n = std::min(WARM_CONTACTS, lr.contacts.size());
+        node->warm_contacts(std::span(lr.contacts).first(n), now);
+    }
+    void stop_disk() {
+        if (!disk) return;
+        if (node) {
+            disk->save_contacts(node->table());
+            if (commit()) node->persisted(true);
+            std::string err;
+            disk->sync(&err);
+        }
+        if (disk_timers) {
+            disk_timers = false;
+            for (uv_timer_t* t : {&sync_timer, &contacts_timer, &retry_timer})
+                uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
+        }
+    }
 
     // The settings the Dht fills in itself (see DhtSettings::node).
     core::NodeConfig node_config(uint16_t port) const {
@@ -124,6 +240,14 @@ std::unique_ptr<Dht> Dht::create(uv_loop_t* loop, DhtSettings s, const core::See
     impl->ident = core::make_identity(impl->crypto, seed);
     impl->scfg = impl->s.session;
     impl->scfg.network = impl->s.node.network;
+    if (!impl->s.persist.data_dir.empty()) {
+        embed::DiskOptions o;
+        o.data_dir = impl->s.persist.data_dir;
+        o.sync = impl->s.persist.sync;
+        o.max_bytes = impl->s.persist.max_bytes;
+        impl->disk = embed::DiskStore::open(o, err);
+        if (!impl->disk) return nullptr;
+    }
     return std::unique_ptr<Dht>(new Dht(std::move(impl)));
 }
 
@@ -143,9 +267,13 @@ bool Dht::start(std::string* err) {
     // The node advertises the port the listener got (port 0 picks one).
     m.scfg.listen_port = m.net->bound_port();
     const core::Env env{&m.rng, &m.crypto, m.s.log};
-    m.node = std::make_unique<core::Node>(m.node_config(m.net->bound_port()), m.ident, env,
-                                          io::now_us());
+    const core::NodeConfig ncfg = m.node_config(m.net->bound_port());
+    m.node = std::make_unique<core::Node>(ncfg, m.ident, env, io::now_us());
     m.net->start(*m.node, m.scfg, m.ident, env);
+    if (m.disk) {
+        m.start_disk(ncfg.unix_epoch_offset_us);
+        m.net->pump();
+    }
     return true;
 }
 
@@ -165,6 +293,7 @@ void Dht::stop() {
         r.complete = false;
         w.cb(r, w.user);
     }
+    m.stop_disk();
     if (m.net) m.net->close_all();
 }
 
@@ -264,6 +393,14 @@ DhtMetrics Dht::metrics() const {
     d.tx_budget_used = s.tx_budget_used;
     d.accept_paused = s.accept_paused;
     d.io_errors = s.io_errors;
+    if (m.disk) {
+        const DhtMetrics& ps = m.persist_stats;
+        d.persistent = true;
+        d.writes_refused = n.writes_refused();
+        d.persist_errors = ps.persist_errors;
+        d.commit_seconds = ps.commit_seconds;
+        d.store_file_bytes = m.disk->file_bytes();
+    }
     return d;
 }
 

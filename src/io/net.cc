@@ -133,6 +133,7 @@ void Net::on_prepare(uv_prepare_t* p) {
 }
 
 void Net::flush() {
+    if (hook_ != nullptr && hook_->before_flush()) pump();
     peers_->take_dirty(dirty_);
     for (core::PeerRef ref : dirty_) {
         auto it = by_ref_.find(ref);

@@ -31,6 +31,15 @@ public:
     virtual void on_request_done(const core::RequestResult& r) = 0;
 };
 
+// FlushHook runs once per loop turn right before the turn's bytes are written: the Dht's
+// group commit of the store, which releases the acknowledgements the node held for it.
+class FlushHook {
+public:
+    virtual ~FlushHook() = default;
+    // before_flush returns true when it gave the node an input (whose outputs Net routes).
+    virtual bool before_flush() = 0;
+};
+
 struct NetOptions {
     std::string listen;              // empty: client mode, no listener (ping, lookup)
     std::vector<std::string> seeds;  // host:port, names resolved with getaddrinfo
@@ -73,6 +82,7 @@ public:
     void pump();
 
     void set_limits(const core::PeerLimits& limits);
+    void set_flush_hook(FlushHook* h) { hook_ = h; }
     // stop_listening closes the listener (first step of a graceful stop); close_all closes
     // every connection and handle, after which uv_run returns once their callbacks ran.
     void stop_listening();
@@ -109,6 +119,7 @@ private:
     Listener listener_;
     Dialer dialer_;
     std::unique_ptr<core::Peers> peers_;
+    FlushHook* hook_ = nullptr;
     uv_timer_t timer_{};
     uv_prepare_t prepare_{};
     bool handles_open_ = false;
