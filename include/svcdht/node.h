@@ -282,6 +282,8 @@ private:
     Conn* conn_for(const NodeId& id);
     DialId start_dial(const PeerAddr& addr, const NodeId* expect, Time now);
     std::unique_ptr<Dial> take_dial(DialId dial);  // removes and returns it, or null
+    // session_contact: the table's contact for |c|'s peer, or one made from the session.
+    Contact session_contact(const Conn& c) const;
     void learn_contact(const NodeId& id, const PeerAddr& addr, Time now);
     void contact_removed(const Contact& c, Time now);
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,

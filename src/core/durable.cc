@@ -75,14 +75,7 @@ void Node::warm_up(const Conn& c, Time now) {
         log(LogLevel::info, "routing ready from the contacts of the last run",
             {{"authenticated", std::to_string(warm_up_)}});
     // Each one is a starting point of the join, as a seed is.
-    if (const Contact* ct = table_.find(c.id)) {
-        seed_up(*ct, now);
-    } else {
-        Contact ct2;
-        ct2.id = c.id;
-        ct2.addr = c.route;
-        seed_up(ct2, now);
-    }
+    seed_up(session_contact(c), now);
 }
 
 void Node::set_journal(StoreJournal* j) {

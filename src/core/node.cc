@@ -157,14 +157,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
             log(LogLevel::info, "bootstrap seed authenticated",
                 {{"peer", conn.id.short_hex()}, {"addr", s.addr.format()}});
         }
-        if (const Contact* ct = table_.find(conn.id)) {
-            seed_up(*ct, now);
-        } else {
-            Contact c2;
-            c2.id = conn.id;
-            c2.addr = conn.route;
-            seed_up(c2, now);
-        }
+        seed_up(session_contact(conn), now);
     }
     for (uint64_t rid : d->pending) {
         auto rit = rpcs_.find(rid);
@@ -174,6 +167,14 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         r.know_id = true;
         transmit(r, ref, now);
     }
+}
+
+Contact Node::session_contact(const Conn& c) const {
+    if (const Contact* ct = table_.find(c.id)) return *ct;
+    Contact made;
+    made.id = c.id;
+    made.addr = c.route;
+    return made;
 }
 
 std::unique_ptr<Node::Dial> Node::take_dial(DialId dial) {

@@ -239,7 +239,7 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskOptions& o, std::string* er
             return nullptr;
         }
     }
-    struct stat st{};
+    struct stat st {};
     const bool exists = ::stat(d->path_.c_str(), &st) == 0;
     if (o.read_only && !exists) {
         *err = "no store at " + d->path_;
@@ -327,15 +327,15 @@ LoadResult DiskStore::load(core::Node& node, core::Time now, int64_t unix_offset
     each(
         txn, records_,
         [&](const MDB_val& k, const MDB_val& v) {
-            const core::Err e =
-                decode_record(k, v, &re) ? node.restore_record(re.rec, re.src, now)
-                                         : core::Err::truncated;
+            const core::Err e = decode_record(k, v, &re) ? node.restore_record(re.rec, re.src, now)
+                                                         : core::Err::truncated;
             if (e == core::Err::ok) {
                 ++out.records;
             } else {
                 (e == core::Err::record_expired ? out.expired : out.refused) += 1;
                 ops_.push_back({Op::Kind::del_record,
-                                std::string(static_cast<const char*>(k.mv_data), k.mv_size), {}});
+                                std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                                {}});
             }
             return true;
         },
@@ -355,7 +355,8 @@ LoadResult DiskStore::load(core::Node& node, core::Time now, int64_t unix_offset
             } else {
                 (e == core::Err::record_expired ? out.expired : out.refused) += 1;
                 ops_.push_back({Op::Kind::del_value,
-                                std::string(static_cast<const char*>(k.mv_data), k.mv_size), {}});
+                                std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                                {}});
             }
             return true;
         },
@@ -394,8 +395,9 @@ void DiskStore::record_stored(const Key& key, const core::StoredRecord& r) {
     const core::StoreSource src = r.src();
     std::string& v = op.val;
     put_u(v, FORMAT, 1);
-    put_u(v, (src.local ? F_LOCAL : 0) | (src.from_publisher ? F_FROM_PUBLISHER : 0) |
-                 (rec.alg != core::SIG_ED25519 ? F_ALT : 0),
+    put_u(v,
+          (src.local ? F_LOCAL : 0) | (src.from_publisher ? F_FROM_PUBLISHER : 0) |
+              (rec.alg != core::SIG_ED25519 ? F_ALT : 0),
           1);
     put_u(v, src.peer, 8);
     put_u(v, src.prefix, 8);
@@ -550,7 +552,7 @@ bool DiskStore::sync(std::string* err) {
 // ---- the operator's view ------------------------------------------------------------------
 
 uint64_t DiskStore::file_bytes() const {
-    struct stat fs{};
+    struct stat fs {};
     return ::stat(path_.c_str(), &fs) == 0 ? static_cast<uint64_t>(fs.st_size) : 0;
 }
 
@@ -688,8 +690,7 @@ bool DiskStore::check(std::string* err) const {
              [&](const MDB_val& k, const MDB_val& v) {
                  Key key;
                  std::copy_n(static_cast<const uint8_t*>(k.mv_data), 32, key.b.begin());
-                 if (decode_value(k, v, &ve) &&
-                     core::NodeId::from(core::blake3(ve.value)) == key)
+                 if (decode_value(k, v, &ve) && core::NodeId::from(core::blake3(ve.value)) == key)
                      return true;
                  *err = "value " + key.hex() + " does not hash to its key";
                  ok = false;

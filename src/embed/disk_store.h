@@ -35,9 +35,9 @@ struct DiskOptions {
 
 struct DiskCounts {
     uint64_t records = 0, values = 0, contacts = 0;
-    uint64_t file_bytes = 0;  // data.mdb on disk
-    uint64_t used_bytes = 0;  // pages in use
-    uint64_t map_bytes = 0;   // current map size
+    uint64_t file_bytes = 0;                              // data.mdb on disk
+    uint64_t used_bytes = 0;                              // pages in use
+    uint64_t map_bytes = 0;                               // current map size
     uint64_t oldest_expiry_ms = 0, newest_expiry_ms = 0;  // unix ms, 0 = none
 };
 
