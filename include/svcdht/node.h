@@ -150,7 +150,9 @@ struct Readiness {
     uint32_t seeds_up = 0;
     uint32_t seeds_required = 0;
     uint32_t seeds_configured = 0;
-    uint32_t warm_up = 0;  // restored contacts authenticated
+    uint32_t warm_dialed = 0;    // restored contacts dialed at start (warm_contacts)
+    uint32_t warm_up = 0;        // of them, authenticated
+    uint32_t warm_required = 0;  // authenticated ones that make the node ready
 };
 
 class Node {

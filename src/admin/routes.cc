@@ -109,6 +109,11 @@ HttpResponse readyz(NodeView& v) {
     w.key("seeds").begin_object();
     w.kv("up", uint64_t{g.seeds_up}).kv("required", uint64_t{g.seeds_required});
     w.kv("configured", uint64_t{g.seeds_configured}).end_object();
+    if (g.warm_dialed > 0) {
+        w.key("warm").begin_object();
+        w.kv("dialed", uint64_t{g.warm_dialed}).kv("up", uint64_t{g.warm_up});
+        w.kv("required", uint64_t{g.warm_required}).end_object();
+    }
     if (g.seeds_configured == 0)
         w.key("warnings")
             .begin_array()

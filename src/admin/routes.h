@@ -23,6 +23,8 @@ struct Gates {
     bool queues_ok = false;
     bool not_draining = true;
     uint32_t seeds_up = 0, seeds_required = 0, seeds_configured = 0;
+    // Contacts saved by the last run and dialed at start (0 dialed: none, or amnesia).
+    uint32_t warm_dialed = 0, warm_up = 0, warm_required = 0;
     bool ready() const {
         return listeners_bound && bootstrap && routing_ready && queues_ok && not_draining;
     }

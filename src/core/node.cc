@@ -347,7 +347,9 @@ Readiness Node::readiness() const {
     for (const Seed& s : seeds_) r.seeds_up += s.up ? 1 : 0;
     // Restored contacts stand in for the seeds: a node restarted with its table is ready
     // once enough of them authenticate, seeds or not.
+    r.warm_dialed = warm_dialed_;
     r.warm_up = warm_up_;
+    r.warm_required = warm_dialed_ > 0 ? warm_required() : 0;
     const bool warm = warm_dialed_ > 0 && warm_up_ >= warm_required();
     r.bootstrap = r.seeds_up >= r.seeds_required || warm;
     r.routing_ready = r.seeds_configured == 0 || joined_ || warm;

@@ -84,6 +84,9 @@ admin::Gates Daemon::gates() const {
     g.seeds_up = r.seeds_up;
     g.seeds_required = r.seeds_required;
     g.seeds_configured = r.seeds_configured;
+    g.warm_dialed = r.warm_dialed;
+    g.warm_up = r.warm_up;
+    g.warm_required = r.warm_required;
     return g;
 }
 

@@ -56,7 +56,10 @@ const char* check_node_config(const core::NodeConfig& c) {
 namespace {
 // Contacts of the last run dialed at start, best first; the join finds the rest.
 constexpr size_t WARM_CONTACTS = 32;
-// The routing table's contacts are saved this often (and at stop).
+// The routing table's contacts are saved when its set of ids changed, checked this often
+// (so that a node killed soon after it joined still restarts warm), at least every
+// CONTACTS_SAVE_MS (their last seen times, RTTs and failures), and at stop.
+constexpr uint64_t CONTACTS_CHECK_MS = 2000;
 constexpr uint64_t CONTACTS_SAVE_MS = 60000;
 // After a failed commit, the disk is probed this often until it takes writes again.
 constexpr uint64_t PERSIST_RETRY_MS = 1000;
@@ -85,6 +88,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     // contacts' save, the probe after a failure.
     std::unique_ptr<embed::DiskStore> disk;
     uv_timer_t sync_timer{}, contacts_timer{}, retry_timer{};
+    uint64_t contacts_ids = 0, contacts_saved_ms = 0;  // the last contacts saved (on_contacts)
     bool disk_timers = false;
     bool failing = false;
     DhtMetrics persist_stats;  // the persistence fields only
@@ -139,7 +143,18 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     }
     static void on_contacts(uv_timer_t* t) {
         auto* m = static_cast<Impl*>(t->data);
-        m->disk->save_contacts(m->node->table());  // written by the turn's commit
+        const core::RoutingTable& table = m->node->table();
+        uint64_t ids = 1469598103934665603ULL;  // FNV-1a over the ids' prefixes, in table order
+        for (int i = 0; i < table.bucket_count(); ++i)
+            for (const core::Contact& ct : table.bucket(i))
+                ids = (ids ^ ct.id.prefix64()) * 1099511628211ULL;
+        const uint64_t now_ms = io::now_us() / 1000;
+        if (ids == m->contacts_ids && now_ms - m->contacts_saved_ms < CONTACTS_SAVE_MS) return;
+        m->contacts_ids = ids;
+        m->contacts_saved_ms = now_ms;
+        m->disk->save_contacts(table);
+        m->node->persisted(m->commit());
+        m->net->pump();
     }
     static void on_retry(uv_timer_t* t) {
         auto* m = static_cast<Impl*>(t->data);
@@ -168,7 +183,8 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
             t->data = this;
         }
         disk_timers = true;
-        uv_timer_start(&contacts_timer, on_contacts, CONTACTS_SAVE_MS, CONTACTS_SAVE_MS);
+        contacts_saved_ms = io::now_us() / 1000;
+        uv_timer_start(&contacts_timer, on_contacts, CONTACTS_CHECK_MS, CONTACTS_CHECK_MS);
         const size_t n = std::min(WARM_CONTACTS, lr.contacts.size());
         node->warm_contacts(std::span(lr.contacts).first(n), now);
     }
