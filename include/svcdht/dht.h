@@ -93,7 +93,10 @@ struct DhtMetrics {
     bool persistent = false;
     bool writes_refused = false;  // the last commit failed: writes get store_unavailable
     uint64_t store_file_bytes = 0;
-    uint64_t persist_errors = 0;                              // commits that failed
+    uint64_t persist_errors = 0;  // commits that failed
+    // Store changes given up while the disk kept failing (the buffer holds 65,536): those
+    // entries may come back from the disk, or be missing from it, after a restart.
+    uint64_t persist_dropped = 0;
     core::Histogram<10> commit_seconds = commit_histogram();  // commit latency
     static core::Histogram<10> commit_histogram() {
         core::Histogram<10> h;

@@ -200,10 +200,12 @@ public:
             if (!f(key, h.radius)) return;
     }
 
-    // due removes everything whose expiry is <= now and sets |out| to what it removed and
-    // the keys whose round is due (their round moves to NEVER until the engine reschedules
-    // it); next_due is the earliest time at which due has something to do.
-    void due(Time now, StoreDue& out);
+    // due removes what expired by |now| and sets |out| to what it removed and the keys
+    // whose round is due (their round moves to NEVER until the engine reschedules it), for
+    // at most |max_keys| keys: the rest stay due (next_due() <= now) for the next call, so
+    // that a mass expiry (a node back after a long stop, a burst that all ends at once)
+    // is spread over loop turns. next_due is the earliest time at which due has work.
+    void due(Time now, StoreDue& out, size_t max_keys = SIZE_MAX);
     Time next_due() const { return heap_.empty() ? NEVER : heap_.front().at; }
 
     // keys appends every key held (records or values), in key order.

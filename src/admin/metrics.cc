@@ -226,6 +226,9 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     o.header("dht_store_persist_errors_total", "counter",
              "Commits of the store to disk that failed");
     o.sample("dht_store_persist_errors_total", "", static_cast<double>(net.persist_errors));
+    o.header("dht_store_persist_dropped_total", "counter",
+             "Store changes given up unwritten while commits kept failing");
+    o.sample("dht_store_persist_dropped_total", "", static_cast<double>(net.persist_dropped));
     o.header("dht_store_commit_seconds", "histogram",
              "Time to commit one loop turn's store changes to disk");
     o.histogram("dht_store_commit_seconds", "", net.commit_seconds);

@@ -39,7 +39,7 @@ struct NetMetrics {
     uint64_t admin_connections = 0, admin_rejected = 0;
     // The durable store (persistent false: amnesia, nothing on disk).
     bool persistent = false, writes_refused = false;
-    uint64_t store_file_bytes = 0, persist_errors = 0;
+    uint64_t store_file_bytes = 0, persist_errors = 0, persist_dropped = 0;
     core::Histogram<10> commit_seconds;
 };
 

@@ -231,10 +231,11 @@ void Node::key_round(const Key& key, Time now) {
     store_.reschedule(key, now + secs(cfg_.republish_secs));
 }
 
-// store_due expires what is due and runs the keys' rounds that came due, at most
-// MAX_KEY_ROUNDS_PER_TURN at once; the rest wait for the next maintenance interval.
+// store_due expires what is due, for at most MAX_EXPIRY_KEYS_PER_TURN keys, and runs the
+// keys' rounds that came due, at most MAX_KEY_ROUNDS_PER_TURN at once; the rest wait for
+// the next maintenance interval.
 void Node::store_due(Time now) {
-    store_.due(now, store_due_);
+    store_.due(now, store_due_, MAX_EXPIRY_KEYS_PER_TURN);
     size_t rounds = 0;
     for (const Key& key : store_due_.rounds) {
         if (rounds++ < MAX_KEY_ROUNDS_PER_TURN) {

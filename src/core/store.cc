@@ -404,10 +404,10 @@ Time Store::Held::next_event() const {
     return t;
 }
 
-void Store::due(Time now, StoreDue& out) {
+void Store::due(Time now, StoreDue& out, size_t max_keys) {
     out.expired = 0;
     out.rounds.clear();
-    while (!heap_.empty() && heap_.front().at <= now) {
+    for (size_t keys = 0; keys < max_keys && !heap_.empty() && heap_.front().at <= now; ++keys) {
         Entry& e = *heap_.front().entry;
         Held& h = e.second;
         for (size_t i = h.count(); i-- > 0;) {

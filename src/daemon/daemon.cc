@@ -110,6 +110,7 @@ admin::NetMetrics Daemon::net_metrics() const {
     m.writes_refused = d.writes_refused;
     m.store_file_bytes = d.store_file_bytes;
     m.persist_errors = d.persist_errors;
+    m.persist_dropped = d.persist_dropped;
     m.commit_seconds = d.commit_seconds;
     if (admin_) {
         m.admin_connections = admin_->connections();

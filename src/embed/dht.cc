@@ -414,6 +414,7 @@ DhtMetrics Dht::metrics() const {
         d.persistent = true;
         d.writes_refused = n.writes_refused();
         d.persist_errors = ps.persist_errors;
+        d.persist_dropped = m.disk->dropped();
         d.commit_seconds = ps.commit_seconds;
         d.store_file_bytes = m.disk->file_bytes();
     }

@@ -36,6 +36,7 @@ struct Remote {
     std::vector<NodeInfo> nodes;  // what it answers FIND_NODE with
     std::vector<std::pair<Op, Time>> got;  // requests it received, and when
     std::vector<NodeId> targets;           // the target of each FIND_NODE it received
+    std::vector<Code> codes;               // the codes of the responses it received
 
     Remote(uint8_t seed, uint16_t port) : id(identity(seed)), rng(seed) {
         cfg.listen_port = port;
@@ -188,7 +189,11 @@ private:
     void answer(Remote& r, ByteView payload) {
         DhtMsg m;
         DecodeHeader h;
-        if (decode_dht(payload, 65536, &m, &h) != Err::ok || !m.is_request()) return;
+        if (decode_dht(payload, 65536, &m, &h) != Err::ok) return;
+        if (!m.is_request()) {
+            r.codes.push_back(m.code);
+            return;
+        }
         r.got.push_back({m.op, now});
         if (m.op == Op::find_node) r.targets.push_back(m.target);
         if (!r.answers) return;
@@ -501,4 +506,78 @@ TEST(Engine, AProvideOurOwnStoreRefusesFailsWithTheReasonAndPublishesNothing) {
     ASSERT_EQ(e.results.count(id), 1u);
     EXPECT_EQ(e.results[id].err, Err::store_full);
     EXPECT_EQ(seed.count(Op::add_provider), 0u);
+}
+
+// A journal that only counts what the store told it.
+struct CountingJournal final : StoreJournal {
+    size_t stored = 0, removed = 0;
+    void record_stored(const Key&, const StoredRecord&) override { ++stored; }
+    void record_removed(const Key&, const PublicKey&) override { ++removed; }
+    void value_stored(const Key&, const StoredValue&) override { ++stored; }
+    void value_removed(const Key&) override { ++removed; }
+};
+
+TEST(Engine, WithAJournalTheOkToAnAddProviderWaitsForTheCommit) {
+    Engine e(no_hedges());
+    CountingJournal j;
+    e.node().set_journal(&j);
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    add_provider_from(e, seed, id_of_byte(0x61), 9, 3600);
+    EXPECT_EQ(j.stored, 1u);
+    EXPECT_TRUE(seed.codes.empty()) << "acknowledged before the commit";
+    EXPECT_TRUE(e.node().holding_acks());
+    e.node().persisted(true);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(seed.codes.size(), 1u);
+    EXPECT_EQ(seed.codes[0], Code::ok);
+    EXPECT_FALSE(e.node().holding_acks());
+}
+
+TEST(Engine, AFailedCommitAnswersBusyAndRefusesWritesUntilACommitSucceeds) {
+    Engine e(no_hedges());
+    CountingJournal j;
+    e.node().set_journal(&j);
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    add_provider_from(e, seed, id_of_byte(0x62), 9, 3600);
+    const Bytes value = {4, 5, 6};
+    const RequestId put = e.node().put(value, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    EXPECT_EQ(e.results.count(put), 0u) << "the put's result waits for the commit";
+    e.node().persisted(false);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(seed.codes.size(), 1u);
+    EXPECT_EQ(seed.codes[0], Code::busy);
+    ASSERT_EQ(e.results.count(put), 1u);
+    EXPECT_EQ(e.results[put].err, Err::store_unavailable);
+    EXPECT_TRUE(e.node().writes_refused());
+    // Refused at once now, without touching the store; reads go on.
+    const size_t stored = j.stored;
+    add_provider_from(e, seed, id_of_byte(0x63), 9, 3600);
+    ASSERT_EQ(seed.codes.size(), 2u);
+    EXPECT_EQ(seed.codes[1], Code::busy);
+    EXPECT_EQ(j.stored, stored);
+    const RequestId refused = e.node().put(Bytes{7}, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(e.results.count(refused), 1u);
+    EXPECT_EQ(e.results[refused].err, Err::store_unavailable);
+    // A commit succeeds (the disk has room again): writes are taken and acknowledged.
+    e.node().persisted(true);
+    EXPECT_FALSE(e.node().writes_refused());
+    add_provider_from(e, seed, id_of_byte(0x64), 9, 3600);
+    EXPECT_EQ(seed.codes.size(), 2u);
+    e.node().persisted(true);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(seed.codes.size(), 3u);
+    EXPECT_EQ(seed.codes[2], Code::ok);
 }

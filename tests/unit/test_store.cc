@@ -77,6 +77,28 @@ TEST(Store, ExpiresOnTheTimerNotOnRead) {
     EXPECT_EQ(s.next_due(), NEVER);
 }
 
+TEST(Store, AMassExpiryIsSpreadOverCallsOfAtMostMaxKeys) {
+    Store s(StoreLimits{});
+    std::vector<std::unique_ptr<Rec>> recs;
+    for (uint32_t i = 0; i < 1200; ++i) {
+        Key k;
+        k.b[0] = static_cast<uint8_t>(i >> 8);
+        k.b[1] = static_cast<uint8_t>(i);
+        recs.push_back(std::make_unique<Rec>(k, 7, 100));
+        ASSERT_EQ(s.put_record(recs.back()->r, secs(10)), Err::ok);
+    }
+    StoreDue due;
+    s.due(secs(10), due, 500);
+    EXPECT_EQ(due.expired, 500u);
+    EXPECT_EQ(s.next_due(), secs(10)) << "the rest is still due";
+    s.due(secs(10), due, 500);
+    EXPECT_EQ(due.expired, 500u);
+    s.due(secs(10), due, 500);
+    EXPECT_EQ(due.expired, 200u);
+    EXPECT_EQ(s.record_count(), 0u);
+    EXPECT_EQ(s.next_due(), NEVER);
+}
+
 TEST(Store, ReplacedRecordKeepsOnlyItsNewExpiry) {
     Store s(StoreLimits{});
     const Key k = id_of_byte(4);
