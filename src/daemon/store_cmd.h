@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `svc-dht store stats|check|dump`: the operator's view of a macronode's store on disk,
-// read-only, while the daemon runs or not (svc-dht(8), STORE).
+// read-only, while the daemon runs or not (svc-dht(8), COMMANDS and PERSISTENCE).
 #pragma once
 
 #include <string>
