@@ -18,6 +18,12 @@ namespace svcdht::sim {
 
 using namespace core;
 
+namespace {
+// Unix time at virtual time 0 (2026-01-01), the same for every host and incarnation, so
+// that unix times saved by one incarnation mean the same to the next.
+constexpr int64_t SIM_UNIX_EPOCH_US = 1767225600LL * 1000000;
+}  // namespace
+
 // ---- FastCrypto ----------------------------------------------------------------------------
 
 KeyPair FastCrypto::keypair_from_seed(const Seed32& seed) const {
@@ -93,6 +99,10 @@ uint32_t Sim::add_host(bool slow, bool hostile) {
 }
 
 void Sim::start(uint32_t hi, const std::vector<uint32_t>& seeds) {
+    boot(hi, seeds, false);
+}
+
+void Sim::boot(uint32_t hi, const std::vector<uint32_t>& seeds, bool with_state) {
     Host& h = *hosts_[hi];
     h.up = true;
     if (h.hostile) {
@@ -102,11 +112,23 @@ void Sim::start(uint32_t hi, const std::vector<uint32_t>& seeds) {
     }
     NodeConfig nc = cfg_.node;
     nc.listen_port = h.addr.port;
-    nc.unix_epoch_offset_us = 1767225600LL * 1000000;  // virtual 2026-01-01
+    nc.unix_epoch_offset_us = SIM_UNIX_EPOCH_US;
     const Env env{h.rng.get(), &crypto(), nullptr};
     h.node = std::make_unique<Node>(nc, h.ident, env, now_);
     h.peers = std::make_unique<Peers>(*h.node, h.scfg, h.ident, env, cfg_.limits);
-    for (uint32_t s : seeds) h.node->add_seed(hosts_[s]->addr, now_);
+    if (cfg_.persist) {
+        // The daemon's order (Dht::start): seeds, then the saved store, the journal, and
+        // the saved contacts.
+        if (!h.disk) h.disk = std::make_unique<MemStore>(SIM_UNIX_EPOCH_US);
+        if (!with_state) h.disk->clear();
+        for (uint32_t s : seeds) h.node->add_seed(hosts_[s]->addr, now_);
+        (void)h.disk->restore(*h.node, now_);
+        h.node->set_journal(h.disk.get());
+        const auto contacts = h.disk->contacts();
+        h.node->warm_contacts(contacts.first(std::min(SIM_WARM_CONTACTS, contacts.size())), now_);
+    } else {
+        for (uint32_t s : seeds) h.node->add_seed(hosts_[s]->addr, now_);
+    }
     h.peers->pump(now_);
     after_input(hi);
 }
@@ -116,6 +138,7 @@ void Sim::crash(uint32_t hi) {
     if (!h.up) return;
     h.up = false;
     ++h.incarnation;
+    if (h.disk && h.node) h.disk->save_contacts(h.node->table());
     h.peers.reset();
     h.node.reset();
     h.timer_at = NEVER;
@@ -139,7 +162,14 @@ void Sim::restart(uint32_t hi, const std::vector<uint32_t>& seeds) {
     Host& h = *hosts_[hi];
     if (h.up) return;
     h.rng = std::make_unique<SeededRng>(splitmix64(seed_state_));
-    start(hi, seeds);
+    boot(hi, seeds, false);
+}
+
+void Sim::restart_with_state(uint32_t hi, const std::vector<uint32_t>& seeds) {
+    Host& h = *hosts_[hi];
+    if (h.up) return;
+    h.rng = std::make_unique<SeededRng>(splitmix64(seed_state_));
+    boot(hi, seeds, cfg_.persist);
 }
 
 void Sim::partition(const std::vector<uint8_t>& group_of_host) {
@@ -447,6 +477,13 @@ void Sim::after_input(uint32_t hi) {
     if (!h.peers) return;
     PeerEvent e;
     while (h.peers && h.peers->poll(&e)) route(hi, e);
+    // The daemon's flush hook: commit what the journal heard in this input, then let the
+    // acknowledgements it held go out with the rest of the turn's bytes.
+    if (h.disk && h.node && (h.disk->take_dirty() || h.node->holding_acks())) {
+        h.node->persisted(true);
+        h.peers->pump(now_);
+        while (h.peers && h.peers->poll(&e)) route(hi, e);
+    }
     flush(hi);
     arm_timer(hi);
     check_node(hi);

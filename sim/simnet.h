@@ -5,8 +5,8 @@
 // at random byte boundaries. The simulator moves bytes, dials and closes, like the libuv
 // adapter; every byte goes through the real Session and DhtMsg codecs. Links have a lognormal
 // latency (median and p99 settable), loss (as retransmission delay), slow hosts, partitions
-// between groups, and crash/restart. One master seed drives everything; the event log is
-// hashed so that a replay can be checked bit for bit.
+// between groups, and crash/restart (with or without the host's saved state). One master
+// seed drives everything; the event log is hashed so that a replay can be checked bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,11 @@ struct SimConfig {
     core::NodeConfig node;          // the template every honest host starts from
     core::PeerLimits limits;        // every honest host's connection limits
     uint64_t max_events = 0;        // 0: unbounded; else run_until stops past it (exhausted())
+    // persist: every honest host keeps a durable copy of its store in memory (MemStore), as
+    // a daemon with a data_dir does on disk: writes are acknowledged once "committed" (at
+    // the end of each input, like the daemon's flush hook), and restart_with_state gives the
+    // copy back. Off by default: it changes when acknowledgements go out, so the event log.
+    bool persist = false;
 };
 
 class Sim {
@@ -62,9 +67,15 @@ public:
     void start(uint32_t h, const std::vector<uint32_t>& seeds);
     // crash stops a host at once: its node state is gone and its connections go silent
     // (peers notice only through timeouts). restart brings it back, same id and address,
-    // empty state.
+    // empty state (with persist on, its saved copy is lost too: a fresh data directory).
     void crash(uint32_t h);
     void restart(uint32_t h, const std::vector<uint32_t>& seeds);
+    // restart_with_state (persist on) brings a crashed host back the way the daemon starts
+    // on its old data directory: the records and values it had committed are restored
+    // (those that expired meanwhile are dropped), and next to |seeds| it dials the contacts
+    // of its routing table at the crash (the daemon's copy is up to a minute older; that
+    // makes no difference to a table that barely changes). Same id and address.
+    void restart_with_state(uint32_t h, const std::vector<uint32_t>& seeds);
     // partition puts each host in a group; hosts in different groups cannot reach each
     // other (connections across are blackholed, new ones time out). heal removes it.
     void partition(const std::vector<uint8_t>& group_of_host);
@@ -128,6 +139,7 @@ private:
     bool reachable(uint32_t a, uint32_t b) const;
     void mix(uint64_t v);
     void check_node(uint32_t h);
+    void boot(uint32_t h, const std::vector<uint32_t>& seeds, bool with_state);
 
     SimConfig cfg_;
     std::unique_ptr<core::Crypto> crypto_;

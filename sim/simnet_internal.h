@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mem_store.h"
 #include "simnet.h"
 
 namespace svcdht::sim {
@@ -30,6 +31,9 @@ struct Sim::Host {
     Identity ident;
     std::unique_ptr<SeededRng> rng;
     SessionConfig scfg;
+    // SimConfig::persist: the host's durable store. It survives crashes, and is declared
+    // before node so that it outlives the node whose journal it is.
+    std::unique_ptr<MemStore> disk;
     std::unique_ptr<Node> node;
     std::unique_ptr<Peers> peers;  // declared after node: destroyed first
     bool up = false;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Simulator tests that run everywhere (sanitizers included): determinism by seed, two
 // simulations in one process not interfering, invariants after every event, end-to-end
-// operations between real Nodes with real Ed25519, TTL expiry, and a crash/restart.
+// operations between real Nodes with real Ed25519, TTL expiry, and a crash/restart (with
+// and without the saved state).
 // Everything here is in virtual time, so asserting times is legitimate.
 #include <gtest/gtest.h>
 
@@ -25,8 +26,8 @@ ScenarioConfig small(uint64_t seed, const char* scenario = "lookup") {
 // A tiny network built step by step, for end-to-end checks of the API.
 struct Tiny {
     Sim sim;
-    explicit Tiny(uint32_t n, uint64_t seed = 5, bool invariants = true)
-        : sim(make(seed, invariants)) {
+    explicit Tiny(uint32_t n, uint64_t seed = 5, bool invariants = true, bool persist = false)
+        : sim(make(seed, invariants, persist)) {
         for (uint32_t i = 0; i < n; ++i) sim.add_host();
         sim.start(0, {});
         for (uint32_t i = 1; i < n; ++i) {
@@ -35,10 +36,11 @@ struct Tiny {
         }
         sim.run_until(sim.now() + secs(20));
     }
-    static SimConfig make(uint64_t seed, bool invariants) {
+    static SimConfig make(uint64_t seed, bool invariants, bool persist) {
         SimConfig c;
         c.seed = seed;
         c.check_invariants = invariants;
+        c.persist = persist;
         return c;
     }
     const RequestResult* wait(uint32_t h, RequestId id, Time limit = secs(30)) {
@@ -172,6 +174,47 @@ TEST(SimNode, CrashedNodeIsForgottenAndRestartedNodeRejoins) {
     ASSERT_NE(r, nullptr);
     ASSERT_FALSE(r->nodes.empty());
     EXPECT_EQ(r->nodes[0].id, victim) << "same id and address after restart";
+}
+
+TEST(SimNode, RestartWithStateKeepsRecordsValuesAndContacts) {
+    Tiny t(12, 5, true, true);
+    const Bytes v = {'s', 't', 'a', 't', 'e'};
+    const Key vkey = NodeId::from(blake3(v));
+    NodeId rkey;
+    rkey.b.fill(0x24);
+    ASSERT_EQ(t.wait(3, t.sim.put(3, v))->err, Err::ok);
+    ASSERT_EQ(t.wait(3, t.sim.provide(3, rkey, 0))->err, Err::ok);
+    // Two holders of the value other than the writer: one restarts with its state, the
+    // other without. The writer restarts with its state too: its own record comes back.
+    std::vector<uint32_t> holders;
+    for (uint32_t h = 0; h < 12; ++h)
+        if (h != 3 && t.sim.node(h)->store().value(vkey, t.sim.now())) holders.push_back(h);
+    ASSERT_GE(holders.size(), 2u);
+    const uint32_t kept = holders[0], lost = holders[1];
+    const size_t records = t.sim.node(kept)->store().record_count();
+    const size_t values = t.sim.node(kept)->store().value_count();
+    ASSERT_GT(t.sim.node(kept)->table().size(), 3u);
+    for (uint32_t h : {kept, lost, 3u}) t.sim.crash(h);
+    t.sim.run_until(t.sim.now() + secs(10));
+    // No seed at all for |kept|: only the contacts it saved can bring it back.
+    t.sim.restart_with_state(kept, {});
+    t.sim.restart_with_state(3, {0});
+    t.sim.restart(lost, {0});
+    EXPECT_EQ(t.sim.node(kept)->store().record_count(), records);
+    EXPECT_EQ(t.sim.node(kept)->store().value_count(), values);
+    EXPECT_NE(t.sim.node(kept)->store().value(vkey, t.sim.now()), nullptr);
+    EXPECT_NE(t.sim.node(3)->store().local_record(rkey, t.sim.now()), nullptr);
+    EXPECT_EQ(t.sim.node(lost)->store().record_count(), 0u);
+    EXPECT_EQ(t.sim.node(lost)->store().value_count(), 0u);
+    t.sim.run_until(t.sim.now() + secs(5));
+    const Readiness r = t.sim.node(kept)->readiness();
+    EXPECT_TRUE(r.routing_ready);
+    EXPECT_GE(r.warm_up, 3u);
+    EXPECT_GE(t.sim.node(kept)->table().size(), 3u);
+    // It serves what it kept: a get from it finds the value.
+    const RequestResult* g = t.wait(kept, t.sim.get(kept, vkey));
+    ASSERT_NE(g, nullptr);
+    EXPECT_EQ(g->value, v);
 }
 
 TEST(SimNode, ReadinessFollowsBootstrapAndJoin) {
