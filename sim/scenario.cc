@@ -70,6 +70,9 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.check_invariants = c.check_invariants;
     s.max_events = c.max_events;
     s.node = c.node;
+    // Both runs of the restart scenario keep the durable copy (the one without state just
+    // loses it), so that the two are the same up to the restart.
+    s.persist = c.scenario == "restart";
     return s;
 }
 
@@ -281,6 +284,174 @@ double find_all(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32
     return keys.empty() ? 0 : static_cast<double>(found) / static_cast<double>(keys.size());
 }
 
+namespace {
+
+// The restart scenario. The restarted hosts are down for a process restart, not an outage.
+constexpr Time RESTART_DOWNTIME = secs(5);
+// A restarted host's table is "full again" once it holds this share of the contacts it had
+// when it crashed (all of them is too strict: a table also changes while its host is up).
+constexpr double REFILL_SHARE = 0.9;
+// The tables are checked every REFILL_POLL (and after each lookup issued), for at most
+// REFILL_BOUND after the restart; a table not full again by then counts as REFILL_BOUND.
+constexpr Time REFILL_POLL = msec(100);
+constexpr Time REFILL_BOUND = secs(1200);
+
+// bucket_sizes lists a table's bucket sizes, farthest bucket first (debug output).
+std::string bucket_sizes(const RoutingTable& t) {
+    std::string out;
+    for (int i = 0; i < t.bucket_count(); ++i)
+        out += (i ? " " : "") + std::to_string(t.bucket(i).size());
+    return out;
+}
+
+struct RestartFigures {
+    double provided = 0;  // share of the provides that reached a remote holder
+    double found = 0;     // share of the keys found by the lookups right after the restart
+    double found_by_survivors = 0;  // ... among the lookups from hosts that did not restart
+    double held_before = 0;         // provider records the restarted hosts held when they crashed
+    double held_after = 0;          // ... and right after they restarted
+    double refill_p50 = 0, refill_p90 = 0, refill_max = 0;  // seconds to a full table
+    double not_refilled = 0;  // share of the restarted hosts not full again within the bound
+    double ready_p50 = 0;     // seconds until routing is ready (Readiness::routing_ready)
+};
+
+// restart_once provides |c.lookups| keys, crashes |c.churn| of the hosts at once, restarts
+// them RESTART_DOWNTIME later (with their saved state or without), looks every key up right
+// away from random live hosts (the restarted ones included) and watches the restarted
+// tables fill up again. The lookups go into |t|.
+RestartFigures restart_once(Sim& sim, const ScenarioConfig& c, bool with_state, Tally& t,
+                            Unanswered& u) {
+    RestartFigures f;
+    std::vector<uint32_t> providers;
+    const std::vector<Key> keys = provide_keys(sim, c.lookups, &providers, &f.provided, u);
+    uint32_t candidates = 0;
+    for (uint32_t h = 0; h < sim.host_count(); ++h) candidates += sim.up(h) && !sim.hostile(h);
+    const uint32_t n = std::min(candidates, static_cast<uint32_t>(c.churn * c.nodes));
+    std::vector<uint32_t> victims;
+    while (victims.size() < n) {
+        const auto h = static_cast<uint32_t>(sim.rng_draw(sim.host_count()));
+        if (!sim.up(h) || sim.hostile(h) ||
+            std::find(victims.begin(), victims.end(), h) != victims.end())
+            continue;
+        victims.push_back(h);
+    }
+    std::vector<double> target;
+    for (uint32_t v : victims) {
+        target.push_back(REFILL_SHARE * static_cast<double>(sim.node(v)->table().size()));
+        f.held_before += static_cast<double>(sim.node(v)->store().record_count());
+    }
+    const bool debug = std::getenv("DHT_SIM_DEBUG") != nullptr;
+    std::vector<std::string> buckets_before;  // debug: bucket sizes at the crash
+    for (uint32_t v : victims)
+        if (debug) buckets_before.push_back(bucket_sizes(sim.node(v)->table()));
+    for (uint32_t v : victims) sim.crash(v);
+    sim.run_until(sim.now() + RESTART_DOWNTIME);
+    // Seeds are drawn before anyone restarts, so they are survivors, as a restarted
+    // daemon's configured seeds would mostly be.
+    std::vector<std::vector<uint32_t>> seeds;
+    for (size_t i = 0; i < victims.size(); ++i)
+        seeds.push_back(random_seeds(sim, sim.host_count()));
+    const Time t0 = sim.now();
+    for (size_t i = 0; i < victims.size(); ++i) {
+        if (with_state) {
+            sim.restart_with_state(victims[i], seeds[i]);
+        } else {
+            sim.restart(victims[i], seeds[i]);
+        }
+    }
+    for (uint32_t v : victims)
+        f.held_after += static_cast<double>(sim.node(v)->store().record_count());
+
+    std::vector<Time> refilled(victims.size(), NEVER), ready(victims.size(), NEVER);
+    size_t pending = victims.size();
+    auto poll = [&] {
+        for (size_t i = 0; i < victims.size(); ++i) {
+            const Node* node = sim.node(victims[i]);
+            if (ready[i] == NEVER && node->readiness().routing_ready) ready[i] = sim.now() - t0;
+            if (refilled[i] == NEVER && static_cast<double>(node->table().size()) >= target[i]) {
+                refilled[i] = sim.now() - t0;
+                --pending;
+            }
+        }
+    };
+    poll();
+    std::vector<Issued> issued;
+    for (size_t j = 0; j < keys.size(); ++j) {
+        const uint32_t h = random_up_honest(sim, providers[j]);
+        if (h == UINT32_MAX) break;
+        issued.push_back({h, sim.find_providers(h, keys[j]), keys[j], UINT32_MAX});
+        sim.run_until(sim.now() + msec(5));
+        poll();
+    }
+    while (pending > 0 && sim.now() - t0 < REFILL_BOUND && !sim.exhausted()) {
+        sim.run_until(sim.now() + REFILL_POLL);
+        poll();
+    }
+    if (debug) {
+        for (size_t i = 0; i < victims.size(); ++i) {
+            if (refilled[i] != NEVER) continue;
+            const Node* node = sim.node(victims[i]);
+            const Readiness rd = node->readiness();
+            std::fprintf(stderr,
+                         "restart%s: host %u table %zu of %.0f wanted, ready %d bootstrap %d "
+                         "seeds %u/%u warm %u, sessions %zu\n",
+                         with_state ? " with state" : "", victims[i], node->table().size(),
+                         target[i], rd.routing_ready, rd.bootstrap, rd.seeds_up,
+                         rd.seeds_configured, rd.warm_up, node->active_sessions());
+            std::fprintf(stderr, "  buckets at the crash %s, now %s\n", buckets_before[i].c_str(),
+                         bucket_sizes(node->table()).c_str());
+        }
+    }
+    settle_requests(sim, issued, u);
+    uint32_t found = 0, survivors = 0, found_by_survivors = 0;
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        const bool ok = r != nullptr && r->err == Err::ok && !r->providers.empty();
+        found += ok ? 1 : 0;
+        t.add(r, ok);
+        const bool restarted = std::find(victims.begin(), victims.end(), i.host) != victims.end();
+        survivors += restarted ? 0 : 1;
+        found_by_survivors += !restarted && ok ? 1 : 0;
+        if (debug && !ok) {
+            std::fprintf(stderr,
+                         "restart%s: key %s not found from %s host %u: %s, hops %u, rpcs %u, "
+                         "%.0f ms\n",
+                         with_state ? " with state" : "", i.target.short_hex().c_str(),
+                         restarted ? "restarted" : "surviving", i.host,
+                         r ? err_name(r->err) : "unanswered", r ? r->hops : 0, r ? r->rpcs : 0,
+                         r ? static_cast<double>(r->elapsed) / 1000 : 0.0);
+        }
+    }
+    f.found = keys.empty() ? 0 : static_cast<double>(found) / static_cast<double>(keys.size());
+    f.found_by_survivors = survivors ? static_cast<double>(found_by_survivors) / survivors : 0;
+    std::vector<double> refill_s, ready_s;
+    for (size_t i = 0; i < victims.size(); ++i) {
+        refill_s.push_back(static_cast<double>(std::min(refilled[i], REFILL_BOUND)) / 1e6);
+        ready_s.push_back(static_cast<double>(std::min(ready[i], REFILL_BOUND)) / 1e6);
+    }
+    f.refill_p50 = percentile(refill_s, 0.50);
+    f.refill_p90 = percentile(refill_s, 0.90);
+    f.refill_max = percentile(refill_s, 1.0);
+    f.ready_p50 = percentile(ready_s, 0.50);
+    f.not_refilled =
+        victims.empty() ? 0 : static_cast<double>(pending) / static_cast<double>(victims.size());
+    return f;
+}
+
+void report_restart(Report& rep, const char* suffix, const RestartFigures& f) {
+    const std::string s = suffix;
+    rep.extra["found_after_restart" + s] = f.found;
+    rep.extra["found_by_survivors" + s] = f.found_by_survivors;
+    rep.extra["held_after_restart" + s] = f.held_after;
+    rep.extra["refill_s_p50" + s] = f.refill_p50;
+    rep.extra["refill_s_p90" + s] = f.refill_p90;
+    rep.extra["refill_s_max" + s] = f.refill_max;
+    rep.extra["not_refilled" + s] = f.not_refilled;
+    rep.extra["ready_s_p50" + s] = f.ready_p50;
+}
+
+}  // namespace
+
 void build_network(Sim& sim, const ScenarioConfig& c) {
     const bool hostile = c.scenario == "hostile";
     for (uint32_t i = 0; i < c.nodes; ++i) {
@@ -317,6 +488,8 @@ Report run_scenario(const ScenarioConfig& c) {
     LookupOptions o;
     o.disjoint = c.node.disjoint;
     Unanswered u;
+    // A scenario that runs a second simulation adds its events and hash to the report's.
+    uint64_t other_events = 0, other_hash = 0;
 
     if (c.scenario == "lookup" || c.scenario == "hostile" || c.scenario == "slow") {
         if (c.op == "get") {
@@ -402,6 +575,22 @@ Report run_scenario(const ScenarioConfig& c) {
         t.into(rep);
         rep.extra["success_during_partition"] =
             during.total ? static_cast<double>(during.ok) / during.total : 0;
+    } else if (c.scenario == "restart") {
+        // The same network twice (same seed, so identical up to the restart): first the
+        // hosts come back without their state, then, in |sim|, with it. The report's lookup
+        // figures are the second run's; both runs' figures are in extra.
+        Sim bare(sim_config(c));
+        build_network(bare, c);
+        Tally bare_tally;
+        const RestartFigures without = restart_once(bare, c, false, bare_tally, u);
+        const RestartFigures with = restart_once(sim, c, true, t, u);
+        t.into(rep);
+        rep.provide_success = with.provided;
+        rep.extra["held_before_crash"] = with.held_before;
+        report_restart(rep, "_without_state", without);
+        report_restart(rep, "_with_state", with);
+        other_events = bare.events();
+        other_hash = bare.event_hash();
     }
     rep.extra["unanswered"] = u.n;
     {
@@ -416,8 +605,8 @@ Report run_scenario(const ScenarioConfig& c) {
         rep.extra["table_per_node"] = up > 0 ? table / up : 0;
     }
     if (sim.exhausted()) rep.extra["event_budget_exhausted"] = 1;
-    rep.events = sim.events();
-    rep.event_hash = sim.event_hash();
+    rep.events = sim.events() + other_events;
+    rep.event_hash = sim.event_hash() ^ (other_hash * 0x9E3779B97F4A7C15ULL);
     rep.virtual_s = static_cast<double>(sim.now()) / 1e6;
     rep.extra["bytes_delivered"] = static_cast<double>(sim.bytes_delivered());
     rep.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

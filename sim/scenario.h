@@ -18,8 +18,11 @@ struct ScenarioConfig {
     // A bound on simulated work: past this many events the simulation stops advancing and
     // the report says so (event_budget_exhausted), instead of running on. 0: no bound.
     uint64_t max_events = 0;
-    std::string scenario =
-        "lookup";  // lookup | provide | churn | gradual | partition | hostile | slow
+    // lookup | provide | churn | gradual | partition | hostile | slow | restart. restart
+    // provides |lookups| keys, crashes |churn| of the nodes at once and restarts them 5 s
+    // later, twice on the same network: once with their saved state and once without (see
+    // restart_once in scenario.cc for the figures it reports).
+    std::string scenario = "lookup";
     uint32_t nodes = 100;
     uint32_t lookups = 100;
     uint64_t seed = 1;
@@ -27,7 +30,7 @@ struct ScenarioConfig {
     Time latency_p99 = core::msec(100);
     double loss = 0;
     double slow = 0;       // fraction of slow hosts
-    double churn = 0.25;   // fraction crashed (churn) or replaced (gradual)
+    double churn = 0.25;   // fraction crashed (churn, restart) or replaced (gradual)
     double hostile = 0.1;  // fraction of hostile hosts (hostile scenario)
     // The engine's settings, exactly as the daemon's config table maps them (the defaults
     // are the daemon's).

@@ -4,11 +4,13 @@
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
 //           [--hedge-after MS] [--hop-budget H]
-//           [--scenario lookup|provide|churn|gradual|partition|hostile|slow] [--op find_node|get]
-//           [--fast-crypto] [--check-invariants] [--progress] [--json]
+//           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
+//           [--op find_node|get] [--fast-crypto] [--check-invariants] [--progress] [--json]
 //   dht-sim --fuzz --seconds T [--seed S]
 //
 // The seed is printed on stderr; the same seed replays the same run (same event hash).
+// restart crashes --churn of the nodes (default 25 %) at once and restarts them, once
+// without and once with their saved store and contacts, and reports both (scenario.h).
 #include <unistd.h>
 #include <csignal>
 #include <cstdio>
@@ -56,7 +58,7 @@ void usage(FILE* f) {
         "               [--scenario NAME] [--op find_node|get]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
-        "scenarios: lookup provide churn gradual partition hostile slow\n",
+        "scenarios: lookup provide churn gradual partition hostile slow restart\n",
         f);
 }
 
@@ -78,6 +80,25 @@ void print_human(const Report& r) {
         r.latency_p95_ms, r.latency_p99_ms);
     std::printf("  rpcs/lookup %.1f  provide_success %.4f  found_after_churn %.4f\n",
                 r.rpcs_per_lookup, r.provide_success, r.found_after_churn);
+    if (r.scenario == "restart") {
+        // Both runs side by side: the point of the scenario is the difference.
+        auto x = [&](const std::string& k) {
+            auto it = r.extra.find(k);
+            return it == r.extra.end() ? -1.0 : it->second;
+        };
+        std::printf("  restarted nodes held %.0f records before the crash\n",
+                    x("held_before_crash"));
+        for (const char* arm : {"without_state", "with_state"}) {
+            const std::string s = std::string("_") + arm;
+            std::printf(
+                "  %-13s found_after_restart %.4f (by survivors %.4f)  held_after_restart %.0f\n"
+                "  %-13s ready p50 %.2f s  refill p50/p90/max %.1f/%.1f/%.1f s  not_refilled "
+                "%.4f\n",
+                arm, x("found_after_restart" + s), x("found_by_survivors" + s),
+                x("held_after_restart" + s), "", x("ready_s_p50" + s), x("refill_s_p50" + s),
+                x("refill_s_p90" + s), x("refill_s_max" + s), x("not_refilled" + s));
+        }
+    }
     std::printf("  wall %.2f s  peak rss %ld KiB  events %llu  virtual %.0f s  hash %016llx\n",
                 r.wall_s, r.peak_rss_kb, static_cast<unsigned long long>(r.events), r.virtual_s,
                 static_cast<unsigned long long>(r.event_hash));

@@ -65,6 +65,25 @@ def a_provide_scenario_reports_its_success():
 
 
 @test
+def a_restart_scenario_reports_both_runs():
+    args = ("--nodes", "60", "--lookups", "30", "--seed", "2", "--scenario", "restart")
+    r, _ = sim_json(*args)
+    for arm in ("_without_state", "_with_state"):
+        for key in ("found_after_restart", "found_by_survivors", "held_after_restart", "ready_s_p50",
+                    "refill_s_p50", "refill_s_p90", "refill_s_max", "not_refilled"):
+            assert key + arm in r, key + arm
+    # The restarted nodes come back holding every record they held, or none.
+    assert r["held_before_crash"] > 0, r
+    assert r["held_after_restart_with_state"] == r["held_before_crash"], r
+    assert r["held_after_restart_without_state"] == 0, r
+    assert r["unanswered"] == 0, r
+    p = sim(*args, "--fast-crypto")
+    assert p.returncode == 0, p.stderr
+    assert "without_state found_after_restart" in p.stdout, p.stdout
+    assert "with_state    found_after_restart" in p.stdout, p.stdout
+
+
+@test
 def hedge_after_reaches_the_lookups():
     # With slow nodes and one hedge allowed, when hedges fire changes what is sent.
     common = ("--nodes", "80", "--lookups", "40", "--seed", "3", "--scenario", "slow", "--slow", "20", "--beta", "1")
@@ -83,6 +102,7 @@ def refuses_bad_options_with_exit_code_2():
         assert "dht-sim:" in p.stderr and "--help" in p.stderr, (args, p.stderr)
     p = sim("--help")
     assert p.returncode == 0 and "--hedge-after MS" in p.stdout, p.stdout
+    assert "restart" in p.stdout.split("scenarios:")[1], p.stdout
 
 
 @test
