@@ -340,6 +340,7 @@ private:
     void store_due(Time now);
     void seed_dial(size_t i, Time now);
     void seed_up(const Contact& seed, Time now);
+    void sweep_buckets(Time now);
     void maintenance(Time now);
     void warm_up(const Conn& c, Time now);
     uint32_t warm_required() const;
@@ -378,6 +379,10 @@ private:
     uint32_t warm_dialed_ = 0;  // restored contacts dialed at start (warm_contacts)
     uint32_t warm_up_ = 0;      // ... of which authenticated
     bool joined_ = false;       // the self-lookup finished once
+    // The join ended with fewer than k contacts known (its starting points knew little:
+    // peers restarted at the same time as us, still joining themselves), so its bucket
+    // sweep saw almost nothing; sweep again once the table reaches k (on_session_open).
+    bool resweep_ = false;
     bool join_running_ = false;
     uint64_t join_lookup_ = 0;
     bool draining_ = false;

@@ -74,8 +74,11 @@ void Node::warm_up(const Conn& c, Time now) {
     if (warm_up_ == warm_required())
         log(LogLevel::info, "routing ready from the contacts of the last run",
             {{"authenticated", std::to_string(warm_up_)}});
-    // Each one is a starting point of the join, as a seed is.
-    seed_up(session_contact(c), now);
+    // Until the join ends each one is a starting point of it, as a seed is. After it, a
+    // saved contact coming up is only one more contact: unlike a late seed it gets no
+    // self-lookup of its own, since up to 32 of them arrive at once (a join that knew too
+    // little sweeps the buckets again instead: resweep_).
+    if (!joined_) seed_up(session_contact(c), now);
 }
 
 void Node::set_journal(StoreJournal* j) {

@@ -144,6 +144,11 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     by_id_[info.id].push_back(ref);
     ++counters_.sessions_opened_total;
     if (conn.routable) learn_contact(conn.id, conn.route, now);
+    if (resweep_ && joined_ && !draining_ && table_.size() >= cfg_.k) {
+        resweep_ = false;
+        start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
+        sweep_buckets(now);
+    }
 
     std::unique_ptr<Dial> d = take_dial(dial);
     if (!d) return;

@@ -227,16 +227,8 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
                 joined_ = true;
                 log(LogLevel::info, "joined the network",
                     {{"peers", std::to_string(table_.size())}, {"hops", std::to_string(hops)}});
-                // As in the Kademlia paper (and libp2p's bootstrap), a joining node refreshes
-                // every bucket farther than its closest neighbour: the self-lookup only met
-                // nodes near us, and contacts enter the table only once a session proves
-                // them, so without this the far buckets stay nearly empty.
-                for (int i = 0; i + 1 < table_.bucket_count(); ++i) {
-                    NodeId rnd;
-                    env_.rng->fill(rnd.b.data(), rnd.b.size());
-                    start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd),
-                                 Purpose::refresh, 0, {}, now);
-                }
+                sweep_buckets(now);
+                resweep_ = table_.size() < cfg_.k;
             }
             break;
         case Purpose::refresh: break;
@@ -249,6 +241,20 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
             break;
         }
         default: break;
+    }
+}
+
+// sweep_buckets: as in the Kademlia paper (and libp2p's bootstrap), a joining node
+// refreshes every bucket farther than its closest neighbour: the self-lookup only met nodes
+// near us, and contacts enter the table only once a session proves them, so without this
+// the far buckets stay nearly empty (and a bucket whose contacts keep talking to us counts
+// as touched, so maintenance would not refresh it either).
+void Node::sweep_buckets(Time now) {
+    for (int i = 0; i + 1 < table_.bucket_count(); ++i) {
+        NodeId rnd;
+        env_.rng->fill(rnd.b.data(), rnd.b.size());
+        start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd), Purpose::refresh, 0,
+                     {}, now);
     }
 }
 
