@@ -92,6 +92,19 @@ Rss rss_now() {
     return r;
 }
 
+// Bytes this process handed to write calls (LMDB writes its dirty pages with them): what
+// a commit costs in pages, whatever the records' own size.
+uint64_t bytes_written() {
+    FILE* f = std::fopen("/proc/self/io", "r");
+    if (f == nullptr) return 0;
+    char line[128];
+    unsigned long long v = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr)
+        if (std::sscanf(line, "wchar: %llu", &v) == 1) break;
+    std::fclose(f);
+    return v;
+}
+
 void print_rss(const char* when, const Rss& r) {
     std::printf("rss %-34s VmRSS %8" PRIu64 " KiB  RssAnon %8" PRIu64 " KiB  RssFile %8" PRIu64
                 " KiB  VmHWM %8" PRIu64 " KiB\n",
@@ -192,6 +205,7 @@ struct Bench {
         RecordGen g(opt.seed, static_cast<uint64_t>(unix_offset_us / 1000000));
         Latency commits;
         uint64_t total_ns = 0;
+        const uint64_t w0 = bytes_written();
         std::vector<RecordGen> turn(batch, g);
         for (size_t done = 0; done < n;) {
             const size_t b = std::min(batch, n - done);
@@ -211,7 +225,7 @@ struct Bench {
             total_ns += t2 - t0;
             done += b;
         }
-        report("records", mode, n, batch, total_ns, commits);
+        report("records", mode, n, batch, total_ns, bytes_written() - w0, commits);
     }
 
     // ingest_values does the same with values of VALUE_BYTES random bytes under their
@@ -221,6 +235,7 @@ struct Bench {
         core::SeededRng rng(opt.seed + 1000);
         Latency commits;
         uint64_t total_ns = 0;
+        const uint64_t w0 = bytes_written();
         std::vector<core::Bytes> vals(batch, core::Bytes(VALUE_BYTES));
         std::vector<Key> keys(batch);
         const core::StoreSource src = core::StoreSource::remote(1, 1);
@@ -249,11 +264,11 @@ struct Bench {
             total_ns += t2 - t0;
             done += b;
         }
-        report("values of 1 KiB", mode, n, batch, total_ns, commits);
+        report("values of 1 KiB", mode, n, batch, total_ns, bytes_written() - w0, commits);
     }
 
     static void report(const char* what, const char* mode, size_t n, size_t batch,
-                       uint64_t total_ns, Latency& commits) {
+                       uint64_t total_ns, uint64_t written, Latency& commits) {
         const double secs = static_cast<double>(total_ns) / 1e9;
         uint64_t commit_ns = 0;
         for (uint64_t c : commits.ns) commit_ns += c;
@@ -262,8 +277,11 @@ struct Bench {
             std::snprintf(label, sizeof label, "%s, %s:", what, mode);
         else
             std::snprintf(label, sizeof label, "%s, %s, %zu per commit:", what, mode, batch);
-        std::printf("ingest %-42s %10.0f /s  (%zu in %.2f s, of which commits %.2f s)\n", label,
-                    static_cast<double>(n) / secs, n, secs, static_cast<double>(commit_ns) / 1e9);
+        std::printf(
+            "ingest %-42s %10.0f /s  (%zu in %.2f s, of which commits %.2f s; written "
+            "%.0f B each)\n",
+            label, static_cast<double>(n) / secs, n, secs, static_cast<double>(commit_ns) / 1e9,
+            static_cast<double>(written) / static_cast<double>(n));
         if (commits.ns.empty()) return;
         std::printf("commit %-42s p50 %9.1f us  p99 %9.1f us  max %9.1f us  (%zu commits)\n", label,
                     commits.pct(50), commits.pct(99), commits.pct(100), commits.ns.size());
