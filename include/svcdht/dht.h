@@ -127,6 +127,10 @@ public:
     // drain is the first step of a graceful stop: the listener closes, readiness turns
     // false and new requests are refused; requests in flight go on.
     void drain();
+    // set_degraded switches read-only mode: while on, new stores (ADD_PROVIDER and
+    // PUT_VALUE from peers: 1501; put and provide: Err::degraded) are refused, lookups,
+    // reads and our own republishing go on. readiness().degraded tells the state.
+    void set_degraded(bool on);
 
     const core::NodeId& id() const;
     uint16_t port() const;   // the bound peer port (0 before start, or without a listener)

@@ -68,6 +68,8 @@ namespace svcdht::core {
     X(store_peer_quota, "the sending peer's share of the store is used up")             \
     X(store_prefix_quota, "the sending network's share of the store is used up")        \
     X(store_unavailable, "the store cannot write to its disk: writes are refused")      \
+    X(degraded, "the node is read-only (degraded mode): it stores nothing new")         \
+    X(writes_shed, "inbound writes are shed under load; reads keep their budget")       \
     /* session */                                                                       \
     X(handshake_timeout, "handshake did not finish within handshake_timeout")           \
     X(network_mismatch, "peer is on another network id")                                \

@@ -72,8 +72,11 @@ struct NodeConfig {
     // Inbound request rate per peer (token bucket): sustained rate and burst.
     uint32_t peer_rate = 200;
     uint32_t peer_burst = 400;
-    // Node-wide inbound request rate before answering Busy.
+    // Node-wide inbound request rate before answering Busy. Writes (ADD_PROVIDER,
+    // PUT_VALUE) also have their own node-wide rate, node_write_rate, and may not take the
+    // last half of node_rate's budget: under load they are shed before reads.
     uint32_t node_rate = 20000;
+    uint32_t node_write_rate = 2000;
     // API lookups and publishes running at once; more are refused with Err::busy.
     uint32_t max_api_requests = 256;
     // RPCs in flight to one peer; more fail at once with Err::busy.
@@ -147,6 +150,7 @@ struct Readiness {
     bool routing_ready = false;
     bool queues_ok = false;
     bool draining = false;
+    bool degraded = false;  // read-only: not a gate, reads and lookups serve
     uint32_t seeds_up = 0;
     uint32_t seeds_required = 0;
     uint32_t seeds_configured = 0;
@@ -179,6 +183,11 @@ public:
     // begin_drain marks the node as shutting down: maintenance stops, API calls fail with
     // Err::shutting_down, peers are still answered.
     void begin_drain(Time now);
+    // set_degraded switches read-only mode: while on, new stores (ADD_PROVIDER and
+    // PUT_VALUE from peers, provide and put from the API) are refused with Err::degraded
+    // (wire code 1501); lookups, reads and our own republishing go on.
+    void set_degraded(bool on, Time now);
+    bool degraded() const { return degraded_; }
 
     // ---- API (each returns a request id, answered later by an Action::done) ----
     RequestId closest(const Key& key, Time now, LookupOptions o = {});
@@ -386,6 +395,7 @@ private:
     bool join_running_ = false;
     uint64_t join_lookup_ = 0;
     bool draining_ = false;
+    bool degraded_ = false;
     Time last_self_refresh_ = 0;
     Time maintenance_at_ = 0;  // the grid round the maintenance timer entry stands for
 
@@ -426,6 +436,8 @@ private:
     RequestId next_request_ = 1;
     double node_tokens_ = 0;
     Time node_tokens_at_ = 0;
+    double write_tokens_ = 0;
+    Time write_tokens_at_ = 0;
     std::map<RateKey, RateBucket> rate_buckets_;  // at most MAX_RATE_BUCKETS
 
     // Scratch space reused by request handlers, so answering allocates little.

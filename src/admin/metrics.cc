@@ -247,6 +247,8 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
             o.sample("dht_bucket_prefix_max_pct", label("bucket", std::to_string(b)),
                      static_cast<double>(t.bucket_prefix_max_pct(b)));
     gauge("dht_ready", "1 when every readiness gate is open", g.ready() ? 1 : 0);
+    gauge("dht_degraded", "1 while the node is read-only (degraded mode): new stores are refused",
+          g.degraded ? 1 : 0);
     gauge("dht_connections", "TCP connections to peers, handshaking ones included",
           static_cast<double>(net.connections));
     gauge("dht_handshaking_connections", "Inbound peer connections not authenticated yet",

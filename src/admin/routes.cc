@@ -93,7 +93,7 @@ uint64_t query_uint(const std::string& url, const char* name, uint64_t def) {
 HttpResponse readyz(NodeView& v) {
     const Gates g = v.gates();
     JsonWriter w;
-    w.begin_object().kv("ready", g.ready());
+    w.begin_object().kv("ready", g.ready()).kv("degraded", g.degraded);
     w.key("missing").begin_array();
     if (!g.listeners_bound) w.str("listeners_bound");
     if (!g.bootstrap) w.str("bootstrap");
@@ -192,9 +192,9 @@ HttpResponse debug_list(NodeView& v, const std::string& url) {
 }
 
 // check_token enforces the bearer token on mutating endpoints when the admin plane is not
-// bound to loopback.
-bool check_token(const HttpRequest& req, NodeView& v, HttpResponse* out) {
-    if (!v.settings().require_token) return true;
+// bound to loopback, and with |strict| (operator switches) whenever a token is configured.
+bool check_token(const HttpRequest& req, NodeView& v, HttpResponse* out, bool strict = false) {
+    if (!v.settings().require_token && !(strict && !v.admin_token().empty())) return true;
     const std::string& token = v.admin_token();
     const std::string* auth = req.header("authorization");
     std::string detail;
@@ -254,6 +254,27 @@ bool json_media_ok(const HttpRequest& req, HttpResponse* out) {
         415, "unsupported_media_type",
         "the body must be application/json (Content-Type: " + media.substr(0, 64) + ")");
     return false;
+}
+
+// admin_degraded switches read-only mode: {"on": true|false}. The answer is the state.
+HttpResponse admin_degraded(const HttpRequest& req, NodeView& v) {
+    HttpResponse out;
+    if (!json_media_ok(req, &out)) return out;
+    json_error_t jerr;
+    json_t* root = json_loadb(req.body.data(), req.body.size(), JSON_REJECT_DUPLICATES, &jerr);
+    if (root == nullptr)
+        return error_response(400, "bad_json",
+                              std::string("body is not valid JSON: ") + jerr.text + " (line " +
+                                  std::to_string(jerr.line) + ")");
+    const json_t* on = json_is_object(root) ? json_object_get(root, "on") : nullptr;
+    const bool valid = on != nullptr && json_is_boolean(on);
+    const bool want = valid && json_is_true(on);
+    json_decref(root);
+    if (!valid) return error_response(400, "bad_request", "body: expected {\"on\": true|false}");
+    v.set_degraded(want);
+    JsonWriter w;
+    w.begin_object().kv("degraded", v.node().degraded()).end_object();
+    return json(200, w.take());
 }
 
 RouteResult provide(const HttpRequest& req, NodeView& v) {
@@ -428,6 +449,9 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
             p.route = rr.route;
             return p;
         }
+    } else if (path == "/admin/degraded") {
+        if (allow("/admin/degraded", "POST") && check_token(req, v, &rr.response, true))
+            rr.response = admin_degraded(req, v);
     } else if (path == "/dht/peers") {
         if (allow("/dht/peers", "GET")) rr.response = peers(v);
     } else if (path == "/dht/_debug/list") {

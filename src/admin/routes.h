@@ -25,6 +25,7 @@ struct Gates {
     uint32_t seeds_up = 0, seeds_required = 0, seeds_configured = 0;
     // Contacts saved by the last run and dialed at start (0 dialed: none, or amnesia).
     uint32_t warm_dialed = 0, warm_up = 0, warm_required = 0;
+    bool degraded = false;  // read-only (POST /admin/degraded); not a gate
     bool ready() const {
         return listeners_bound && bootstrap && routing_ready && queues_ok && not_draining;
     }
@@ -96,6 +97,9 @@ public:
     // before start returns (a local answer). forget drops every request |w| waits for.
     virtual core::RequestId start(const ApiCall& call, ApiWaiter* w) = 0;
     virtual void forget(ApiWaiter* w) = 0;
+    // set_degraded switches read-only mode (POST /admin/degraded): the one change of the
+    // node's state the admin plane makes outside start().
+    virtual void set_degraded(bool on) = 0;
 };
 
 // What an API request waits for, and how to answer when it is done.

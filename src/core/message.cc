@@ -72,6 +72,8 @@ Code code_for_err(Err e) {
         case Err::value_too_large: return Code::too_large;
         case Err::store_full:
         case Err::store_unavailable:
+        case Err::degraded:
+        case Err::writes_shed:
         case Err::busy: return Code::busy;
         case Err::not_found: return Code::not_found;
         case Err::quota_exceeded:

@@ -33,7 +33,9 @@ Node::Node(const NodeConfig& cfg, const Identity& self, Env env, Time now)
       table_(self.id, cfg.k, cfg.diversity),
       store_(cfg.store),
       node_tokens_(cfg.node_rate),
-      node_tokens_at_(now) {
+      node_tokens_at_(now),
+      write_tokens_(cfg.node_write_rate),
+      write_tokens_at_(now) {
     maintenance_at_ = now + MAINTENANCE_INTERVAL;
     timer(maintenance_at_, TimerKind::maintenance, 0);
 }
@@ -360,6 +362,7 @@ Readiness Node::readiness() const {
     r.routing_ready = r.seeds_configured == 0 || joined_ || warm;
     r.queues_ok = requests_.size() < cfg_.max_api_requests && rpcs_.size() < cfg_.max_inflight;
     r.draining = draining_;
+    r.degraded = degraded_;
     return r;
 }
 
@@ -374,6 +377,7 @@ void Node::apply_reloadable(const NodeConfig& c) {
     cfg_.peer_rate = c.peer_rate;
     cfg_.peer_burst = c.peer_burst;
     cfg_.node_rate = c.node_rate;
+    cfg_.node_write_rate = c.node_write_rate;
 }
 
 void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
@@ -540,6 +544,10 @@ RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint
         }
     }
     ++counters_.provides_total;
+    if (degraded_) {
+        complete(r, Err::degraded, now);
+        return id;
+    }
     if (persist_failed_) {
         complete(r, Err::store_unavailable, now);
         return id;
@@ -560,6 +568,10 @@ RequestId Node::put(ByteView value, Time now) {
     if (!api_gate(r, now)) return id;
     if (value.size() > cfg_.max_value_bytes) {
         complete(r, Err::value_too_large, now);
+        return id;
+    }
+    if (degraded_) {
+        complete(r, Err::degraded, now);
         return id;
     }
     if (persist_failed_) {
@@ -588,6 +600,19 @@ void Node::begin_drain(Time now) {
     const InputCheck check{*this};
     (void)now;
     draining_ = true;
+}
+
+void Node::set_degraded(bool on, Time now) {
+    const InputCheck check{*this};
+    (void)now;
+    if (degraded_ == on) return;
+    degraded_ = on;
+    if (on) {
+        log(LogLevel::warn, "degraded mode on: new stores are refused, lookups and reads serve",
+            {});
+    } else {
+        log(LogLevel::info, "degraded mode off: stores are accepted again", {});
+    }
 }
 
 }  // namespace svcdht::core

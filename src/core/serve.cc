@@ -11,11 +11,15 @@
 namespace svcdht::core {
 
 namespace {
-bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burst) {
+void refill(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burst) {
     if (now > at) {
         tokens = std::min<double>(burst, tokens + static_cast<double>(now - at) * rate / 1e6);
         at = now;
     }
+}
+
+bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burst) {
+    refill(tokens, at, now, rate, burst);
     if (tokens < 1) return false;
     tokens -= 1;
     return true;
@@ -125,7 +129,22 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
         counters_.rejected(Err::quota_exceeded);
         return reply_error(c, m.op, m.rid, Code::quota_exceeded);
     }
-    if (!take_token(node_tokens_, node_tokens_at_, now, cfg_.node_rate, cfg_.node_rate)) {
+    if (m.op == Op::add_provider || m.op == Op::put_value) {
+        if (degraded_) {
+            counters_.rejected(Err::degraded);
+            return reply_error(c, m.op, m.rid, Code::busy);
+        }
+        // A write takes a token of its own budget and one of the node's, but only while
+        // the node's holds more than half its burst: reads keep that half.
+        refill(write_tokens_, write_tokens_at_, now, cfg_.node_write_rate, cfg_.node_write_rate);
+        refill(node_tokens_, node_tokens_at_, now, cfg_.node_rate, cfg_.node_rate);
+        if (write_tokens_ < 1 || node_tokens_ < 1 + cfg_.node_rate / 2.0) {
+            counters_.rejected(Err::writes_shed);
+            return reply_error(c, m.op, m.rid, Code::busy);
+        }
+        write_tokens_ -= 1;
+        node_tokens_ -= 1;
+    } else if (!take_token(node_tokens_, node_tokens_at_, now, cfg_.node_rate, cfg_.node_rate)) {
         counters_.rejected(Err::busy);
         return reply_error(c, m.op, m.rid, Code::busy);
     }

@@ -223,6 +223,22 @@ std::vector<KeyDef> engine_keys() {
             .u = &Config::node_rate,
         },
         {
+            .key = "node_write_rate",
+            .type = K::uint,
+            .def = "2000",
+            .min = 1,
+            .max = 10000000,
+            .env = "RON_DHT_NODE_WRITE_RATE",
+            .flag = "--node-write-rate",
+            .metavar = "N",
+            .reloadable = true,
+            .unit = "per s",
+            .help = "ADD_PROVIDER and PUT_VALUE per second the node takes from all peers together; "
+                    "writes never take the last half of node_rate, so under load they get 1501 "
+                    "Busy before reads do",
+            .u = &Config::node_write_rate,
+        },
+        {
             .key = "max_inflight",
             .type = K::uint,
             .def = "4096",

@@ -28,22 +28,27 @@ Daemon::Daemon(Config cfg, RawValues flags, std::string config_path, char** envp
 
 Daemon::~Daemon() = default;
 
-bool Daemon::load_admin_token(const std::string& path, std::string* err) {
-    if (path.empty()) {
-        admin_token_.clear();
-        return true;
-    }
+bool read_admin_token(const std::string& path, std::string* token, std::string* err) {
+    token->clear();
+    if (path.empty()) return true;
     std::string text;
     if (!platform::read_small_file(path, platform::MAX_SECRET_FILE, &text, err)) {
         *err = "admin_token_file: " + *err;
         return false;
     }
-    std::string token = text.substr(0, text.find('\n'));
-    if (token.empty()) {
+    std::string t = text.substr(0, text.find('\n'));
+    while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    if (t.empty()) {
         *err = "admin_token_file " + path + " holds no token on its first line";
         return false;
     }
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    *token = t;
+    return true;
+}
+
+bool Daemon::load_admin_token(const std::string& path, std::string* err) {
+    std::string token;
+    if (!read_admin_token(path, &token, err)) return false;
     admin_token_ = token;
     return true;
 }
@@ -87,6 +92,7 @@ admin::Gates Daemon::gates() const {
     g.warm_dialed = r.warm_dialed;
     g.warm_up = r.warm_up;
     g.warm_required = r.warm_required;
+    g.degraded = r.degraded;
     return g;
 }
 

@@ -35,6 +35,10 @@ inline constexpr uint64_t DRAIN_TIMEOUT_MS = 3000;
 // load balancer polling readiness sees the node leave before its port closes.
 inline constexpr uint64_t DRAIN_LINGER_MS = 1000;
 
+// read_admin_token reads the bearer token from the first line of |path| (empty path: no
+// token). The daemon and the admin commands read it alike.
+bool read_admin_token(const std::string& path, std::string* token, std::string* err);
+
 class Daemon final : public admin::NodeView {
 public:
     Daemon(Config cfg, RawValues flags, std::string config_path, char** envp);
@@ -52,6 +56,7 @@ public:
     core::Time now() const override { return io::now_us(); }
     core::RequestId start(const admin::ApiCall& call, admin::ApiWaiter* w) override;
     void forget(admin::ApiWaiter* w) override;
+    void set_degraded(bool on) override { dht_->set_degraded(on); }
 
 private:
     static void on_api_done(const DhtResult& r, void* waiter);  // Dht -> admin waiter

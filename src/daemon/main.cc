@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admin/routes.h"
+#include "daemon/admin_cmd.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/identity.h"
@@ -443,6 +444,36 @@ int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp)
     return c.run(target, key);
 }
 
+int cmd_admin(int argc, char** argv, int start, char** envp) {
+    Args a;
+    std::string err;
+    if (!parse_args(argc, argv, start, {"--timeout"}, &a, &err)) return usage_error(err);
+    if (a.help) {
+        std::printf(
+            "usage: svc-dht admin degraded on|off [--admin ADDR] [--admin-token-file FILE]\n"
+            "                                     [--config FILE] [--timeout MS]\n"
+            "  Switch a running node's read-only mode (POST /admin/degraded): while on, new\n"
+            "  stores are refused and lookups and reads serve. ADDR is admin_bind from the\n"
+            "  configuration unless --admin names one; the token is admin_token_file's.\n"
+            "  Exit 0 when the node answered 200, 1 otherwise.\n");
+        return EXIT_OK;
+    }
+    if (a.positional.size() != 2 || a.positional[0] != "degraded" ||
+        (a.positional[1] != "on" && a.positional[1] != "off"))
+        return usage_error("admin: expected 'admin degraded on' or 'admin degraded off'");
+    Config cfg;
+    if (!load(a, envp, &cfg, true)) return EXIT_CONFIG;
+    uint64_t timeout = 5000;
+    if (!parse_timeout(a, &timeout)) return usage_error("--timeout expects milliseconds");
+    std::string token;
+    if (!read_admin_token(cfg.admin_token_file, &token, &err)) {
+        std::fprintf(stderr, "svc-dht: %s\n", err.c_str());
+        return EXIT_CONFIG;
+    }
+    return run_admin_degraded(a.positional[1] == "on", cfg.admin_bind, token,
+                              static_cast<int>(timeout));
+}
+
 int cmd_store(int argc, char** argv, int start, char** envp) {
     const std::string verb = start < argc ? argv[start] : "";
     if (verb.empty() || verb == "--help" || verb == "-h") {
@@ -488,6 +519,7 @@ int main(int argc, char** argv, char** envp) {
     if (cmd == "config") return cmd_config(argc, argv, 2, envp);
     if (cmd == "keygen") return cmd_keygen(argc, argv, 2);
     if (cmd == "store") return cmd_store(argc, argv, 2, envp);
+    if (cmd == "admin") return cmd_admin(argc, argv, 2, envp);
     if (cmd == "ping") return cmd_client(Client::Mode::ping, argc, argv, 2, envp);
     if (cmd == "lookup") return cmd_client(Client::Mode::lookup, argc, argv, 2, envp);
     if (!cmd.empty() && cmd[0] != '-') return usage_error("unknown command " + cmd);

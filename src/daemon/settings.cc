@@ -33,6 +33,7 @@ core::NodeConfig node_settings(const Config& c) {
     n.peer_rate = static_cast<uint32_t>(c.peer_rate);
     n.peer_burst = static_cast<uint32_t>(c.peer_burst);
     n.node_rate = static_cast<uint32_t>(c.node_rate);
+    n.node_write_rate = static_cast<uint32_t>(c.node_write_rate);
     n.max_inflight = static_cast<uint32_t>(c.max_inflight);
     n.max_api_requests = static_cast<uint32_t>(c.max_lookups);
     return n;

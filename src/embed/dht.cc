@@ -321,6 +321,13 @@ void Dht::drain() {
     m.net->pump();
 }
 
+void Dht::set_degraded(bool on) {
+    Impl& m = *impl_;
+    if (!m.node || m.stopped) return;
+    m.node->set_degraded(on, io::now_us());
+    m.net->pump();
+}
+
 const core::NodeId& Dht::id() const {
     return impl_->ident.id;
 }

@@ -41,6 +41,10 @@ public:
         return id;
     }
     void forget(admin::ApiWaiter*) override {}
+    void set_degraded(bool on) override {
+        node_.set_degraded(on, now_);
+        gates_.degraded = on;
+    }
     void pump() {
         core::Action a;
         while (node_.poll(&a))

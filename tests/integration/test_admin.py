@@ -231,7 +231,8 @@ def metrics_move_as_operations_happen():
                  "dht_bucket_prefix_max_pct", "dht_ready", "dht_build_info", "process_resident_memory_bytes",
                  "process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds",
                  "dht_store_records", "dht_store_bytes", "dht_store_persistent", "dht_store_writes_refused",
-                 "dht_store_persist_errors_total", "dht_store_persist_dropped_total", "dht_store_commit_seconds"):
+                 "dht_store_persist_errors_total", "dht_store_persist_dropped_total", "dht_store_commit_seconds",
+                 "dht_degraded"):
         assert f"# TYPE {name} " in text, name
     # b dialed a (its seed) and a accepted it: the connection counters saw both sides.
     assert b.metric("dht_peer_connections_total", {"direction": "outbound"}) >= 1

@@ -581,3 +581,76 @@ TEST(Engine, AFailedCommitAnswersBusyAndRefusesWritesUntilACommitSucceeds) {
     ASSERT_EQ(seed.codes.size(), 3u);
     EXPECT_EQ(seed.codes[2], Code::ok);
 }
+
+namespace {
+// send_from has |by| send the node |m| (a request); the caller settles.
+void send_from(Engine& e, Remote& by, const DhtMsg& m) {
+    Bytes wire;
+    encode_dht(m, wire);
+    ASSERT_EQ(by.s->send_data(wire, e.now), Err::ok);
+}
+}  // namespace
+
+TEST(Engine, DegradedModeRefusesStoresAndServesReads) {
+    Engine e(no_hedges());
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    add_provider_from(e, seed, id_of_byte(0x71), 9, 3600);
+    ASSERT_EQ(seed.codes.size(), 1u);
+    EXPECT_EQ(seed.codes[0], Code::ok);
+    e.node().set_degraded(true, e.now);
+    EXPECT_TRUE(e.node().readiness().degraded);
+    add_provider_from(e, seed, id_of_byte(0x72), 9, 3600);
+    ASSERT_EQ(seed.codes.size(), 2u);
+    EXPECT_EQ(seed.codes[1], Code::busy);
+    const RequestId put = e.node().put(Bytes{1, 2}, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(e.results.count(put), 1u);
+    EXPECT_EQ(e.results[put].err, Err::degraded);
+    // What the node holds is still served.
+    DhtMsg get;
+    get.op = Op::get_providers;
+    get.rid = 90;
+    get.has_key = true;
+    get.key = id_of_byte(0x71);
+    send_from(e, seed, get);
+    e.settle();
+    ASSERT_EQ(seed.codes.size(), 3u);
+    EXPECT_EQ(seed.codes[2], Code::ok);
+    e.node().set_degraded(false, e.now);
+    add_provider_from(e, seed, id_of_byte(0x73), 9, 3600);
+    ASSERT_EQ(seed.codes.size(), 4u);
+    EXPECT_EQ(seed.codes[3], Code::ok);
+}
+
+TEST(Engine, UnderLoadWritesAreShedBeforeReads) {
+    NodeConfig c = no_hedges();
+    c.node_rate = 40;  // a burst of 40 requests node-wide; writes may take the first 20
+    c.node_write_rate = 1000;
+    c.peer_rate = 100000;
+    c.peer_burst = 100000;
+    Engine e(c);
+    Remote& seed = e.remote(2);
+    e.node().add_seed(seed.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    seed.codes.clear();
+    for (uint8_t i = 0; i < 40; ++i) add_provider_from(e, seed, id_of_byte(0x80 + i), 9, 3600);
+    const auto stored =
+        static_cast<size_t>(std::count(seed.codes.begin(), seed.codes.end(), Code::ok));
+    EXPECT_GT(stored, 0u);
+    EXPECT_LT(stored, 40u) << "no write was shed";
+    seed.codes.clear();
+    for (uint64_t i = 0; i < 15; ++i) {
+        DhtMsg ping;
+        ping.op = Op::ping;
+        ping.rid = 200 + i;
+        send_from(e, seed, ping);
+    }
+    e.settle();
+    ASSERT_EQ(seed.codes.size(), 15u);
+    for (Code code : seed.codes) EXPECT_EQ(code, Code::ok) << "a read was refused";
+}
