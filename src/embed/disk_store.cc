@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "svcdht/blake3.h"
 
@@ -25,7 +26,8 @@ constexpr uint8_t FORMAT = 1;  // the first byte of every entry
 constexpr char MAGIC[] = "svc-dht store 1";
 constexpr uint64_t MIN_MAP = 8ull << 20;
 // Changes kept for a retry while the disk refuses them; beyond, the oldest are dropped (the
-// node refuses new writes meanwhile, so only expiries and rounds add to them).
+// node refuses new writes meanwhile, so only expiries, republishing rounds and the latest
+// contacts and probe add to them; deletes are retried on their own: commit_deletes).
 constexpr size_t MAX_PENDING = 65536;
 constexpr uint8_t F_LOCAL = 1, F_FROM_PUBLISHER = 2, F_ALT = 4;
 
@@ -85,6 +87,10 @@ bool decode_record(const MDB_val& k, const MDB_val& v, RecordEntry* out) {
     Cursor c{static_cast<const uint8_t*>(v.mv_data),
              static_cast<const uint8_t*>(v.mv_data) + v.mv_size};
     if (c.u(1) != FORMAT) return false;
+    // One entry is decoded into the same RecordEntry after another: nothing of the last
+    // one may stay (an Ed25519-only record after one with an alternative signature).
+    out->rec = core::ProviderRecord{};
+    out->src = core::StoreSource{};
     const auto flags = static_cast<uint8_t>(c.u(1));
     out->src.local = (flags & F_LOCAL) != 0;
     out->src.from_publisher = (flags & F_FROM_PUBLISHER) != 0;
@@ -228,12 +234,10 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskOptions& o, std::string* er
                    " holding " + lock;
             return nullptr;
         }
+        // The pid is for the operator's message only: a full disk must not stop the start
+        // (reads are served from a full disk), so a failed write is left at that.
         const std::string me = std::to_string(::getpid());
-        if (::ftruncate(d->lock_fd_, 0) != 0 ||
-            ::pwrite(d->lock_fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
-            *err = lock + ": " + std::strerror(errno);
-            return nullptr;
-        }
+        if (::ftruncate(d->lock_fd_, 0) == 0) (void)!::pwrite(d->lock_fd_, me.data(), me.size(), 0);
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
             *err = dir + ": " + std::strerror(errno);
             return nullptr;
@@ -256,6 +260,11 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskOptions& o, std::string* er
     mdb_env_set_mapsize(d->env_, d->map_bytes_);
     unsigned flags = MDB_NOTLS;
     if (o.read_only) flags |= MDB_RDONLY;
+    // The operator commands, often run as root: without lock.mdb no daemon has the store
+    // open, and creating it here would leave a root-owned file the service user cannot
+    // open. Read without LMDB's reader table then.
+    if (struct stat ls{}; o.read_only && ::stat((dir + "/lock.mdb").c_str(), &ls) != 0)
+        flags |= MDB_NOLOCK;
     if (!o.sync) flags |= MDB_NOSYNC;
     if (int rc = mdb_env_open(d->env_, dir.c_str(), flags, 0600); rc != 0) {
         if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
@@ -273,8 +282,13 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskOptions& o, std::string* er
     }
     const unsigned create = o.read_only ? 0 : MDB_CREATE;
     int rc = mdb_dbi_open(txn, "meta", create, &d->meta_);
-    MDB_val mk{5, const_cast<char*>("magic")}, mv;
-    const bool fresh = rc == 0 && mdb_get(txn, d->meta_, &mk, &mv) == MDB_NOTFOUND;
+    MDB_val mk{5, const_cast<char*>("magic")}, mv{0, nullptr};
+    bool fresh = false;
+    if (rc == 0) {
+        rc = mdb_get(txn, d->meta_, &mk, &mv);
+        fresh = rc == MDB_NOTFOUND;
+        if (fresh) rc = 0;
+    }
     if (rc == 0 && fresh) {
         MDB_dbi main_dbi = 0;
         MDB_stat ms{};
@@ -294,7 +308,8 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskOptions& o, std::string* er
         if (rc == 0) rc = mdb_dbi_open(txn, name, create, dbi);
     if (rc != 0) {
         mdb_txn_abort(txn);
-        if (rc == MDB_INCOMPATIBLE || rc == MDB_NOTFOUND || rc == MDB_CORRUPTED)
+        if (rc == MDB_INCOMPATIBLE || rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ||
+            rc == MDB_PAGE_NOTFOUND)
             *err = d->path_ + " holds no svc-dht store of format 1" + recover;
         else
             *err = lmdb_error(d->path_.c_str(), rc);
@@ -439,6 +454,7 @@ void DiskStore::value_stored(const Key& key, const core::StoredValue& sv) {
 }
 
 void DiskStore::touch(uint64_t unix_ms) {
+    std::erase_if(ops_, [](const Op& o) { return o.kind == Op::Kind::meta; });  // the latest
     Op op{Op::Kind::meta, "written", {}};
     put_u(op.val, unix_ms, 8);
     ops_.push_back(std::move(op));
@@ -449,6 +465,7 @@ void DiskStore::value_removed(const Key& key) {
 }
 
 void DiskStore::save_contacts(const core::RoutingTable& table) {
+    std::erase_if(ops_, [](const Op& o) { return o.kind == Op::Kind::contacts; });  // replaced
     Op op{Op::Kind::contacts, {}, {}};
     std::string one;
     for (int i = 0; i < table.bucket_count(); ++i) {
@@ -530,14 +547,52 @@ bool DiskStore::commit(std::string* err) {
         }
         if (rc == MDB_MAP_FULL && grow(err)) continue;
         if (rc != MDB_MAP_FULL) *err = lmdb_error("store write", rc);
+        // LMDB stops after an I/O error on its meta page: only a new process can go on.
+        if (rc == MDB_PANIC) *err += " (LMDB cannot go on: restart the daemon)";
         break;
     }
+    commit_deletes();
     if (ops_.size() > MAX_PENDING) {
         const size_t drop = ops_.size() - MAX_PENDING;
         ops_.erase(ops_.begin(), ops_.begin() + static_cast<std::ptrdiff_t>(drop));
         dropped_ += drop;
     }
     return false;
+}
+
+// commit_deletes: after a failed commit, the deletes that are the last change of their
+// entry are committed alone (a delete needs no room beyond the pages it frees), so that
+// expiries free space on a full disk or a file at max_bytes, and the buffer shrinks.
+void DiskStore::commit_deletes() {
+    auto is_delete = [](const Op& op) {
+        return op.kind == Op::Kind::del_record || op.kind == Op::Kind::del_value;
+    };
+    auto entry = [](const Op& op) {
+        const bool record = op.kind == Op::Kind::put_record || op.kind == Op::Kind::del_record;
+        return std::string(1, record ? 'r' : 'v') + op.key;
+    };
+    std::map<std::string, size_t> last;  // entry -> index of its last op
+    for (size_t i = 0; i < ops_.size(); ++i)
+        if (ops_[i].kind != Op::Kind::contacts && ops_[i].kind != Op::Kind::meta)
+            last[entry(ops_[i])] = i;
+    std::vector<const Op*> deletes;
+    for (const auto& [e, i] : last)
+        if (is_delete(ops_[i])) deletes.push_back(&ops_[i]);
+    if (deletes.empty()) return;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env_, nullptr, 0, &txn) != 0) return;
+    int rc = 0;
+    for (const Op* op : deletes)
+        if (!apply(txn, *op, &rc)) break;
+    if (rc != 0 || mdb_txn_commit(txn) != 0) {
+        if (rc != 0) mdb_txn_abort(txn);
+        return;
+    }
+    std::erase_if(ops_, [&](const Op& op) {
+        if (op.kind == Op::Kind::contacts || op.kind == Op::Kind::meta) return false;
+        const auto it = last.find(entry(op));
+        return it != last.end() && is_delete(ops_[it->second]);
+    });
 }
 
 bool DiskStore::sync(std::string* err) {

@@ -115,6 +115,7 @@ private:
     };
     DiskStore() = default;
     bool apply(MDB_txn* txn, const Op& op, int* rc) const;
+    void commit_deletes();
     bool grow(std::string* err);
     uint64_t to_unix_ms(core::Time t) const;
 
