@@ -76,7 +76,7 @@ struct NodeConfig {
     // PUT_VALUE) also have their own node-wide rate, node_write_rate, and may not take the
     // last half of node_rate's budget: under load they are shed before reads.
     uint32_t node_rate = 20000;
-    uint32_t node_write_rate = 2000;
+    uint32_t node_write_rate = 10000;
     // API lookups and publishes running at once; more are refused with Err::busy.
     uint32_t max_api_requests = 256;
     // RPCs in flight to one peer; more fail at once with Err::busy.
@@ -223,6 +223,8 @@ public:
     // error, reads and routing go on, until a commit succeeds again.
     void persisted(bool ok);
     bool writes_refused() const { return persist_failed_; }
+    // joined: the join's self-lookup finished once (the table stands for the network).
+    bool joined() const { return joined_; }
 
     // ---- outputs ----
     // poll returns the next action. Views in it stay valid until the next call into the node.
@@ -356,6 +358,7 @@ private:
     // hold_ack keeps the 1000 Ok of a stored write for the next commit (with a journal);
     // false without one: answer now.
     bool hold_ack(const Conn& c, const DhtMsg& m);
+    bool write_admitted(RequestResult& r, Time now);
     // maintenance_due is the earliest time at which a maintenance round would do anything
     // (redial a seed, refresh a bucket or our own neighbourhood), NEVER
     // when nothing is pending; maintenance_deadline is the round on the 10 s grid that
@@ -388,9 +391,11 @@ private:
     uint32_t warm_dialed_ = 0;  // restored contacts dialed at start (warm_contacts)
     uint32_t warm_up_ = 0;      // ... of which authenticated
     bool joined_ = false;       // the self-lookup finished once
-    // The join ended with fewer than k contacts known (its starting points knew little:
-    // peers restarted at the same time as us, still joining themselves), so its bucket
-    // sweep saw almost nothing; sweep again once the table reaches k (on_session_open).
+    // A join from saved contacts (warm_contacts) ended with fewer than k contacts known
+    // (its first starting points were peers restarted with us, still joining themselves),
+    // so its bucket sweep saw almost nothing; sweep again once the table reaches k
+    // (on_session_open). A join through seeds is left as it was: a seed is a node that
+    // knows the network.
     bool resweep_ = false;
     bool join_running_ = false;
     uint64_t join_lookup_ = 0;

@@ -50,6 +50,8 @@ const char* check_node_config(const core::NodeConfig& c) {
         return "ttl_secs is outside 1 s..max_ttl_secs";
     if (!MAX_VALUE_BYTES_RANGE.holds(c.max_value_bytes))
         return "max_value_bytes is outside 64..1048000";
+    if (c.node_rate == 0 || c.node_write_rate == 0)
+        return "node_rate and node_write_rate must be > 0";
     return nullptr;
 }
 
@@ -89,6 +91,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     std::unique_ptr<embed::DiskStore> disk;
     uv_timer_t sync_timer{}, contacts_timer{}, retry_timer{};
     uint64_t contacts_ids = 0, contacts_saved_ms = 0;  // the last contacts saved (on_contacts)
+    size_t contacts_loaded = 0;                        // saved by the last run
     bool disk_timers = false;
     bool failing = false;
     DhtMetrics persist_stats;  // the persistence fields only
@@ -100,9 +103,26 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
 
     bool before_flush() override {
         if (!disk || !node) return false;
+        if (failing) {
+            // The disk refused the last commit and retry_timer probes it once a second:
+            // a busy loop must not replay the whole buffer every turn. Whatever waits for a
+            // commit now is refused at once.
+            if (!node->holding_acks()) return false;
+            node->persisted(false);
+            return true;
+        }
         if (!disk->dirty() && !node->holding_acks()) return false;
         node->persisted(commit());
         return true;
+    }
+
+    // contacts_worth_saving: the table stands for the network. Until the node has joined
+    // (or the table is as large as what the last run saved), a restart during an outage
+    // (peers not up yet, every node restarting) would replace good saved contacts with the
+    // few, or none, that authenticated so far.
+    bool contacts_worth_saving() const {
+        const size_t size = node->table().size();
+        return size > 0 && (node->joined() || size >= contacts_loaded);
     }
 
     // commit writes the turn's changes, times it, and on a failure logs it once and
@@ -150,6 +170,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
                 ids = (ids ^ ct.id.prefix64()) * 1099511628211ULL;
         const uint64_t now_ms = io::now_us() / 1000;
         if (ids == m->contacts_ids && now_ms - m->contacts_saved_ms < CONTACTS_SAVE_MS) return;
+        if (!m->contacts_worth_saving() || m->failing) return;
         m->contacts_ids = ids;
         m->contacts_saved_ms = now_ms;
         m->disk->save_contacts(table);
@@ -176,6 +197,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
              {"expired", std::to_string(lr.expired)},
              {"refused", std::to_string(lr.refused)},
              {"contacts", std::to_string(lr.contacts.size())}});
+        contacts_loaded = lr.contacts.size();
         node->set_journal(disk.get());
         net->set_flush_hook(this);
         for (uv_timer_t* t : {&sync_timer, &contacts_timer, &retry_timer}) {
@@ -191,7 +213,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     void stop_disk() {
         if (!disk) return;
         if (node) {
-            disk->save_contacts(node->table());
+            if (contacts_worth_saving()) disk->save_contacts(node->table());
             if (commit()) node->persisted(true);
             std::string err;
             disk->sync(&err);
@@ -257,6 +279,11 @@ std::unique_ptr<Dht> Dht::create(uv_loop_t* loop, DhtSettings s, const core::See
     impl->scfg = impl->s.session;
     impl->scfg.network = impl->s.node.network;
     if (!impl->s.persist.data_dir.empty()) {
+        const DhtSettings::Persist& p = impl->s.persist;
+        if (p.sync_interval_ms < 10 || p.sync_interval_ms > 60000 || p.max_bytes < (8u << 20)) {
+            *err = "persist: sync_interval_ms is outside 10..60000 or max_bytes under 8 MiB";
+            return nullptr;
+        }
         embed::DiskOptions o;
         o.data_dir = impl->s.persist.data_dir;
         o.sync = impl->s.persist.sync;

@@ -30,7 +30,7 @@ from peer import ADD_PROVIDER, BUSY, DATA, GET_PROVIDERS, GET_VALUE, OK, PUT_VAL
 # timeout) run fewer, as each start there costs seconds.
 ITERATIONS = int(os.environ.get("SVC_DHT_CRASH_ITERATIONS", "100" if SCALE == 1 else "15"))
 # Writes come fast enough that a peer's request limits must not be what stops them.
-FAST = ("--peer-rate", "100000", "--peer-burst", "100000")
+FAST = ("--peer-rate", "100000", "--peer-burst", "100000", "--node-write-rate", "100000")
 
 
 def macronode(data_dir, *args, **kw):
@@ -236,6 +236,20 @@ def warm_restart(sig):
         assert r["warm"]["up"] >= r["warm"]["required"] >= 3, r
         assert m.peers() >= 3
         assert m.stop() == 0
+        if sig != signal.SIGKILL:
+            return
+        # Now every peer is down: a restart reaches nobody, and what it saves must not
+        # replace the contacts of the last run with its empty table.
+        saved = saved_contacts(d)
+        for o in others:
+            o.stop()
+        m = macronode(d, "--bootstrap", seed.addr)
+        m.wait_admin()
+        poll(lambda: m.metric("dht_bootstrap_seeds_up") == 0 and "dialing contacts" in m.logs(), 10,
+             "the restart to dial its saved contacts")
+        time.sleep(2.5)  # past the first contacts check (every 2 s)
+        assert m.stop() == 0
+        assert saved_contacts(d) == saved, (saved, saved_contacts(d))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -316,6 +330,14 @@ def a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart():
         assert n.get("/dht/get/" + b3(blake3(first))).status == 200
         assert n.metric("dht_store_persist_errors_total") >= 1
         assert n.metric("dht_store_writes_refused") == 1
+        # A refused commit is not replayed on every loop turn (each PING below is one): the
+        # disk is probed once a second.
+        errors = n.metric("dht_store_persist_errors_total")
+        p = Peer("127.0.0.1", n.port).handshake()
+        for _ in range(100):
+            assert p.ping().get("code", OK) == OK
+        p.close()
+        assert n.metric("dht_store_persist_errors_total") - errors < 50, "a failed commit retried per turn"
         assert n.post("/dht/provide", {"cid": b3(os.urandom(32)), "node": "tcp://198.51.100.9:1"}).status == 507
         # Logged once, not once per refused write.
         assert n.logs().count("a commit failed") == 1, n.logs()
