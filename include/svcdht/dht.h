@@ -64,7 +64,8 @@ struct DhtSettings {
         // true (durability = sync): a write is acknowledged once it is on the disk.
         // false (batched): once it is in the kernel's page cache, which writes it out at
         // least every sync_interval_ms. A crash of the process loses nothing acknowledged
-        // either way; a power loss may lose sync_interval_ms of batched writes.
+        // either way; a power loss may lose sync_interval_ms of batched writes, or leave a
+        // store LMDB cannot open (docs/PERSISTENCE.md).
         bool sync = false;
         uint32_t sync_interval_ms = 1000;
         uint64_t max_bytes = 1ull << 30;  // the store file grows up to this

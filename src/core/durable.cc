@@ -17,6 +17,10 @@ Time unix_to_engine(uint64_t unix_us, uint64_t now_unix_us, Time now) {
 Err Node::restore_record(const ProviderRecord& rec, const StoreSource& src, Time now) {
     const InputCheck check{*this};
     const uint64_t now_unix = unix_now(now);
+    // Today's limits, as admit_record applies them (a lowered max_ttl_secs, a clock or a
+    // file gone wrong); the signature was checked when the record first came.
+    if (rec.ttl > cfg_.max_ttl_secs) return Err::ttl_too_large;
+    if (rec.ts > now_unix + MAX_RECORD_SKEW_SECS) return Err::record_from_future;
     const uint64_t end_unix = rec.ts + rec.ttl;
     if (end_unix <= now_unix) return Err::record_expired;
     const bool had = store_.holds(rec.key, now);
@@ -37,6 +41,10 @@ Err Node::restore_value(const Key& key, ByteView value, uint64_t expires_unix_ms
                         uint64_t until_unix, const StoreSource& src, Time now) {
     const InputCheck check{*this};
     const uint64_t now_us = static_cast<uint64_t>(cfg_.unix_epoch_offset_us) + now;
+    // A value lives ttl_secs from its last store: an expiry beyond the longest lifetime
+    // any setting allows is not one we wrote (and would overflow below).
+    const uint64_t longest = std::max(cfg_.ttl_secs, cfg_.max_ttl_secs) + MAX_RECORD_SKEW_SECS;
+    if (expires_unix_ms / 1000 > now_us / 1000000 + longest) return Err::ttl_too_large;
     if (expires_unix_ms * 1000 <= now_us) return Err::record_expired;
     const Time expires = unix_to_engine(expires_unix_ms * 1000, now_us, now);
     const bool had = store_.holds(key, now);

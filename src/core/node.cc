@@ -544,19 +544,23 @@ RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint
         }
     }
     ++counters_.provides_total;
-    if (degraded_) {
-        complete(r, Err::degraded, now);
-        return id;
-    }
-    if (persist_failed_) {
-        complete(r, Err::store_unavailable, now);
-        return id;
-    }
-    if (journal_ != nullptr) api_writes_[id] = commits_ + 1;
+    if (!write_admitted(r, now)) return id;
     const std::vector<std::string_view> views(addrs.begin(), addrs.end());
     if (Err e = provide_round(key, views, unix_now(now) + ttl_secs, id, now); e != Err::ok)
         complete(r, e, now);
     return id;
+}
+
+// write_admitted: our own write may be stored (not read-only, the disk takes writes);
+// with a journal its result will wait for the commit that covers it. Else r completes.
+bool Node::write_admitted(RequestResult& r, Time now) {
+    const Err e = degraded_ ? Err::degraded : persist_failed_ ? Err::store_unavailable : Err::ok;
+    if (e != Err::ok) {
+        complete(r, e, now);
+        return false;
+    }
+    if (journal_ != nullptr) api_writes_[r.id] = commits_ + 1;
+    return true;
 }
 
 RequestId Node::put(ByteView value, Time now) {
@@ -570,15 +574,7 @@ RequestId Node::put(ByteView value, Time now) {
         complete(r, Err::value_too_large, now);
         return id;
     }
-    if (degraded_) {
-        complete(r, Err::degraded, now);
-        return id;
-    }
-    if (persist_failed_) {
-        complete(r, Err::store_unavailable, now);
-        return id;
-    }
-    if (journal_ != nullptr) api_writes_[id] = commits_ + 1;
+    if (!write_admitted(r, now)) return id;
     if (Err e = put_round(key, value, unix_now(now) + cfg_.ttl_secs, id, now); e != Err::ok)
         complete(r, e, now);
     return id;

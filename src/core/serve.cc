@@ -138,7 +138,9 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
         // the node's holds more than half its burst: reads keep that half.
         refill(write_tokens_, write_tokens_at_, now, cfg_.node_write_rate, cfg_.node_write_rate);
         refill(node_tokens_, node_tokens_at_, now, cfg_.node_rate, cfg_.node_rate);
-        if (write_tokens_ < 1 || node_tokens_ < 1 + cfg_.node_rate / 2.0) {
+        // (A node_rate under 4 has no half to keep: writes then share the bucket.)
+        const double reserve = cfg_.node_rate >= 4 ? cfg_.node_rate / 2.0 : 0;
+        if (write_tokens_ < 1 || node_tokens_ < 1 + reserve) {
             counters_.rejected(Err::writes_shed);
             return reply_error(c, m.op, m.rid, Code::busy);
         }

@@ -228,7 +228,7 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
                 log(LogLevel::info, "joined the network",
                     {{"peers", std::to_string(table_.size())}, {"hops", std::to_string(hops)}});
                 sweep_buckets(now);
-                resweep_ = table_.size() < cfg_.k;
+                resweep_ = warm_dialed_ > 0 && table_.size() < cfg_.k;
             }
             break;
         case Purpose::refresh: break;

@@ -52,9 +52,13 @@ bool exchange(const sockaddr_storage& sa, const std::string& request, int timeou
     }
     const uint64_t deadline = io::now_us() / 1000 + static_cast<uint64_t>(timeout_ms);
     const socklen_t len = sa.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) == 0 ||
-              (errno == EINPROGRESS && wait_for(fd, POLLOUT, deadline));
-    if (ok) {
+    const bool started =
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) == 0 || errno == EINPROGRESS;
+    const int connect_errno = errno;
+    bool ok = started && wait_for(fd, POLLOUT, deadline);
+    if (!started) {
+        *err = std::strerror(connect_errno);
+    } else if (ok) {
         int so = 0;
         socklen_t sl = sizeof so;
         ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 && so == 0;
@@ -105,9 +109,10 @@ int run_admin_degraded(bool on, const std::string& admin_addr, const std::string
     }
     to_loopback(&sa);
     const std::string body = on ? "{\"on\":true}" : "{\"on\":false}";
-    std::string req = "POST /admin/degraded HTTP/1.1\r\nHost: " + admin_addr +
-                      "\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\nConnection: close\r\n";
+    std::string req =
+        "POST /admin/degraded HTTP/1.1\r\nHost: " + admin_addr +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n";
     if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
     req += "\r\n" + body;
     std::string answer, err;

@@ -225,7 +225,7 @@ std::vector<KeyDef> engine_keys() {
         {
             .key = "node_write_rate",
             .type = K::uint,
-            .def = "2000",
+            .def = "10000",
             .min = 1,
             .max = 10000000,
             .env = "RON_DHT_NODE_WRITE_RATE",

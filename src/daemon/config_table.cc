@@ -150,7 +150,9 @@ std::vector<KeyDef> build_table() {
             .metavar = "MODE",
             .choices = "sync|batched",
             .help = "when amnesia is off: sync acknowledges a write once it is on the disk; "
-                    "batched once the kernel holds it (a power loss may lose sync_interval_ms)",
+                    "batched once the kernel holds it (a power loss may lose sync_interval_ms, or "
+                    "the store: "
+                    "svc-dht(8), PERSISTENCE)",
             .s = &Config::durability,
         },
         {

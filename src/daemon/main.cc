@@ -38,6 +38,7 @@ const char* const USAGE =
     "       svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n"
     "       svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n"
     "       svc-dht store stats|check|dump [--data-dir DIR]\n"
+    "       svc-dht admin degraded on|off [--admin ADDR]\n"
     "       svc-dht version\n"
     "       svc-dht COMMAND --help\n";
 

@@ -2,6 +2,8 @@
 // The one mapping from the configuration to the settings of each part (see settings.h).
 #include "daemon/settings.h"
 
+#include <algorithm>
+
 namespace svcdht::daemon {
 
 core::NodeConfig node_settings(const Config& c) {
@@ -80,9 +82,10 @@ DhtSettings dht_settings(const Config& c, bool client) {
         d.persist.data_dir = c.data_dir;
         d.persist.sync = c.durability == "sync";
         d.persist.sync_interval_ms = static_cast<uint32_t>(c.sync_interval_ms);
-        // LMDB's copy-on-write keeps freed pages for reuse, so the file is given twice the
-        // store's memory budget.
-        d.persist.max_bytes = 2 * c.max_store_bytes;
+        // The same entries take about 1.25 times the store's own byte count in LMDB's
+        // half-full leaves (docs/PERFORMANCE.md), and copy-on-write keeps freed pages for
+        // reuse: the file is given twice the store's memory budget, and at least 8 MiB.
+        d.persist.max_bytes = std::max<uint64_t>(2 * c.max_store_bytes, 8u << 20);
     }
     return d;
 }

@@ -106,7 +106,8 @@ def one_host_cannot_fill_the_value_store_and_keep_others_out():
     print(f"# 16 KiB values: {stored} stored")
     # The item limit: tiny values, from a patient attacker (request rates raised so that only
     # the store's shares act). One host holds at most 25 % of the 100,000 items.
-    m = Node("--peer-rate", "1000000", "--peer-burst", "1000000", "--node-rate", "1000000")
+    m = Node("--peer-rate", "1000000", "--peer-burst", "1000000", "--node-rate", "1000000",
+             "--node-write-rate", "1000000")
     m.wait_ready()
     small = [Peer("127.0.0.1", m.port).handshake() for _ in range(3)]
     codes = []
