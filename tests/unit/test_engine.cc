@@ -64,6 +64,15 @@ public:
         remotes_.push_back(std::make_unique<Remote>(seed, static_cast<uint16_t>(9000 + seed)));
         return *remotes_.back();
     }
+    // seed makes a new remote (|n| picks its identity) the node's bootstrap seed and lets
+    // the node dial it.
+    Remote& seed(uint8_t n) {
+        Remote& r = remote(n);
+        node_->add_seed(r.addr, now);
+        peers_->pump(now);
+        settle();
+        return r;
+    }
     Node& node() { return *node_; }
     Peers& peers() { return *peers_; }
 
@@ -401,10 +410,7 @@ TEST(Engine, AQuerySilentForHedgeAfterLendsItsSlotToAHedge) {
 
 TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {
     Engine e;
-    Remote& far = e.remote(10);
-    e.node().add_seed(far.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& far = e.seed(10);
     // A publisher stores a record here for a key next to a node that has not joined yet.
     Remote& near = e.remote(11);
     const Key key = near.id.id;  // the newcomer is the closest node there is to this key
@@ -436,10 +442,7 @@ TEST(Engine, MaintenanceSleepsUntilARoundOnItsTenSecondGridHasWorkDue) {
     c.refresh_interval = secs(25);
     Engine e(c);
     ASSERT_EQ(e.now, secs(1));
-    Remote& seed = e.remote(3);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(3);
     const size_t joined = seed.count(Op::find_node);
     ASSERT_GE(joined, 1u) << "the join's lookups";
     e.advance(secs(31) - 1);
@@ -454,10 +457,7 @@ TEST(Engine, AHeldKeysRoundRepublishesOurRecordAndReplicatesOthersWithinTheirLif
     c.republish_secs = 100;
     c.refresh_interval = secs(100000);
     Engine e(c);
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     const Time t0 = e.now;
     // Our own record for 250 s, and another publisher's, sent here by the seed, for 150 s.
     const std::vector<std::string> addrs = {"tcp://198.51.100.9:9444"};
@@ -490,10 +490,7 @@ TEST(Engine, AProvideOurOwnStoreRefusesFailsWithTheReasonAndPublishesNothing) {
     NodeConfig c = no_hedges();
     c.store.max_items = 1;
     Engine e(c);
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     const Bytes value = {1, 2, 3};
     (void)e.node().put(value, e.now);
     e.peers().pump(e.now);
@@ -521,10 +518,7 @@ TEST(Engine, WithAJournalTheOkToAnAddProviderWaitsForTheCommit) {
     Engine e(no_hedges());
     CountingJournal j;
     e.node().set_journal(&j);
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     add_provider_from(e, seed, id_of_byte(0x61), 9, 3600);
     EXPECT_EQ(j.stored, 1u);
     EXPECT_TRUE(seed.codes.empty()) << "acknowledged before the commit";
@@ -541,10 +535,7 @@ TEST(Engine, AFailedCommitAnswersBusyAndRefusesWritesUntilACommitSucceeds) {
     Engine e(no_hedges());
     CountingJournal j;
     e.node().set_journal(&j);
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     add_provider_from(e, seed, id_of_byte(0x62), 9, 3600);
     const Bytes value = {4, 5, 6};
     const RequestId put = e.node().put(value, e.now);
@@ -593,10 +584,7 @@ void send_from(Engine& e, Remote& by, const DhtMsg& m) {
 
 TEST(Engine, DegradedModeRefusesStoresAndServesReads) {
     Engine e(no_hedges());
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     add_provider_from(e, seed, id_of_byte(0x71), 9, 3600);
     ASSERT_EQ(seed.codes.size(), 1u);
     EXPECT_EQ(seed.codes[0], Code::ok);
@@ -633,10 +621,7 @@ TEST(Engine, UnderLoadWritesAreShedBeforeReads) {
     c.peer_rate = 100000;
     c.peer_burst = 100000;
     Engine e(c);
-    Remote& seed = e.remote(2);
-    e.node().add_seed(seed.addr, e.now);
-    e.peers().pump(e.now);
-    e.settle();
+    Remote& seed = e.seed(2);
     seed.codes.clear();
     for (uint8_t i = 0; i < 40; ++i) add_provider_from(e, seed, id_of_byte(0x80 + i), 9, 3600);
     const auto stored =
