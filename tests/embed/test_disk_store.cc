@@ -25,6 +25,13 @@ struct TempDir {
     ~TempDir() { std::filesystem::remove_all(path); }
 };
 
+embed::DiskOptions options(const TempDir& dir) {
+    embed::DiskOptions o;
+    o.data_dir = dir.path;
+    o.max_bytes = 64u << 20;
+    return o;
+}
+
 core::ProviderRecord record(uint8_t key, uint8_t pk, std::vector<std::string_view>& addrs) {
     core::ProviderRecord r;
     r.key.b.fill(key);
@@ -41,9 +48,7 @@ core::ProviderRecord record(uint8_t key, uint8_t pk, std::vector<std::string_vie
 TEST(DiskStore, ARecordAfterOneWithAnAlternativeSignatureComesBackWithoutIt) {
     TempDir dir;
     std::string err;
-    embed::DiskOptions o;
-    o.data_dir = dir.path;
-    o.max_bytes = 64u << 20;
+    embed::DiskOptions o = options(dir);
     {
         auto d = embed::DiskStore::open(o, &err);
         ASSERT_TRUE(d) << err;
@@ -74,9 +79,7 @@ TEST(DiskStore, ARecordAfterOneWithAnAlternativeSignatureComesBackWithoutIt) {
 TEST(DiskStore, ReadingAStoreNoDaemonHoldsCreatesNoLockFile) {
     TempDir dir;
     std::string err;
-    embed::DiskOptions o;
-    o.data_dir = dir.path;
-    o.max_bytes = 64u << 20;
+    embed::DiskOptions o = options(dir);
     { ASSERT_TRUE(embed::DiskStore::open(o, &err)) << err; }
     const std::string lock = dir.path + "/store/lock.mdb";
     std::filesystem::remove(lock);

@@ -10,7 +10,6 @@
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -158,10 +157,9 @@ def check_served(node, acked):
 
 
 def crash_loop(durability):
-    d = tempfile.mkdtemp(prefix="svc-dht-crash-")
     acked = Acked()
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="svc-dht-crash-", ignore_cleanup_errors=True) as d:
         for it in range(ITERATIONS):
             n = macronode(d, "--durability", durability)
             # It starts on its own files, every time, and serves what it acknowledged
@@ -187,8 +185,6 @@ def crash_loop(durability):
               f"{len(acked.records)} provider records acknowledged, all served", flush=True)
         assert len(acked) >= ITERATIONS, f"only {len(acked)} writes acknowledged"
         assert n.stop() == 0
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
@@ -216,8 +212,7 @@ def warm_restart(sig):
     seed = Node()
     seed.wait_ready()
     others = [Node("--bootstrap", seed.addr) for _ in range(4)]
-    d = tempfile.mkdtemp(prefix="svc-dht-warm-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="svc-dht-warm-", ignore_cleanup_errors=True) as d:
         m = macronode(d, "--bootstrap", seed.addr)
         m.wait_ready()
         for o in others:
@@ -250,8 +245,6 @@ def warm_restart(sig):
         time.sleep(2.5)  # past the first contacts check (every 2 s)
         assert m.stop() == 0
         assert saved_contacts(d) == saved, (saved, saved_contacts(d))
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
@@ -266,8 +259,7 @@ def restart_after_a_clean_stop_with_every_seed_down_is_ready_from_saved_contacts
 
 @test
 def lifetimes_run_on_while_the_node_is_down():
-    d = tempfile.mkdtemp(prefix="svc-dht-ttl-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="svc-dht-ttl-", ignore_cleanup_errors=True) as d:
         n = macronode(d)
         n.wait_ready()
         p = Peer("127.0.0.1", n.port).handshake()
@@ -293,8 +285,6 @@ def lifetimes_run_on_while_the_node_is_down():
         left = entry[0]["secs_left"]
         assert now + 3600 - int(time.time()) - 2 <= left <= now + 3600 - (now + 3) + 1, (left, now)
         assert n.stop() == 0
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
@@ -357,11 +347,12 @@ def a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart():
 
 @test
 def a_micronode_writes_no_file():
-    d = tempfile.mkdtemp(prefix="svc-dht-amnesia-")
-    try:
+    # The macronode's identity file lives elsewhere: the data dir must stay empty.
+    with tempfile.TemporaryDirectory(prefix="svc-dht-amnesia-", ignore_cleanup_errors=True) as d, \
+            tempfile.TemporaryDirectory(prefix="svc-dht-key-", ignore_cleanup_errors=True) as keys:
         for args in (("--profile", "micronode", "--data-dir", d),
                      ("--profile", "macronode", "--data-dir", d, "--amnesia", "true",
-                      "--identity", os.path.join(tempfile.gettempdir(), "svc-dht-amnesia-test.key"))):
+                      "--identity", os.path.join(keys, "identity.key"))):
             n = Node(*FAST, *args)
             n.wait_ready()
             acked = Acked()
@@ -377,16 +368,11 @@ def a_micronode_writes_no_file():
             assert n.metric("dht_store_persistent") == 0
             assert n.stop() == 0
             assert os.listdir(d) == [], os.listdir(d)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-        if os.path.exists(os.path.join(tempfile.gettempdir(), "svc-dht-amnesia-test.key")):
-            os.unlink(os.path.join(tempfile.gettempdir(), "svc-dht-amnesia-test.key"))
 
 
 @test
 def a_foreign_store_file_or_a_second_daemon_exits_2():
-    d = tempfile.mkdtemp(prefix="svc-dht-foreign-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="svc-dht-foreign-", ignore_cleanup_errors=True) as d:
         n = macronode(d)
         n.wait_ready()
         assert n.post("/dht/put", b"kept").status == 200
@@ -404,14 +390,11 @@ def a_foreign_store_file_or_a_second_daemon_exits_2():
                             "--admin", "127.0.0.1:0"], timeout=15)
         assert code == 2 and data in err and "mv " in err, (code, err)
         assert os.path.getsize(data) == 64 * 1024, "the foreign file was touched"
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
 def store_commands_read_a_running_daemons_store():
-    d = tempfile.mkdtemp(prefix="svc-dht-cmd-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="svc-dht-cmd-", ignore_cleanup_errors=True) as d:
         n = macronode(d)
         n.wait_ready()
         assert n.post("/dht/put", b"one value").status == 200
@@ -427,8 +410,6 @@ def store_commands_read_a_running_daemons_store():
         assert any(e.get("kind") == "record" and e.get("key") == b3(key) for e in lines), out
         assert any(e.get("kind") == "value" and e.get("key") == b3(blake3(b"one value")) for e in lines), out
         assert n.stop() == 0
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
