@@ -83,6 +83,7 @@ struct Config {
     uint64_t rpc_timeout_ms = 0, hedge_after_ms = 0, deadline_ms = 0;
     uint64_t ttl_secs = 0, max_ttl_secs = 0, republish_secs = 0, refresh_secs = 0;
     uint64_t peer_rate = 0, peer_burst = 0, node_rate = 0, max_inflight = 0, max_lookups = 0;
+    uint64_t max_inflight_per_peer = 0;
     uint64_t node_write_rate = 0;
     uint64_t per_prefix_max = 0, prefix_max_pct = 0;
     bool exempt_private = true;

@@ -251,6 +251,19 @@ std::vector<KeyDef> engine_keys() {
             .u = &Config::max_inflight,
         },
         {
+            .key = "max_inflight_per_peer",
+            .type = K::uint,
+            .def = "16",
+            .min = 1,
+            .max = 4096,
+            .env = "RON_DHT_MAX_INFLIGHT_PER_PEER",
+            .flag = "--max-inflight-per-peer",
+            .metavar = "N",
+            .help = "RPCs in flight to one peer; more fail at once as busy (counted in "
+                    "dht_error_total{kind=\"busy\"})",
+            .u = &Config::max_inflight_per_peer,
+        },
+        {
             .key = "max_lookups",
             .type = K::uint,
             .def = "256",

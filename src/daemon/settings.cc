@@ -37,6 +37,7 @@ core::NodeConfig node_settings(const Config& c) {
     n.node_rate = static_cast<uint32_t>(c.node_rate);
     n.node_write_rate = static_cast<uint32_t>(c.node_write_rate);
     n.max_inflight = static_cast<uint32_t>(c.max_inflight);
+    n.max_inflight_per_peer = static_cast<uint32_t>(c.max_inflight_per_peer);
     n.max_api_requests = static_cast<uint32_t>(c.max_lookups);
     return n;
 }

@@ -52,6 +52,7 @@ const char* check_node_config(const core::NodeConfig& c) {
         return "max_value_bytes is outside 64..1048000";
     if (c.node_rate == 0 || c.node_write_rate == 0)
         return "node_rate and node_write_rate must be > 0";
+    if (c.max_inflight_per_peer == 0) return "max_inflight_per_peer must be > 0";
     return nullptr;
 }
 
