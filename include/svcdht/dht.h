@@ -21,6 +21,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "svcdht/counters.h"
@@ -141,17 +142,24 @@ public:
     core::Readiness readiness() const;
 
     // Requests. Each returns its id (also in the result) and later calls |cb| once.
-    core::RequestId closest(const core::Key& key, DhtCallback cb, void* user);
-    core::RequestId find_providers(const core::Key& key, DhtCallback cb, void* user);
-    core::RequestId get(const core::Key& key, DhtCallback cb, void* user);
+    // |corr_id| (optional) names the operation on every log line of it and in its result.
+    core::RequestId closest(const core::Key& key, DhtCallback cb, void* user,
+                            std::string_view corr_id = {});
+    core::RequestId find_providers(const core::Key& key, DhtCallback cb, void* user,
+                                   std::string_view corr_id = {});
+    core::RequestId get(const core::Key& key, DhtCallback cb, void* user,
+                        std::string_view corr_id = {});
     // provide publishes a signed provider record: this node serves |key| at |addrs|
     // (tcp://, quic://, http(s)://...; at most 8) for |ttl_secs| (0: the node's ttl_secs).
     core::RequestId provide(const core::Key& key, std::span<const std::string> addrs,
-                            uint64_t ttl_secs, DhtCallback cb, void* user);
+                            uint64_t ttl_secs, DhtCallback cb, void* user,
+                            std::string_view corr_id = {});
     // put stores |value| on the nodes closest to its key, BLAKE3(value) (the result's key);
     // get of that key returns it.
-    core::RequestId put(core::ByteView value, DhtCallback cb, void* user);
-    core::RequestId ping(const core::PeerAddr& addr, DhtCallback cb, void* user);
+    core::RequestId put(core::ByteView value, DhtCallback cb, void* user,
+                        std::string_view corr_id = {});
+    core::RequestId ping(const core::PeerAddr& addr, DhtCallback cb, void* user,
+                         std::string_view corr_id = {});
     // forget drops the callbacks registered with |user| without running them (the
     // requests go on): call it before |user| goes away with requests still pending.
     void forget(const void* user);

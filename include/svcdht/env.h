@@ -131,6 +131,12 @@ class LogSink {
 public:
     virtual ~LogSink() = default;
     virtual void log(LogLevel level, std::string_view msg, std::span<const LogField> fields) = 0;
+    // enabled: a line of |level| would be written (the core skips building debug lines
+    // nobody reads).
+    virtual bool enabled(LogLevel level) const {
+        (void)level;
+        return true;
+    }
 };
 
 struct Env {

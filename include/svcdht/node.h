@@ -109,6 +109,8 @@ struct ProviderInfo {
 struct RequestResult {
     RequestId id = 0;
     ApiOp op = ApiOp::closest;
+    // The caller's correlation id (API requests), on every log line of the request.
+    std::string corr_id;
     Err err = Err::ok;
     Key key;
     uint32_t hops = 0;
@@ -190,13 +192,18 @@ public:
     bool degraded() const { return degraded_; }
 
     // ---- API (each returns a request id, answered later by an Action::done) ----
-    RequestId closest(const Key& key, Time now, LookupOptions o = {});
-    RequestId find_providers(const Key& key, Time now, LookupOptions o = {});
-    RequestId get(const Key& key, Time now, LookupOptions o = {});
+    // |corr_id| (optional, the caller's id of the operation) is on every log line of the
+    // request (its start and end, and at debug level each of its RPCs and hedges) and in
+    // its result.
+    RequestId closest(const Key& key, Time now, LookupOptions o = {},
+                      std::string_view corr_id = {});
+    RequestId find_providers(const Key& key, Time now, LookupOptions o = {},
+                             std::string_view corr_id = {});
+    RequestId get(const Key& key, Time now, LookupOptions o = {}, std::string_view corr_id = {});
     RequestId provide(const Key& key, std::span<const std::string> addrs, uint64_t ttl_secs,
-                      Time now);
-    RequestId put(ByteView value, Time now);
-    RequestId ping(const PeerAddr& addr, Time now);
+                      Time now, std::string_view corr_id = {});
+    RequestId put(ByteView value, Time now, std::string_view corr_id = {});
+    RequestId ping(const PeerAddr& addr, Time now, std::string_view corr_id = {});
 
     // ---- durability (an embedder that keeps the store on disk) ----
     // restore_record and restore_value put back what a disk store saved, before the node
@@ -292,6 +299,11 @@ private:
     Bytes& action_buffer();
     void emit_send(PeerRef ref, const DhtMsg& m);
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
+    bool log_on(LogLevel level) const { return env_.log != nullptr && env_.log->enabled(level); }
+    // request_of: the API request an RPC of |kind|/|owner_id| works for, or null (the
+    // node's own work: joins, refreshes, republishing, replication).
+    const RequestResult* request_of(OwnerKind kind, uint64_t owner_id) const;
+    void log_rpc(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now);
     Conn* conn_for(const NodeId& id);
     DialId start_dial(const PeerAddr& addr, const NodeId* expect, Time now);
     std::unique_ptr<Dial> take_dial(DialId dial);  // removes and returns it, or null
@@ -314,6 +326,7 @@ private:
     bool take_peer_token(const RateKey& key, Time now);
     void prune_rate_buckets(Time now);
     void handle_request(Conn& c, const DhtMsg& m, Time now);
+    void refused_write(const Conn& c, const DhtMsg& m, const Key& key, Err e);
     void handle_response(Conn& c, const DhtMsg& m, Time now);
     void reply(Conn& c, DhtMsg& m);
     void reply_error(Conn& c, Op op, uint64_t rid, Code code);
@@ -325,7 +338,7 @@ private:
     void pump_lookup(uint64_t lid, Time now);
     void lookup_answer(LookupState& l, const Rpc& r, const DhtMsg& m, Time now);
     void finish_lookup(uint64_t lid, Err err, Time now);
-    RequestResult& new_request(ApiOp op, const Key& key, Time now);
+    RequestResult& new_request(ApiOp op, const Key& key, std::string_view corr_id, Time now);
     bool api_gate(RequestResult& r, Time now);
     void complete(RequestResult& r, Err err, Time now);
     // provide_round and put_round store our own record or value here (the store keeps it

@@ -9,6 +9,29 @@
 
 namespace svcdht::admin {
 
+std::string base64(std::span<const uint8_t> data) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((data.size() + 2) / 3 * 4);
+    size_t i = 0;
+    for (; i + 3 <= data.size(); i += 3) {
+        const uint32_t v = uint32_t{data[i]} << 16 | uint32_t{data[i + 1]} << 8 | data[i + 2];
+        out += A[v >> 18];
+        out += A[(v >> 12) & 63];
+        out += A[(v >> 6) & 63];
+        out += A[v & 63];
+    }
+    if (i < data.size()) {
+        const bool two = i + 1 < data.size();
+        const uint32_t v = uint32_t{data[i]} << 16 | (two ? uint32_t{data[i + 1]} << 8 : 0);
+        out += A[v >> 18];
+        out += A[(v >> 12) & 63];
+        out += two ? A[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
 void JsonWriter::comma() {
     if (after_key_) {
         after_key_ = false;

@@ -4,11 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace svcdht::admin {
+
+// base64 encodes |data| with the standard alphabet and padding (RFC 4648, section 4).
+std::string base64(std::span<const uint8_t> data);
 
 class JsonWriter {
 public:

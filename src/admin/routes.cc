@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "admin/json.h"
@@ -36,10 +37,6 @@ bool const_time_equal(const std::string& a, const std::string& b) {
     unsigned char diff = 0;
     for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
     return diff == 0;
-}
-
-uint64_t ms(core::Time t) {
-    return t / 1000;
 }
 
 std::string cid_of(const core::Key& k) {
@@ -360,7 +357,15 @@ RouteResult put(const HttpRequest& req, NodeView& v) {
     return rr;
 }
 
-RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v) {
+// wants_json: the client's Accept names application/json (GET /dht/get answers the value
+// as JSON then, base64 inside, instead of the raw bytes).
+bool wants_json(const HttpRequest& req) {
+    const std::string* accept = req.header("accept");
+    return accept != nullptr && accept->find("application/json") != std::string::npos;
+}
+
+RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v,
+                   bool json_value = false) {
     RouteResult rr;
     core::Key key;
     const char* field = kind == core::ApiOp::find_providers ? "cid" : "key";
@@ -369,6 +374,7 @@ RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v) {
     rr.pending = true;
     rr.wait.kind = kind;
     rr.wait.cid = text;
+    rr.wait.json_value = json_value;
     rr.wait.call.op = kind;
     rr.wait.call.key = key;
     return rr;
@@ -378,6 +384,37 @@ RouteResult lookup(core::ApiOp kind, const std::string& text, NodeView& v) {
 
 HttpResponse error_response(int status, std::string_view code, std::string_view detail) {
     return json(status, error_body(code, detail));
+}
+
+bool accept_corr_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string make_corr_id(uint64_t seed, uint64_t n) {
+    // splitmix64 of seed + n: distinct for distinct n, unpredictable without the seed.
+    uint64_t z = seed + n * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    static const char HEX[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, z >>= 4) out[static_cast<size_t>(i)] = HEX[z & 15];
+    return out;
+}
+
+void tag_response(HttpResponse& r, std::string_view corr_id) {
+    if (corr_id.empty()) return;
+    r.headers.push_back({"X-Correlation-Id", std::string(corr_id)});
+    if (r.content_type != "application/json" || r.body.empty() || r.body[0] != '{') return;
+    std::string field = "\"corr_id\":\"" + std::string(corr_id) + "\"";
+    if (r.body.size() > 1 && r.body[1] != '}') field += ",";
+    r.body.insert(1, field);
 }
 
 void HttpMetrics::count(const std::string& route, const std::string& method, int status) {
@@ -439,7 +476,7 @@ RouteResult route(const HttpRequest& req, NodeView& v, HttpMetrics& metrics) {
         }
     } else if (starts("/dht/get/")) {
         if (allow("/dht/get/{key}", "GET")) {
-            RouteResult p = lookup(core::ApiOp::get, param("/dht/get/"), v);
+            RouteResult p = lookup(core::ApiOp::get, param("/dht/get/"), v, wants_json(req));
             p.route = rr.route;
             return p;
         }
@@ -510,28 +547,45 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r) {
         }
     }
     JsonWriter w;
-    const uint64_t elapsed = ms(r.elapsed);
+    // Every answer reports its time with microsecond precision (the engine's clock is in
+    // microseconds), and the hops of its lookup.
+    const double elapsed = static_cast<double>(r.elapsed) / 1000.0;
+    auto tail = [&] {
+        w.kv("hops", uint64_t{r.hops});
+        completeness(w, r);
+        w.key("elapsed_ms").num(elapsed).end_object();
+    };
     switch (p.kind) {
         case core::ApiOp::provide:
             w.begin_object()
                 .kv("ok", true)
+                .kv("cid", p.cid)
                 .kv("ttl_secs_used", p.ttl_used)
                 .kv("stored_on", uint64_t{r.stored_on});
-            completeness(w, r);
-            w.kv("elapsed_ms", elapsed).end_object();
+            tail();
             break;
         case core::ApiOp::put:
             w.begin_object().kv("key", cid_of(r.key)).kv("stored_on", uint64_t{r.stored_on});
-            completeness(w, r);
-            w.kv("elapsed_ms", elapsed).end_object();
+            tail();
             break;
         case core::ApiOp::get: {
             if (r.err == Err::not_found)
                 return error_response(404, "not_found",
                                       "no value is stored under " + cid_of(r.key));
+            if (p.json_value) {
+                w.begin_object().kv("key", cid_of(r.key)).kv("bytes", uint64_t{r.value.size()});
+                w.kv("value_b64", base64(r.value));
+                tail();
+                break;
+            }
+            // The body is the value itself: what the JSON answers say is in headers.
             HttpResponse out;
             out.content_type = "application/octet-stream";
             out.body.assign(r.value.begin(), r.value.end());
+            char ms_text[32];
+            std::snprintf(ms_text, sizeof ms_text, "%.3f", elapsed);
+            out.headers.push_back({"X-Hops", std::to_string(r.hops)});
+            out.headers.push_back({"X-Elapsed-Ms", ms_text});
             return out;
         }
         case core::ApiOp::find_providers:
@@ -547,9 +601,8 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r) {
                     .kv("alg", pi.alg)
                     .end_object();
             }
-            w.end_array().kv("hops", uint64_t{r.hops});
-            completeness(w, r);
-            w.kv("elapsed_ms", elapsed).end_object();
+            w.end_array();
+            tail();
             break;
         case core::ApiOp::closest:
             w.begin_object().kv("key", cid_of(r.key));
@@ -560,9 +613,8 @@ HttpResponse render_done(const Pending& p, const core::RequestResult& r) {
                      static_cast<uint64_t>(256 - core::common_prefix_len(n.id, r.key)))
                     .end_object();
             }
-            w.end_array().kv("hops", uint64_t{r.hops});
-            completeness(w, r);
-            w.kv("elapsed_ms", elapsed).end_object();
+            w.end_array();
+            tail();
             break;
         case core::ApiOp::ping: break;
     }

@@ -71,6 +71,7 @@ struct ApiCall {
     std::string addr;       // provide: the provider address
     uint64_t ttl_secs = 0;  // provide
     core::ByteView value;   // put: the value (valid while start() runs)
+    std::string corr_id;    // the request's correlation id, on the engine's log lines
 };
 
 // ApiWaiter hears the result of a request it started.
@@ -108,7 +109,8 @@ struct Pending {
     core::RequestId id = 0;
     std::string cid;  // the key as the client wrote it
     uint64_t ttl_used = 0;
-    ApiCall call;  // what to start (the route decided; the server starts it)
+    bool json_value = false;  // get: answer JSON with the value in base64, not raw bytes
+    ApiCall call;             // what to start (the route decided; the server starts it)
 };
 
 struct RouteResult {
@@ -121,6 +123,16 @@ struct RouteResult {
 RouteResult route(const HttpRequest& req, NodeView& view, HttpMetrics& metrics);
 HttpResponse render_done(const Pending& p, const core::RequestResult& r);
 HttpResponse error_response(int status, std::string_view code, std::string_view detail);
+
+// Correlation ids. accept_corr_id: a caller's X-Correlation-Id is taken when it is 1 to 64
+// characters of A-Z a-z 0-9 . _ : - (anything else could forge log lines or fields, and a
+// new id is made instead). make_corr_id: 16 hex characters, distinct within the process
+// (a counter mixed with |seed|, a random value drawn at start).
+bool accept_corr_id(std::string_view id);
+std::string make_corr_id(uint64_t seed, uint64_t n);
+// tag_response puts |corr_id| in the X-Correlation-Id header and, for a JSON object body, in
+// a "corr_id" field: every answer carries it, errors included.
+void tag_response(HttpResponse& r, std::string_view corr_id);
 
 // render_metrics writes the Prometheus text exposition (format 0.0.4) of every metric of
 // DESIGN 6, build info and process metrics.

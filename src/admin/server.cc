@@ -4,6 +4,7 @@
 #include "admin/server.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "io/addr.h"
 
@@ -44,6 +45,8 @@ struct Server::Conn final : ApiWaiter {
     std::string input;
     std::string route_label;
     std::string method;
+    std::string corr_id;      // of the request being answered
+    uint64_t started_ns = 0;  // when it arrived (uv_hrtime)
     Pending pending;
     bool waiting = false;  // a route is waiting for the engine
     bool writing = false;
@@ -66,7 +69,7 @@ struct Server::Conn final : ApiWaiter {
     void on_request_done(const core::RequestResult& r) override;
     void process();
     void handle(const HttpRequest& req);
-    void respond(const HttpResponse& resp);
+    void respond(HttpResponse resp);
     void begin_close();
     void linger();
     void arm_timer();
@@ -87,7 +90,11 @@ struct Write {
 }  // namespace
 
 Server::Server(uv_loop_t* uv, NodeView& view, uint32_t max_conns, core::LogSink* log)
-    : uv_(uv), view_(view), log_(log), max_conns_(max_conns) {}
+    : uv_(uv), view_(view), log_(log), max_conns_(max_conns) {
+    // Without randomness the ids are still distinct, only guessable.
+    if (uv_random(nullptr, nullptr, &corr_seed_, sizeof corr_seed_, 0, nullptr) != 0)
+        corr_seed_ = uv_hrtime();
+}
 
 Server::~Server() = default;
 
@@ -263,6 +270,11 @@ void Server::Conn::handle(const HttpRequest& req) {
     uv_timer_stop(&timer);
     keep_alive = req.keep_alive && !peer_eof && !probe_only;
     method = req.method;
+    started_ns = uv_hrtime();
+    const std::string* theirs = req.header("x-correlation-id");
+    corr_id = theirs != nullptr && accept_corr_id(*theirs)
+                  ? *theirs
+                  : make_corr_id(server->corr_seed_, server->corr_next_++);
     if (probe_only && !is_probe(req)) {
         ++server->rejected_;
         route_label = "other";
@@ -281,8 +293,9 @@ void Server::Conn::handle(const HttpRequest& req) {
     }
     waiting = true;
     pending = rr.wait;
+    pending.call.corr_id = corr_id;
     // The result may come at once (a local hit), calling on_request_done from inside.
-    pending.id = server->view_.start(rr.wait.call, this);
+    pending.id = server->view_.start(pending.call, this);
 }
 
 void Server::Conn::on_request_done(const core::RequestResult& r) {
@@ -291,7 +304,26 @@ void Server::Conn::on_request_done(const core::RequestResult& r) {
     respond(render_done(pending, r));
 }
 
-void Server::Conn::respond(const HttpResponse& resp) {
+void Server::Conn::respond(HttpResponse resp) {
+    // Answers to requests that never parsed (400, 408, 413...) get an id of their own.
+    if (corr_id.empty()) {
+        corr_id = make_corr_id(server->corr_seed_, server->corr_next_++);
+        started_ns = uv_hrtime();
+    }
+    tag_response(resp, corr_id);
+    if (server->log_ != nullptr && server->log_->enabled(core::LogLevel::debug)) {
+        char elapsed[32];
+        std::snprintf(elapsed, sizeof elapsed, "%.3f",
+                      static_cast<double>(uv_hrtime() - started_ns) / 1e6);
+        const std::string status = std::to_string(resp.status);
+        const core::LogField f[] = {{"corr_id", corr_id},
+                                    {"method", method},
+                                    {"route", route_label.empty() ? "other" : route_label},
+                                    {"status", status},
+                                    {"elapsed_ms", elapsed}};
+        server->log_->log(core::LogLevel::debug, "http request", f);
+    }
+    corr_id.clear();
     server->metrics_.count(route_label.empty() ? "other" : route_label, method, resp.status);
     if (resp.close) keep_alive = false;
     // The last response of this connection: whatever else arrives is not read any more.

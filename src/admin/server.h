@@ -57,7 +57,9 @@ private:
     bool loopback_ = true;
     uint16_t bound_port_ = 0;
     uint64_t rejected_ = 0;
-    size_t held_total_ = 0;  // request bytes held by every connection (ADMIN_INPUT_BUDGET)
+    size_t held_total_ = 0;   // request bytes held by every connection (ADMIN_INPUT_BUDGET)
+    uint64_t corr_seed_ = 0;  // random, drawn at construction (make_corr_id)
+    uint64_t corr_next_ = 0;
     std::vector<std::unique_ptr<Conn>> conns_;
     HttpMetrics metrics_;
 };

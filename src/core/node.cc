@@ -418,15 +418,39 @@ void Node::check_invariants() const {
 
 // ---- API ------------------------------------------------------------------------------------
 
-RequestResult& Node::new_request(ApiOp op, const Key& key, Time now) {
+RequestResult& Node::new_request(ApiOp op, const Key& key, std::string_view corr_id, Time now) {
     auto r = std::make_unique<RequestResult>();
     r->id = next_request_++;
     r->op = op;
     r->key = key;
+    r->corr_id = corr_id;
     r->elapsed = now;  // start time until complete() turns it into a duration
     RequestResult& ref = *r;
     requests_.emplace(r->id, std::move(r));
+    if (log_on(LogLevel::debug)) {
+        const std::string k = op == ApiOp::ping ? std::string("-") : key.cid();
+        log(LogLevel::debug, "request started",
+            {{"corr_id", ref.corr_id}, {"op", api_op_name(op)}, {"key", k}});
+    }
     return ref;
+}
+
+const RequestResult* Node::request_of(OwnerKind kind, uint64_t owner_id) const {
+    RequestId api = 0;
+    if (kind == OwnerKind::api_ping) {
+        api = owner_id;
+    } else if (kind == OwnerKind::lookup) {
+        auto lit = lookups_.find(owner_id);
+        if (lit == lookups_.end()) return nullptr;
+        if (lit->second->purpose == Purpose::api) api = lit->second->purpose_id;
+        if (lit->second->purpose == Purpose::publish)
+            return request_of(OwnerKind::publish, lit->second->purpose_id);
+    } else if (kind == OwnerKind::publish) {
+        auto pit = publishes_.find(owner_id);
+        if (pit != publishes_.end()) api = pit->second->api;
+    }
+    auto rit = api != 0 ? requests_.find(api) : requests_.end();
+    return rit != requests_.end() ? rit->second.get() : nullptr;
 }
 
 void Node::complete(RequestResult& r, Err err, Time now) {
@@ -436,6 +460,25 @@ void Node::complete(RequestResult& r, Err err, Time now) {
     requests_.erase(it);
     owned->err = err;
     owned->elapsed = now - owned->elapsed;
+    // The end of every request; at info for the failures an operator acts on (a lookup
+    // that timed out, a write the node refused), at debug for the rest.
+    const bool notable = err != Err::ok && err != Err::not_found && err != Err::no_peers;
+    const LogLevel level = notable ? LogLevel::info : LogLevel::debug;
+    if (log_on(level)) {
+        char elapsed[32];
+        std::snprintf(elapsed, sizeof elapsed, "%.3f", static_cast<double>(owned->elapsed) / 1e3);
+        const std::string k = owned->op == ApiOp::ping ? std::string("-") : owned->key.cid();
+        const std::string hops = std::to_string(owned->hops);
+        const std::string rpcs = std::to_string(owned->rpcs);
+        log(level, "request done",
+            {{"corr_id", owned->corr_id},
+             {"op", api_op_name(owned->op)},
+             {"key", k},
+             {"hops", hops},
+             {"rpcs", rpcs},
+             {"elapsed_ms", elapsed},
+             {"outcome", err_name(err)}});
+    }
     if (auto w = api_writes_.find(owned->id); w != api_writes_.end()) {
         // Our own write is acknowledged only once it is on disk (set_journal).
         const uint64_t covering = w->second;
@@ -468,9 +511,9 @@ bool Node::api_gate(RequestResult& r, Time now) {
     return true;
 }
 
-RequestId Node::closest(const Key& key, Time now, LookupOptions o) {
+RequestId Node::closest(const Key& key, Time now, LookupOptions o, std::string_view corr_id) {
     const InputCheck check{*this};
-    RequestResult& r = new_request(ApiOp::closest, key, now);
+    RequestResult& r = new_request(ApiOp::closest, key, corr_id, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
     if (table_.size() == 0) {
@@ -481,9 +524,10 @@ RequestId Node::closest(const Key& key, Time now, LookupOptions o) {
     return id;
 }
 
-RequestId Node::find_providers(const Key& key, Time now, LookupOptions o) {
+RequestId Node::find_providers(const Key& key, Time now, LookupOptions o,
+                               std::string_view corr_id) {
     const InputCheck check{*this};
-    RequestResult& r = new_request(ApiOp::find_providers, key, now);
+    RequestResult& r = new_request(ApiOp::find_providers, key, corr_id, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
     store_.records(key, now, MAX_PROVIDERS_PER_ANSWER, scratch_records_);
@@ -501,9 +545,9 @@ RequestId Node::find_providers(const Key& key, Time now, LookupOptions o) {
     return id;
 }
 
-RequestId Node::get(const Key& key, Time now, LookupOptions o) {
+RequestId Node::get(const Key& key, Time now, LookupOptions o, std::string_view corr_id) {
     const InputCheck check{*this};
-    RequestResult& r = new_request(ApiOp::get, key, now);
+    RequestResult& r = new_request(ApiOp::get, key, corr_id, now);
     const RequestId id = r.id;
     ++counters_.get_total;
     if (!api_gate(r, now)) return id;
@@ -523,9 +567,9 @@ RequestId Node::get(const Key& key, Time now, LookupOptions o) {
 }
 
 RequestId Node::provide(const Key& key, std::span<const std::string> addrs, uint64_t ttl_secs,
-                        Time now) {
+                        Time now, std::string_view corr_id) {
     const InputCheck check{*this};
-    RequestResult& r = new_request(ApiOp::provide, key, now);
+    RequestResult& r = new_request(ApiOp::provide, key, corr_id, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
     if (ttl_secs == 0) ttl_secs = cfg_.ttl_secs;
@@ -563,10 +607,10 @@ bool Node::write_admitted(RequestResult& r, Time now) {
     return true;
 }
 
-RequestId Node::put(ByteView value, Time now) {
+RequestId Node::put(ByteView value, Time now, std::string_view corr_id) {
     const InputCheck check{*this};
     const Key key = NodeId::from(blake3(value));
-    RequestResult& r = new_request(ApiOp::put, key, now);
+    RequestResult& r = new_request(ApiOp::put, key, corr_id, now);
     const RequestId id = r.id;
     ++counters_.put_total;
     if (!api_gate(r, now)) return id;
@@ -580,9 +624,9 @@ RequestId Node::put(ByteView value, Time now) {
     return id;
 }
 
-RequestId Node::ping(const PeerAddr& addr, Time now) {
+RequestId Node::ping(const PeerAddr& addr, Time now, std::string_view corr_id) {
     const InputCheck check{*this};
-    RequestResult& r = new_request(ApiOp::ping, Key{}, now);
+    RequestResult& r = new_request(ApiOp::ping, Key{}, corr_id, now);
     const RequestId id = r.id;
     if (!api_gate(r, now)) return id;
     DhtMsg req;

@@ -90,6 +90,8 @@ void Node::publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& node
         }
         p.pending += sent;
     }
+    if (auto rit = requests_.find(p.api); p.api != 0 && rit != requests_.end())
+        rit->second->rpcs += p.pending;
     if (p.pending == 0) publish_rpc_done(pid, false, now);
 }
 

@@ -3,6 +3,7 @@
 // timeout and hedge checks, and its one completion (an answer or a failure), which hands
 // the outcome to whoever waits for it: a lookup, a publish, a ping.
 #include <algorithm>
+#include <cstdio>
 
 #include "node_internal.h"
 
@@ -113,6 +114,14 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
         ++counters_.timeout_total;
         ++counters_.rpcs_total[static_cast<size_t>(op_index(r->op))]
                               [static_cast<size_t>(code_index(Code::timeout))];
+        if (log_on(LogLevel::warn)) {
+            const RequestResult* req = request_of(r->owner_kind, r->owner_id);
+            const std::string peer = r->know_id ? r->peer.hex() : r->addr.format();
+            log(LogLevel::warn, "rpc timed out",
+                {{"peer_id", peer},
+                 {"op", op_name(r->op)},
+                 {"corr_id", req != nullptr ? std::string_view(req->corr_id) : "-"}});
+        }
     }
     if (r->know_id) {
         Contact removed;
@@ -121,7 +130,28 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
     rpc_done(*r, nullptr, nullptr, why, now);
 }
 
+// log_rpc writes the debug line of one RPC's outcome, with the correlation id of the API
+// request it works for ("-": the node's own work).
+void Node::log_rpc(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now) {
+    const RequestResult* req = request_of(r.owner_kind, r.owner_id);
+    const std::string peer = c != nullptr ? c->id.hex()
+                             : r.know_id  ? r.peer.hex()
+                                          : r.addr.format();
+    char rtt[32] = "-";
+    if (answer != nullptr && r.sent != 0)
+        std::snprintf(rtt, sizeof rtt, "%.3f", static_cast<double>(now - r.sent) / 1e3);
+    const std::string code =
+        answer != nullptr ? std::to_string(static_cast<unsigned>(answer->code)) : err_name(why);
+    log(LogLevel::debug, "rpc",
+        {{"corr_id", req != nullptr ? std::string_view(req->corr_id) : "-"},
+         {"peer_id", peer},
+         {"op", op_name(r.op)},
+         {"code", code},
+         {"rtt_ms", rtt}});
+}
+
 void Node::rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now) {
+    if (log_on(LogLevel::debug)) log_rpc(r, c, answer, why, now);
     switch (r.owner_kind) {
         case OwnerKind::lookup: {
             auto lit = lookups_.find(r.owner_id);
@@ -203,6 +233,13 @@ void Node::hedge_check(uint64_t rid, Time now) {
     if (r.created + cfg_.hedge_after > now) {
         next = r.created + cfg_.hedge_after;
     } else {
+        if (!lit->second->lk.find(r.peer)->slow && log_on(LogLevel::debug)) {
+            const RequestResult* req = request_of(r.owner_kind, r.owner_id);
+            log(LogLevel::debug, "hedge: a slow query lends its slot",
+                {{"corr_id", req != nullptr ? std::string_view(req->corr_id) : "-"},
+                 {"peer_id", r.know_id ? r.peer.hex() : r.addr.format()},
+                 {"op", op_name(r.op)}});
+        }
         lit->second->lk.mark_slow(r.peer);
         if (r.ref == 0) {
             if (r.created + cfg_.rpc_timeout > now) {

@@ -124,9 +124,23 @@ void Node::prune_rate_buckets(Time now) {
     rate_buckets_.erase(oldest);
 }
 
+// refused_write counts a refused ADD_PROVIDER or PUT_VALUE and warns (rate-limited).
+void Node::refused_write(const Conn& c, const DhtMsg& m, const Key& key, Err e) {
+    counters_.rejected(e);
+    if (log_on(LogLevel::warn))
+        log(LogLevel::warn, "store refused a write",
+            {{"peer_id", c.id.hex()},
+             {"op", op_name(m.op)},
+             {"key", key.cid()},
+             {"reason", err_name(e)}});
+}
+
 void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
     if (!take_peer_token(c.rate, now)) {
         counters_.rejected(Err::quota_exceeded);
+        if (log_on(LogLevel::warn))
+            log(LogLevel::warn, "peer over its request quota: 1429",
+                {{"peer_id", c.id.hex()}, {"op", op_name(m.op)}});
         return reply_error(c, m.op, m.rid, Code::quota_exceeded);
     }
     if (m.op == Op::add_provider || m.op == Op::put_value) {
@@ -142,12 +156,18 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
         const double reserve = cfg_.node_rate >= 4 ? cfg_.node_rate / 2.0 : 0;
         if (write_tokens_ < 1 || node_tokens_ < 1 + reserve) {
             counters_.rejected(Err::writes_shed);
+            if (log_on(LogLevel::warn))
+                log(LogLevel::warn, "writes shed under load: 1501",
+                    {{"peer_id", c.id.hex()}, {"op", op_name(m.op)}});
             return reply_error(c, m.op, m.rid, Code::busy);
         }
         write_tokens_ -= 1;
         node_tokens_ -= 1;
     } else if (!take_token(node_tokens_, node_tokens_at_, now, cfg_.node_rate, cfg_.node_rate)) {
         counters_.rejected(Err::busy);
+        if (log_on(LogLevel::warn))
+            log(LogLevel::warn, "node over its request rate: 1501",
+                {{"peer_id", c.id.hex()}, {"op", op_name(m.op)}});
         return reply_error(c, m.op, m.rid, Code::busy);
     }
     DhtMsg r;
@@ -197,7 +217,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 if (e == Err::ok && !had) key_stored(m.rec.key, now);
                 if (e == Err::ok && hold_ack(c, m)) return;
             }
-            if (e != Err::ok) counters_.rejected(e);
+            if (e != Err::ok) refused_write(c, m, m.rec.key, e);
             r.code = code_for_err(e);
             break;
         }
@@ -215,7 +235,7 @@ void Node::handle_request(Conn& c, const DhtMsg& m, Time now) {
                 if (e == Err::ok && !had) key_stored(m.key, now);
                 if (e == Err::ok && hold_ack(c, m)) return;
             }
-            if (e != Err::ok) counters_.rejected(e);
+            if (e != Err::ok) refused_write(c, m, m.key, e);
             r.code = code_for_err(e);
             break;
         }

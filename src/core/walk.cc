@@ -235,8 +235,15 @@ void Node::finish_lookup(uint64_t lid, Err err, Time now) {
         case Purpose::publish: {
             std::vector<NodeInfo> nodes;
             l->lk.closest_answered(p.k, nodes);
-            if (auto pit = publishes_.find(l->purpose_id); pit != publishes_.end())
+            if (auto pit = publishes_.find(l->purpose_id); pit != publishes_.end()) {
                 pit->second->cut = cut;
+                // A provide or put reports the hops and RPCs of the lookup that found
+                // where to store (the stores themselves add their RPCs on top).
+                if (auto rit = requests_.find(pit->second->api); rit != requests_.end()) {
+                    rit->second->hops = hops;
+                    rit->second->rpcs = l->rpcs;
+                }
+            }
             publish_targets_found(l->purpose_id, nodes, now);
             break;
         }

@@ -59,13 +59,14 @@ core::RequestId Daemon::start(const admin::ApiCall& c, admin::ApiWaiter* w) {
     switch (c.op) {
         case core::ApiOp::provide: {
             const std::string addrs[] = {c.addr};
-            return dht_->provide(c.key, addrs, c.ttl_secs, on_api_done, w);
+            return dht_->provide(c.key, addrs, c.ttl_secs, on_api_done, w, c.corr_id);
         }
-        case core::ApiOp::put: return dht_->put(c.value, on_api_done, w);
-        case core::ApiOp::find_providers: return dht_->find_providers(c.key, on_api_done, w);
-        case core::ApiOp::get: return dht_->get(c.key, on_api_done, w);
+        case core::ApiOp::put: return dht_->put(c.value, on_api_done, w, c.corr_id);
+        case core::ApiOp::find_providers:
+            return dht_->find_providers(c.key, on_api_done, w, c.corr_id);
+        case core::ApiOp::get: return dht_->get(c.key, on_api_done, w, c.corr_id);
         case core::ApiOp::closest:
-        case core::ApiOp::ping: return dht_->closest(c.key, on_api_done, w);
+        case core::ApiOp::ping: return dht_->closest(c.key, on_api_done, w, c.corr_id);
     }
     return 0;
 }
@@ -235,6 +236,9 @@ void Daemon::on_signal(uv_signal_t* s, int signum) {
 
 void Daemon::on_check(uv_check_t* c) {
     static_cast<Daemon*>(c->data)->service_flags();
+    // Counts of suppressed warnings are told once their window ends (no timer of its own:
+    // an idle node does not wake for it, the next event carries it).
+    logger().flush();
 }
 
 void Daemon::service_flags() {

@@ -74,6 +74,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
         void* user;
         core::ApiOp op;
         core::Key key;
+        std::string corr_id;
     };
 
     uv_loop_t* loop = nullptr;
@@ -237,18 +238,20 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
 
     // issue registers |cb| for request |id| (just made on node) and lets the network run it;
     // a request made before start() or after stop() fails at once.
-    core::RequestId issue(core::RequestId id, core::ApiOp op, const core::Key& key, DhtCallback cb,
-                          void* user) {
-        waiters[id] = Waiter{cb, user, op, key};
+    core::RequestId issue(core::RequestId id, core::ApiOp op, const core::Key& key,
+                          std::string_view corr_id, DhtCallback cb, void* user) {
+        waiters[id] = Waiter{cb, user, op, key, std::string(corr_id)};
         net->watch(id, this);
         net->pump();  // a local answer arrives in here
         return id;
     }
-    bool refuse(core::ApiOp op, const core::Key& key, DhtCallback cb, void* user) {
+    bool refuse(core::ApiOp op, const core::Key& key, std::string_view corr_id, DhtCallback cb,
+                void* user) {
         if (node && !stopped) return false;
         core::RequestResult r;
         r.op = op;
         r.key = key;
+        r.corr_id = corr_id;
         r.complete = false;
         r.err = stopped ? core::Err::shutting_down : core::Err::not_ready;
         cb(r, user);
@@ -333,6 +336,7 @@ void Dht::stop() {
         r.id = id;
         r.op = w.op;
         r.key = w.key;
+        r.corr_id = w.corr_id;
         r.err = core::Err::shutting_down;
         r.complete = false;
         w.cb(r, w.user);
@@ -377,45 +381,55 @@ bool Dht::ready() const {
     return !impl_->stopped && r.routing_ready && !r.draining;
 }
 
-core::RequestId Dht::closest(const core::Key& key, DhtCallback cb, void* user) {
+core::RequestId Dht::closest(const core::Key& key, DhtCallback cb, void* user,
+                             std::string_view corr_id) {
     Impl& m = *impl_;
-    if (m.refuse(core::ApiOp::closest, key, cb, user)) return 0;
-    return m.issue(m.node->closest(key, io::now_us()), core::ApiOp::closest, key, cb, user);
+    if (m.refuse(core::ApiOp::closest, key, corr_id, cb, user)) return 0;
+    return m.issue(m.node->closest(key, io::now_us(), {}, corr_id), core::ApiOp::closest, key,
+                   corr_id, cb, user);
 }
 
-core::RequestId Dht::find_providers(const core::Key& key, DhtCallback cb, void* user) {
+core::RequestId Dht::find_providers(const core::Key& key, DhtCallback cb, void* user,
+                                    std::string_view corr_id) {
     Impl& m = *impl_;
-    if (m.refuse(core::ApiOp::find_providers, key, cb, user)) return 0;
-    return m.issue(m.node->find_providers(key, io::now_us()), core::ApiOp::find_providers, key, cb,
+    if (m.refuse(core::ApiOp::find_providers, key, corr_id, cb, user)) return 0;
+    return m.issue(m.node->find_providers(key, io::now_us(), {}, corr_id),
+                   core::ApiOp::find_providers, key, corr_id, cb, user);
+}
+
+core::RequestId Dht::get(const core::Key& key, DhtCallback cb, void* user,
+                         std::string_view corr_id) {
+    Impl& m = *impl_;
+    if (m.refuse(core::ApiOp::get, key, corr_id, cb, user)) return 0;
+    return m.issue(m.node->get(key, io::now_us(), {}, corr_id), core::ApiOp::get, key, corr_id, cb,
                    user);
-}
-
-core::RequestId Dht::get(const core::Key& key, DhtCallback cb, void* user) {
-    Impl& m = *impl_;
-    if (m.refuse(core::ApiOp::get, key, cb, user)) return 0;
-    return m.issue(m.node->get(key, io::now_us()), core::ApiOp::get, key, cb, user);
 }
 
 core::RequestId Dht::provide(const core::Key& key, std::span<const std::string> addrs,
-                             uint64_t ttl_secs, DhtCallback cb, void* user) {
+                             uint64_t ttl_secs, DhtCallback cb, void* user,
+                             std::string_view corr_id) {
     Impl& m = *impl_;
-    if (m.refuse(core::ApiOp::provide, key, cb, user)) return 0;
+    if (m.refuse(core::ApiOp::provide, key, corr_id, cb, user)) return 0;
     const uint64_t ttl = ttl_secs != 0 ? ttl_secs : m.node->config().ttl_secs;
-    return m.issue(m.node->provide(key, addrs, ttl, io::now_us()), core::ApiOp::provide, key, cb,
+    return m.issue(m.node->provide(key, addrs, ttl, io::now_us(), corr_id), core::ApiOp::provide,
+                   key, corr_id, cb, user);
+}
+
+core::RequestId Dht::put(core::ByteView value, DhtCallback cb, void* user,
+                         std::string_view corr_id) {
+    Impl& m = *impl_;
+    const core::Key key = core::NodeId::from(core::blake3(value));
+    if (m.refuse(core::ApiOp::put, key, corr_id, cb, user)) return 0;
+    return m.issue(m.node->put(value, io::now_us(), corr_id), core::ApiOp::put, key, corr_id, cb,
                    user);
 }
 
-core::RequestId Dht::put(core::ByteView value, DhtCallback cb, void* user) {
+core::RequestId Dht::ping(const core::PeerAddr& addr, DhtCallback cb, void* user,
+                          std::string_view corr_id) {
     Impl& m = *impl_;
-    const core::Key key = core::NodeId::from(core::blake3(value));
-    if (m.refuse(core::ApiOp::put, key, cb, user)) return 0;
-    return m.issue(m.node->put(value, io::now_us()), core::ApiOp::put, key, cb, user);
-}
-
-core::RequestId Dht::ping(const core::PeerAddr& addr, DhtCallback cb, void* user) {
-    Impl& m = *impl_;
-    if (m.refuse(core::ApiOp::ping, core::Key{}, cb, user)) return 0;
-    return m.issue(m.node->ping(addr, io::now_us()), core::ApiOp::ping, core::Key{}, cb, user);
+    if (m.refuse(core::ApiOp::ping, core::Key{}, corr_id, cb, user)) return 0;
+    return m.issue(m.node->ping(addr, io::now_us(), corr_id), core::ApiOp::ping, core::Key{},
+                   corr_id, cb, user);
 }
 
 void Dht::forget(const void* user) {

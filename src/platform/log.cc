@@ -91,17 +91,15 @@ void Logger::log(LogLevel level, std::string_view msg, std::span<const LogField>
         const uint64_t now = mono_ms();
         auto it = warn_windows_.find(msg);
         if (it == warn_windows_.end()) {
-            if (warn_windows_.size() > 256) warn_windows_.clear();  // bound the table itself
+            if (warn_windows_.size() > 256) {  // bound the table itself
+                flush_window_counts(now, true);
+                warn_windows_.clear();
+            }
             it = warn_windows_.emplace(std::string(msg), Window{now, 0, 0}).first;
         }
         Window& w = it->second;
         if (now - w.start_ms >= WARN_WINDOW_MS) {
-            if (w.suppressed > 0) {
-                const std::string n = std::to_string(w.suppressed);
-                const std::string window = std::to_string(WARN_WINDOW_MS);
-                const LogField f[] = {{"suppressed", n}, {"window_ms", window}};
-                emit(LogLevel::warn, std::string(msg) + " (repeated)", f);
-            }
+            summarize(it->first, w);
             w = Window{now, 0, 0};
         }
         if (++w.count > WARN_BURST) {
@@ -110,6 +108,32 @@ void Logger::log(LogLevel level, std::string_view msg, std::span<const LogField>
         }
     }
     emit(level, msg, fields);
+}
+
+void Logger::summarize(std::string_view msg, Window& w) {
+    if (w.suppressed == 0) return;
+    const std::string n = std::to_string(w.suppressed);
+    const std::string window = std::to_string(WARN_WINDOW_MS);
+    const LogField f[] = {{"suppressed", n}, {"window_ms", window}};
+    emit(LogLevel::warn, std::string(msg) + " (repeated)", f);
+    w.suppressed = 0;
+}
+
+void Logger::flush_window_counts(uint64_t now, bool all) {
+    for (auto& [msg, w] : warn_windows_) {
+        if (!all && now - w.start_ms < WARN_WINDOW_MS) continue;
+        summarize(msg, w);
+    }
+}
+
+void Logger::flush() {
+    if (warn_windows_.empty()) return;
+    const uint64_t now = mono_ms();
+    flush_window_counts(now, false);
+    // Windows that ended with nothing suppressed hold nothing to tell.
+    std::erase_if(warn_windows_, [&](const auto& kv) {
+        return now - kv.second.start_ms >= WARN_WINDOW_MS && kv.second.suppressed == 0;
+    });
 }
 
 void Logger::emit(LogLevel level, std::string_view msg, std::span<const LogField> fields) {
@@ -149,10 +173,18 @@ void Logger::emit(LogLevel level, std::string_view msg, std::span<const LogField
             line += " ";
             line += f.key;
             line += "=";
-            const bool quote = f.value.find(' ') != std::string_view::npos || f.value.empty();
-            if (quote) line += "\"";
-            line += f.value;
-            if (quote) line += "\"";
+            // A value with spaces, quotes or control characters is quoted and escaped as
+            // in JSON, so that a line stays one line whatever a peer or client sent.
+            bool quote = f.value.empty();
+            for (char c : f.value)
+                quote |= c == ' ' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+            if (quote) {
+                line += "\"";
+                json_escape(f.value, line);
+                line += "\"";
+            } else {
+                line += f.value;
+            }
         }
         line += "\n";
     }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Logging: one line per event on stderr, as text or JSON lines, with levels and the fields
-// of DESIGN 8 (peer, key, op, hops, ttl, lookup_id, ...). Warnings are rate-limited per
-// message (expected failures must not flood the journal). Also the core's LogSink.
+// Logging: one line per event on stderr, as text or JSON lines (one object per line), with
+// levels and the fields of the runbook (corr_id, peer_id, key, op, hops, ...). Warnings
+// are rate-limited per message, that is per kind (expected failures must not flood the
+// journal), and what was suppressed is counted. Also the core's LogSink.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ using core::LogLevel;
 class Logger final : public core::LogSink {
 public:
     void configure(LogLevel min, bool json);
-    bool enabled(LogLevel l) const { return l >= min_; }
+    bool enabled(LogLevel l) const override { return l >= min_; }
     void log(LogLevel level, std::string_view msg, std::span<const LogField> fields) override;
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) {
         log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
@@ -39,6 +40,11 @@ public:
         log(LogLevel::debug, msg, f);
     }
 
+    // flush writes, for every warning whose window has ended with lines suppressed, one
+    // line with their count (so the count is told even when the warning does not come
+    // back). The daemon calls it about once a second.
+    void flush();
+
 private:
     struct Window {
         uint64_t start_ms = 0;
@@ -46,6 +52,8 @@ private:
         uint32_t suppressed = 0;
     };
     void emit(LogLevel level, std::string_view msg, std::span<const LogField> fields);
+    void summarize(std::string_view msg, Window& w);
+    void flush_window_counts(uint64_t now, bool all);
     LogLevel min_ = LogLevel::info;
     bool json_ = false;
     bool journald_ = false;

@@ -5,7 +5,9 @@
 # bootstrap and SIGTERM, every error status of DESIGN 5 with its JSON, pipelined keep-alive
 # requests, metrics that move, and promtool on a live node.
 import json
+import base64
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,7 +24,8 @@ B3_A = "b3:" + "ab" * 32
 def error_of(r, status, code=None):
     assert r.status == status, (r.status, r.body)
     body = r.json()
-    assert set(body) == {"error", "detail"}, body
+    assert set(body) == {"error", "detail", "corr_id"}, body
+    assert body["corr_id"] == r.headers["X-Correlation-Id"], (body, r.headers)
     if code:
         assert body["error"] == code, body
     assert body["detail"], body
@@ -66,9 +69,24 @@ def put_on_a_get_on_b():
     assert r.status == 200, r.body
     body = r.json()
     assert body["key"].startswith("b3:") and body["stored_on"] >= 1, body
-    g = b.get("/dht/get/" + body["key"])
+    # elapsed_ms has microsecond precision: a float with three decimals, not whole ms.
+    assert re.search(rb'"elapsed_ms":[0-9]+\.[0-9]{3}[,}]', r.body), r.body
+    assert "hops" in body and body["corr_id"] == r.headers["X-Correlation-Id"], body
+    g = b.get("/dht/get/" + body["key"], headers={"X-Correlation-Id": "trace-42.a:b_c"})
     assert g.status == 200 and g.body == value
     assert g.headers["Content-Type"] == "application/octet-stream"
+    # The raw answer tells its hops and time in headers, and echoes the caller's id.
+    assert g.headers["X-Correlation-Id"] == "trace-42.a:b_c", g.headers
+    assert g.headers["X-Hops"].isdigit() and re.fullmatch(r"[0-9]+\.[0-9]{3}", g.headers["X-Elapsed-Ms"])
+    # Asked for JSON, the same answer comes as an object, the value in base64.
+    j = b.get("/dht/get/" + body["key"], headers={"Accept": "application/json"})
+    jb = j.json()
+    assert j.status == 200 and base64.b64decode(jb["value_b64"]) == value and jb["bytes"] == 300, jb
+    assert jb["key"] == body["key"] and jb["complete"] is True and "hops" in jb, jb
+    # A caller's id that could forge a log line is not taken: a fresh one replaces it.
+    bad = b.get("/dht/closest/" + body["key"], headers={"X-Correlation-Id": "x y\tz"})
+    assert re.fullmatch("[0-9a-f]{16}", bad.headers["X-Correlation-Id"]), bad.headers
+    assert bad.json()["corr_id"] == bad.headers["X-Correlation-Id"]
     for n in (a, b):
         assert n.stop() == 0
 
