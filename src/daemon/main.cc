@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // svc-dht: the command line. Subcommands run (the daemon, default), keygen, config check,
-// ping, lookup, version; GNU long options from the config table; exit statuses 0 ok, 1
+// the one-shot clients (ping, lookup, get, put, provide, find-providers), store, admin,
+// version; GNU long options from the config table; exit statuses 0 ok, 1
 // failure (a client command that failed, or a forced stop), 2 bad configuration or usage,
 // 3 bind failure, 4 not ready in time under --strict-ready (svc-dht(8)).
 #include <unistd.h>
@@ -14,6 +15,7 @@
 
 #include "admin/routes.h"
 #include "daemon/admin_cmd.h"
+#include "daemon/client_cmd.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/identity.h"
@@ -21,6 +23,7 @@
 #include "daemon/store_cmd.h"
 #include "io/addr.h"
 #include "platform/log.h"
+#include "svcdht/record.h"
 #include "svcdht_build.h"
 
 using namespace svcdht;
@@ -35,8 +38,12 @@ const char* const USAGE =
     "       svc-dht keygen [--out FILE] [--force]\n"
     "       svc-dht config check [OPTIONS]   print the effective configuration and sources\n"
     "       svc-dht config keys              list the configuration keys (tab-separated)\n"
-    "       svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n"
-    "       svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n"
+    "       svc-dht ping HOST:PORT [--network ID] [--timeout MS] [--json]\n"
+    "       svc-dht lookup KEY --bootstrap HOST:PORT [--timeout MS] [--json]\n"
+    "       svc-dht get KEY --bootstrap HOST:PORT [--json]\n"
+    "       svc-dht put FILE|- --bootstrap HOST:PORT [--json]\n"
+    "       svc-dht provide CID ADDR --bootstrap HOST:PORT [--ttl SECS] [--json]\n"
+    "       svc-dht find-providers CID --bootstrap HOST:PORT [--json]\n"
     "       svc-dht store stats|check|dump [--data-dir DIR]\n"
     "       svc-dht admin degraded on|off [--admin ADDR]\n"
     "       svc-dht version\n"
@@ -127,7 +134,8 @@ bool parse_args(int argc, char** argv, int start, const std::vector<std::string>
             return true;
         };
         if (std::find(extra_opts.begin(), extra_opts.end(), name) != extra_opts.end()) {
-            if (name == "--force" ? !take_bool() : !take()) return false;
+            const bool boolean = name == "--force" || name == "--json";
+            if (boolean ? !take_bool() : !take()) return false;
             a->extra[name] = value;
             continue;
         }
@@ -163,130 +171,6 @@ bool load(const Args& a, char** envp, Config* cfg, bool quiet_warnings) {
     }
     return ok;
 }
-
-// ---- one-shot clients: ping and lookup
-// -----------------------------------------------------------
-
-// A Client is a node without a listener, built from the same settings as the daemon's: every
-// engine setting given on the command line takes effect. ping asks one peer; lookup joins
-// through the seeds, then asks for the closest nodes and the providers of a key.
-class Client {
-public:
-    enum class Mode { ping, lookup };
-    Client(Mode mode, const Config& cfg, uint64_t timeout_ms)
-        : mode_(mode), cfg_(cfg), timeout_ms_(timeout_ms) {}
-
-    int run(const core::PeerAddr& target, const core::Key& key) {
-        if (!init()) return EXIT_FORCED;
-        target_ = target;
-        key_ = key;
-        DhtSettings ds = dht_settings(cfg_, true);
-        if (mode_ == Mode::ping) ds.bootstrap.clear();
-        std::string err;
-        dht_ = Dht::create(&loop_, ds, random_seed(), &err);
-        if (!dht_) {
-            std::fprintf(stderr, "svc-dht: %s\n", err.c_str());
-            return EXIT_CONFIG;
-        }
-        uv_loop_init(&loop_);
-        // Both timers first: a request may end (and finish() close them) before it returns.
-        uv_timer_init(&loop_, &poll_);
-        poll_.data = this;
-        uv_timer_init(&loop_, &timeout_);
-        timeout_.data = this;
-        uv_timer_start(&timeout_, on_timeout, timeout_ms_, 0);
-        if (!dht_->start(&err)) {  // no listener, so nothing to bind; still, say so
-            std::fprintf(stderr, "svc-dht: %s\n", err.c_str());
-            status_ = EXIT_FORCED;
-            finish();
-        } else if (mode_ == Mode::ping) {
-            dht_->ping(target_, on_done, this);
-        } else {
-            uv_timer_start(&poll_, on_poll, 20, 20);  // wait for the join, then look up
-        }
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        uv_loop_close(&loop_);
-        return status_;
-    }
-
-private:
-    static void on_poll(uv_timer_t* t) {
-        auto* self = static_cast<Client*>(t->data);
-        if (!self->dht_->ready()) return;
-        uv_timer_stop(t);
-        self->phase_ = 1;
-        self->dht_->closest(self->key_, on_done, self);
-    }
-    static void on_timeout(uv_timer_t* t) {
-        auto* self = static_cast<Client*>(t->data);
-        std::fprintf(stderr, "svc-dht: %s timed out after %llu ms\n",
-                     self->mode_ == Mode::ping ? "ping" : "lookup",
-                     static_cast<unsigned long long>(self->timeout_ms_));
-        self->status_ = EXIT_FORCED;
-        self->finish();
-    }
-    void finish() {
-        dht_->forget(this);
-        dht_->stop();
-        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timeout_))) {
-            uv_close(reinterpret_cast<uv_handle_t*>(&timeout_), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
-        }
-    }
-    static void on_done(const DhtResult& r, void* user) { static_cast<Client*>(user)->done(r); }
-    void done(const DhtResult& r) {
-        if (mode_ == Mode::ping) {
-            if (r.err != core::Err::ok) {
-                std::fprintf(stderr, "svc-dht: ping %s failed: %s\n", target_.format().c_str(),
-                             core::err_message(r.err));
-                status_ = EXIT_FORCED;
-            } else {
-                std::printf("peer      %s\naddress   %s\nobserved  %s\nrtt       %.3f ms\n",
-                            r.peer_id.hex().c_str(), target_.format().c_str(),
-                            r.obs.format().c_str(), static_cast<double>(r.elapsed) / 1000.0);
-            }
-            finish();
-            return;
-        }
-        if (phase_ == 1) {
-            if (r.err != core::Err::ok) {
-                std::fprintf(stderr, "svc-dht: lookup failed: %s\n", core::err_message(r.err));
-                status_ = EXIT_FORCED;
-                finish();
-                return;
-            }
-            std::printf(
-                "key       %s\nhops      %u\nrpcs      %u\ncomplete  %s%s%s\nclosest   %zu nodes\n",
-                key_.cid().c_str(), r.hops, r.rpcs, r.complete ? "true" : "false",
-                r.complete ? "" : " reason=", r.complete ? "" : core::err_name(r.cut),
-                r.nodes.size());
-            for (const core::NodeInfo& n : r.nodes)
-                std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
-                            n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, key_));
-            phase_ = 2;
-            dht_->find_providers(key_, on_done, this);
-            return;
-        }
-        std::printf("providers %zu\n", r.providers.size());
-        for (const core::ProviderInfo& p : r.providers)
-            std::printf("  %s  ttl_secs_left=%llu publisher=%s\n",
-                        p.addrs.empty() ? "-" : p.addrs[0].c_str(),
-                        static_cast<unsigned long long>(p.secs_left),
-                        core::node_id_of(p.publisher).hex().c_str());
-        finish();
-    }
-
-    Mode mode_;
-    Config cfg_;
-    uint64_t timeout_ms_;
-    core::PeerAddr target_;
-    core::Key key_;
-    uv_loop_t loop_{};
-    uv_timer_t timeout_{}, poll_{};
-    std::unique_ptr<Dht> dht_;
-    int phase_ = 0;
-    int status_ = EXIT_OK;
-};
 
 bool parse_timeout(const Args& a, uint64_t* ms) {
     auto it = a.extra.find("--timeout");
@@ -399,50 +283,125 @@ int cmd_keygen(int argc, char** argv, int start) {
     return EXIT_OK;
 }
 
-int cmd_client(Client::Mode mode, int argc, char** argv, int start, char** envp) {
+// The one-shot clients' usage lines and help texts, by command word.
+struct ClientCmd {
+    const char* word;
+    ClientOp op;
+    const char* usage;
+    const char* help;
+};
+const ClientCmd CLIENT_CMDS[] = {
+    {"ping", ClientOp::ping, "ping HOST:PORT [--network ID] [--timeout MS] [--json]",
+     "Open an OAP/1 session (HELLO and identity handshake), send PING, and print the peer's\n"
+     "  id, the address it observed for us, and the round trip."},
+    {"lookup", ClientOp::lookup, "lookup KEY --bootstrap HOST:PORT [--timeout MS] [--json]",
+     "Join through the seeds as a client (port 0), look KEY (b3:<64 hex> or 64 hex) up, and\n"
+     "  print the closest nodes, the providers and the hop count."},
+    {"get", ClientOp::get, "get KEY --bootstrap HOST:PORT [--timeout MS] [--json]",
+     "Fetch the value stored under KEY (b3:<64 hex>) and write its bytes to standard output\n"
+     "  (--json: the HTTP API's answer to GET /dht/get with Accept: application/json)."},
+    {"put", ClientOp::put, "put FILE|- --bootstrap HOST:PORT [--timeout MS] [--json]",
+     "Store the bytes of FILE (- for standard input, at most max_value_bytes) under their\n"
+     "  BLAKE3 key on the closest nodes, and print the key."},
+    {"provide", ClientOp::provide,
+     "provide CID ADDR --bootstrap HOST:PORT [--ttl SECS] [--timeout MS] [--json]",
+     "Publish a provider record, signed with the client's own key: ADDR (tcp://host:port,\n"
+     "  ...) serves CID, for SECS seconds (default ttl_secs)."},
+    {"find-providers", ClientOp::find_providers,
+     "find-providers CID --bootstrap HOST:PORT [--timeout MS] [--json]",
+     "Find the providers of CID and print each address, its time left and its publisher."},
+};
+
+// read_value reads FILE (or standard input for "-") up to |max| bytes; false with a
+// message when it cannot be read, is empty or is larger.
+bool read_value(const std::string& path, size_t max, std::string* out, std::string* err) {
+    FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        *err = "cannot open " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    char buf[16384];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && out->size() <= max) out->append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    if (f != stdin) std::fclose(f);
+    if (failed) {
+        *err = "cannot read " + path;
+    } else if (out->empty()) {
+        *err = "the value is empty: nothing to put";
+    } else if (out->size() > max) {
+        *err = "the value is larger than max_value_bytes (" + std::to_string(max) + ")";
+    } else {
+        return true;
+    }
+    return false;
+}
+
+bool parse_key_arg(const std::string& k, bool allow_bare, core::Key* out, std::string* err) {
+    auto r = allow_bare && k.rfind("b3:", 0) != 0 ? core::parse_hex_id(k) : core::parse_cid(k);
+    if (!r.ok()) {
+        *err = k + ": " + core::err_message(r.err());
+        return false;
+    }
+    *out = *r;
+    return true;
+}
+
+int cmd_client(const ClientCmd& cc, int argc, char** argv, int start, char** envp) {
     Args a;
     std::string err;
-    if (!parse_args(argc, argv, start, {"--timeout"}, &a, &err)) return usage_error(err);
+    if (!parse_args(argc, argv, start, {"--timeout", "--json", "--ttl"}, &a, &err))
+        return usage_error(err);
     if (a.help) {
-        if (mode == Client::Mode::ping) {
-            std::printf(
-                "usage: svc-dht ping HOST:PORT [--network ID] [--timeout MS]\n  Open an OAP/1 "
-                "session "
-                "(HELLO and identity handshake), send PING, and print the peer's id, the address\n "
-                " it "
-                "observed for us, and the round trip. Exit 0 on an answer, 1 otherwise.\n");
-        } else {
-            std::printf(
-                "usage: svc-dht lookup KEY --bootstrap HOST:PORT [--network ID] [--timeout MS]\n  "
-                "Join "
-                "through the seed as a client (port 0), look KEY (b3:<64 hex> or 64 hex) up, and "
-                "print\n  "
-                "the closest nodes, the providers and the hop count. Exit 0 on success, 1 "
-                "otherwise.\n");
-        }
+        std::printf(
+            "usage: svc-dht %s\n  %s\n  Exit 0 when found (or stored), 1 when not found, "
+            "not stored or unreachable,\n  2 on a usage error.\n",
+            cc.usage, cc.help);
         return EXIT_OK;
     }
-    if (a.positional.size() != 1)
-        return usage_error(mode == Client::Mode::ping ? "ping needs exactly one HOST:PORT"
-                                                      : "lookup needs exactly one KEY");
+    ClientRequest req;
+    req.op = cc.op;
+    const size_t want = cc.op == ClientOp::provide ? 2 : 1;
+    if (a.positional.size() != want) return usage_error(std::string("usage: svc-dht ") + cc.usage);
+    if (a.extra.count("--ttl") != 0 && cc.op != ClientOp::provide)
+        return usage_error("--ttl is for provide only");
     Config cfg;
     if (!load(a, envp, &cfg, true)) return EXIT_CONFIG;
-    uint64_t timeout = mode == Client::Mode::ping ? 5000 : 15000;
-    if (!parse_timeout(a, &timeout)) return usage_error("--timeout expects milliseconds");
-    core::PeerAddr target;
-    core::Key key;
-    if (mode == Client::Mode::ping) {
-        if (!resolve_target(a.positional[0], &target))
-            return usage_error("cannot resolve " + a.positional[0]);
-    } else {
-        const std::string& k = a.positional[0];
-        auto r = k.rfind("b3:", 0) == 0 ? core::parse_cid(k) : core::parse_hex_id(k);
-        if (!r.ok()) return usage_error(std::string("KEY: ") + core::err_message(r.err()));
-        key = *r;
-        if (cfg.bootstrap.empty()) return usage_error("lookup needs --bootstrap HOST:PORT");
+    req.timeout_ms = cc.op == ClientOp::ping ? 5000 : 15000;
+    if (!parse_timeout(a, &req.timeout_ms)) return usage_error("--timeout expects milliseconds");
+    if (auto j = a.extra.find("--json"); j != a.extra.end()) req.json = j->second == "true";
+    if (auto t = a.extra.find("--ttl"); t != a.extra.end()) {
+        char* end = nullptr;
+        req.ttl_secs = std::strtoull(t->second.c_str(), &end, 10);
+        if (t->second.empty() || *end != '\0' || req.ttl_secs == 0)
+            return usage_error("--ttl expects seconds (> 0)");
+        if (req.ttl_secs > cfg.max_ttl_secs)
+            return usage_error("--ttl is above max_ttl_secs (" + std::to_string(cfg.max_ttl_secs) +
+                               ")");
     }
-    Client c(mode, cfg, timeout);
-    return c.run(target, key);
+    const std::string& arg = a.positional[0];
+    switch (cc.op) {
+        case ClientOp::ping:
+            if (!resolve_target(arg, &req.target)) return usage_error("cannot resolve " + arg);
+            return run_client(req, cfg);
+        case ClientOp::put:
+            if (!read_value(arg, cfg.max_value_bytes, &req.value, &err)) return usage_error(err);
+            break;
+        case ClientOp::provide:
+            req.addr = a.positional[1];
+            if (!core::addr_valid(req.addr))
+                return usage_error(
+                    "ADDR: expected a URI with scheme tcp, quic, local, onion, "
+                    "http or https, at most 256 bytes");
+            [[fallthrough]];
+        default:
+            if (!parse_key_arg(arg, cc.op == ClientOp::lookup, &req.key, &err))
+                return usage_error(err);
+            req.key_text = arg;
+    }
+    if (cfg.bootstrap.empty())
+        return usage_error(std::string(cc.word) + " needs --bootstrap HOST:PORT");
+    return run_client(req, cfg);
 }
 
 int cmd_admin(int argc, char** argv, int start, char** envp) {
@@ -521,8 +480,8 @@ int main(int argc, char** argv, char** envp) {
     if (cmd == "keygen") return cmd_keygen(argc, argv, 2);
     if (cmd == "store") return cmd_store(argc, argv, 2, envp);
     if (cmd == "admin") return cmd_admin(argc, argv, 2, envp);
-    if (cmd == "ping") return cmd_client(Client::Mode::ping, argc, argv, 2, envp);
-    if (cmd == "lookup") return cmd_client(Client::Mode::lookup, argc, argv, 2, envp);
+    for (const ClientCmd& cc : CLIENT_CMDS)
+        if (cmd == cc.word) return cmd_client(cc, argc, argv, 2, envp);
     if (!cmd.empty() && cmd[0] != '-') return usage_error("unknown command " + cmd);
     return cmd_run(argc, argv, 1, envp);
 }
