@@ -15,6 +15,12 @@
 #   make bench      micro-benchmarks, then the disk store's benchmark (build-bench/, release)
 #   make bench-store    the disk store's benchmark alone: ingest, commit latency, file size
 #                   and RSS with 1,000,000 records, lookups, restart load (ARGS="--quick")
+#   make bench-cluster  the cluster workload W1-W5 (bench/cluster/cluster.py): 64 real nodes
+#                   (build-rel/) on loopback in a network namespace of its own, under a flock,
+#                   at replica 3 and 8, W3 driven by bench/load (build-bench/); root needed.
+#                   One JSON object on stdout, a table on stderr; ARGS="--nodes 64,256", --quick
+#   make bench-load     W3 alone: bench/load against one node joined to a 32-node cluster, in
+#                   the same namespace and lock (cluster.py --only w3)
 #   make release    optimized build with LTO, libstdc++ linked in, as for an edge board
 #                   (build-rel/)
 #   make sim-scale N=10000 L=10000 SEED=1   one large simulated network (release build)
@@ -50,7 +56,7 @@ SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include test
 
 .PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64 footprint \
-	bench-build bench-store
+	bench-build bench-store bench-cluster bench-load
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -172,6 +178,15 @@ bench: bench-build
 # of disk.
 bench-store: bench-build
 	$(BENCH_BUILD)/bench/bench_store $(ARGS)
+
+# Figures in docs/PERFORMANCE.md ("Cluster workload"); not part of make test or CI.
+bench-cluster: release bench-build
+	bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
+	  --shim $(BENCH_BUILD)/bench/libsvcdht_alloc_count.so $(ARGS)
+
+bench-load: release bench-build
+	bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
+	  --shim $(BENCH_BUILD)/bench/libsvcdht_alloc_count.so --only w3 --nodes 32 $(ARGS)
 
 format:
 	clang-format -i $(SOURCES)
