@@ -52,10 +52,11 @@ def lat_summary(ms):
 
 
 def proc_cpu_us(pid):
-    """utime + stime of a process in microseconds (/proc/PID/stat fields 14 and 15)."""
+    """(utime, stime) of a process in microseconds (/proc/PID/stat fields 14 and 15)."""
     with open(f"/proc/{pid}/stat") as f:
         rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) * 1_000_000 // os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    return int(rest[11]) * 1_000_000 // hz, int(rest[12]) * 1_000_000 // hz
 
 
 def proc_run_ns(pid):
@@ -179,6 +180,26 @@ def table_size(n):
     return json.loads(n.request("GET", "/dht/peers")[1])["count"]
 
 
+# Counters summed over the cluster around a phase, to explain its CPU figure: RPCs sent, and
+# peer connections dialed (each one a TCP connect and an Ed25519 handshake on both sides).
+PHASE_COUNTERS = {"rpcs_sent": ("dht_rpcs_total", None),
+                  "conns_dialed": ("dht_peer_connections_total", 'direction="outbound"')}
+
+
+def counter_sums(nodes):
+    out = dict.fromkeys(PHASE_COUNTERS, 0.0)
+    for n in nodes:
+        for line in n.request("GET", "/metrics")[1].decode().splitlines():
+            for k, (name, label) in PHASE_COUNTERS.items():
+                if line.startswith(name) and line[len(name)] in "{ " and (label is None or label in line):
+                    out[k] += float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def per_op(before, after, count):
+    return {k + "_per_op": round((after[k] - before[k]) / max(1, count), 2) for k in before}
+
+
 def hops_hist(nodes, op):
     """dht_lookup_hops{op} summed over |nodes|: {le: cumulative count}, sum, count."""
     buckets, total, count = {}, 0.0, 0.0
@@ -225,8 +246,10 @@ def footprint(nodes):
 
 
 def cluster_cpu(nodes):
-    """(utime + stime in us from /proc/PID/stat, on-CPU ns from schedstat) summed over nodes."""
-    return (sum(proc_cpu_us(n.pid) for n in nodes), sum(proc_run_ns(n.pid) for n in nodes))
+    """(utime + stime in us from /proc/PID/stat, on-CPU ns from schedstat, stime in us)
+    summed over nodes."""
+    stat = [proc_cpu_us(n.pid) for n in nodes]
+    return (sum(u + s for u, s in stat), sum(proc_run_ns(n.pid) for n in nodes), sum(s for _, s in stat))
 
 
 def start_cluster(cfg, c, n_nodes, extra_args):
@@ -262,6 +285,16 @@ def start_cluster(cfg, c, n_nodes, extra_args):
         "table_min": min(sizes), "table_median": statistics.median(sizes),
         "table_want": want,
     }
+
+
+def healthz_floor(rng, nodes, count):
+    """Cluster CPU (schedstat) per GET /healthz on a random node: what one HTTP round trip on
+    loopback costs a node that does no DHT work, the floor under a get's figure."""
+    before = cluster_cpu(nodes)
+    for _ in range(count):
+        nodes[rng.randrange(len(nodes))].request("GET", "/healthz")
+    after = cluster_cpu(nodes)
+    return round((after[1] - before[1]) / 1e3 / count, 1)
 
 
 def do_puts(rng, nodes, count):
@@ -309,9 +342,9 @@ def do_gets(rng, nodes, items, exclude_putter):
             "success": ok / tried if tried else None, "latency_ms": lat_summary(lat)}
 
 
-def run_load(cfg, node, op, seconds):
+def run_load(cfg, node, op, seconds, depth):
     cmd = [cfg.load, "--addr", node.addr, "--pid", str(node.pid), "--op", op, "--seconds", str(seconds),
-           "--sessions", "64", "--depth", str(cfg.depth), "--json"]
+           "--sessions", "64", "--depth", str(depth), "--json"]
     if cfg.shim:
         cmd += ["--alloc-file", os.path.join(cfg.tmp, "alloc-counts")]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -334,9 +367,13 @@ def w3(cfg, c, seed_node):
     poll(lambda: ready(n), 30, "the W3 node's /readyz")
     poll(lambda: table_size(n) >= want, 15, f"the W3 node's table to reach {want}")
     out = {"table": table_size(n)}
-    for op in ("find_node", "get_value"):
-        say(f"  W3 {op}: {cfg.load_seconds} s")
-        out[op] = run_load(cfg, n, op, cfg.load_seconds)
+    # Depth 1 is the workload's concurrency 64 taken literally (64 requests in flight, one
+    # per session); a deeper pipeline shows what the node does when each wakeup brings more.
+    for depth in cfg.depths:
+        for op in ("find_node", "get_value"):
+            say(f"  W3 {op}, 64 sessions x {depth} in flight: {cfg.load_seconds} s")
+            out[f"depth_{depth}"] = out.get(f"depth_{depth}", {})
+            out[f"depth_{depth}"][op] = run_load(cfg, n, op, cfg.load_seconds, depth)
     n.kill()
     c.nodes.remove(n)
     return out
@@ -391,14 +428,18 @@ def run_size(cfg, n_nodes, replica):
             res["w3"] = w3(cfg, c, nodes[0])
             return res
         say(f"  W1 puts: {cfg.keys}")
+        ctr0 = counter_sums(nodes)
         cpu0 = cluster_cpu(nodes)
         items, res["w1_put"] = do_puts(rng, nodes, cfg.keys)
         cpu1 = cluster_cpu(nodes)
+        ctr1 = counter_sums(nodes)
         hops0 = hops_hist(nodes, "get_value")
         say(f"  W1 gets: {cfg.keys}")
         cpu2 = cluster_cpu(nodes)
         res["w1_get"] = do_gets(rng, nodes, items, exclude_putter=True)
         cpu3 = cluster_cpu(nodes)
+        res["w1_put"].update(per_op(ctr0, ctr1, cfg.keys))
+        res["w1_get"].update(per_op(ctr1, counter_sums(nodes), res["w1_get"]["gets"]))
         res["w1_get"]["hops"] = hops_delta(hops0, hops_hist(nodes, "get_value"))
         res["w2_after_gets"] = footprint(nodes)
         puts, gets = max(1, res["w1_put"]["puts"]), max(1, res["w1_get"]["gets"])
@@ -411,6 +452,8 @@ def run_size(cfg, n_nodes, replica):
             "cpu_us_per_get": round((cpu3[0] - cpu2[0]) / gets, 1),
             "sched_cpu_us_per_put": round((cpu1[1] - cpu0[1]) / 1e3 / puts, 1),
             "sched_cpu_us_per_get": round((cpu3[1] - cpu2[1]) / 1e3 / gets, 1),
+            "sys_share_of_get_cpu": round((cpu3[2] - cpu2[2]) / max(1, cpu3[0] - cpu2[0]), 3),
+            "sched_cpu_us_per_healthz": healthz_floor(rng, nodes, cfg.keys),
         }
         if replica == 3 and not cfg.skip_w3:
             say("  W3")
@@ -427,15 +470,18 @@ def run_size(cfg, n_nodes, replica):
 
 def w3_lines(r):
     lines = []
-    for op in ("find_node", "get_value"):
-        w = r.get("w3", {}).get(op)
-        if w and "error" not in w:
-            allocs = w["node_allocs_per_reply"]
-            lines.append(f"  W3 {op}: {w['replies_per_s']:.0f}/s, {w['node_cpu_us_per_reply']:.2f} us CPU "
-                         f"per reply ({100 * w['node_cpu_share']:.0f}% of a core), allocs/reply "
-                         f"{'-' if allocs is None else f'{allocs:.2f}'}, refused {w['refused']}")
-        elif w:
-            lines.append(f"  W3 {op}: error {w['error']}")
+    for key, runs in r.get("w3", {}).items():
+        if not key.startswith("depth_"):
+            continue
+        for op, w in runs.items():
+            if "error" not in w:
+                allocs = w["node_allocs_per_reply"]
+                lines.append(f"  W3 {op} 64x{w['depth']}: {w['replies_per_s']:.0f}/s, "
+                             f"{w['node_cpu_us_per_reply']:.2f} us CPU per reply ({100 * w['node_cpu_share']:.0f}% "
+                             f"of a core), allocs/reply {'-' if allocs is None else f'{allocs:.2f}'}, "
+                             f"refused {w['refused']}")
+            else:
+                lines.append(f"  W3 {op} {key}: error {w['error']}")
     return lines
 
 
@@ -454,13 +500,16 @@ def table(out):
                      + "/".join(f(p["latency_ms"][k]) for k in ("p50", "p95", "p99", "max")))
         lines.append(f"  W1 get  success {f(g['success'], 3)}  ms p50/p95/p99/max "
                      + "/".join(f(g["latency_ms"][k]) for k in ("p50", "p95", "p99", "max"))
-                     + f"  hops mean {g['hops'].get('mean', '-')}")
+                     + f"  hops mean {g['hops'].get('mean', '-')}, RPCs {g['rpcs_sent_per_op']}, "
+                     f"dials {g['conns_dialed_per_op']} per get")
         a, b = r["w2_after_settle"], r["w2_after_gets"]
         lines.append(f"  W2 RSS KiB med/max {a['rss_kib']['median']}/{a['rss_kib']['max']} -> "
                      f"{b['rss_kib']['median']}/{b['rss_kib']['max']}; PSS {a['pss_kib']['median']}/"
                      f"{a['pss_kib']['max']} -> {b['pss_kib']['median']}/{b['pss_kib']['max']}; "
                      f"CPU us/get {f(r['w2_cpu']['cpu_us_per_get'], 0)} (stat), "
-                     f"{f(r['w2_cpu']['sched_cpu_us_per_get'], 0)} (schedstat)")
+                     f"{f(r['w2_cpu']['sched_cpu_us_per_get'], 0)} (schedstat), "
+                     f"{f(r['w2_cpu']['sys_share_of_get_cpu'])} of it in the kernel; "
+                     f"{f(r['w2_cpu']['sched_cpu_us_per_healthz'], 0)} per /healthz")
         lines += w3_lines(r)
         if "w4" in r:
             lines.append(f"  W4 exec -> /readyz median {r['w4']['median_ms']} ms {r['w4']['ready_ms']}")
@@ -536,7 +585,7 @@ def main():
     ap.add_argument("--replicas", default="3,8", help="replica settings to run (W5 at each)")
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--load-seconds", type=float, default=10.0)
-    ap.add_argument("--depth", type=int, default=8, help="W3 requests in flight per session")
+    ap.add_argument("--depths", default="1,8", help="W3 requests in flight per session, one run each")
     ap.add_argument("--quick", action="store_true", help="100 keys, 3 s of W3 load")
     ap.add_argument("--skip-w3", action="store_true")
     ap.add_argument("--only", choices=["w3"], help="w3: settle a cluster, then only W3 (make bench-load)")
@@ -548,6 +597,7 @@ def main():
         cfg.load_seconds = min(cfg.load_seconds, 3.0)
     if os.environ.get("SVCDHT_BENCH_NETNS"):
         cfg.nodes = [int(x) for x in cfg.nodes.split(",")]
+        cfg.depths = [int(x) for x in cfg.depths.split(",")]
         cfg.replicas = [3] if cfg.only else [int(x) for x in cfg.replicas.split(",")]
         for p in (cfg.bin, cfg.load):
             if not os.access(p, os.X_OK):
