@@ -18,7 +18,8 @@
 #   make bench-cluster  the cluster workload W1-W5 (bench/cluster/cluster.py): 64 real nodes
 #                   (build-rel/) on loopback in a network namespace of its own, under a flock,
 #                   at replica 3 and 8, W3 driven by bench/load (build-bench/); root needed.
-#                   One JSON object on stdout, a table on stderr; ARGS="--nodes 64,256", --quick
+#                   One JSON object on stdout (and in --out FILE), a table on stderr;
+#                   ARGS="--nodes 64,256 --out /tmp/w.json", --quick for 100 keys
 #   make bench-load     W3 alone: bench/load against one node joined to a 32-node cluster, in
 #                   the same namespace and lock (cluster.py --only w3)
 #   make release    optimized build with LTO, libstdc++ linked in, as for an edge board
@@ -181,11 +182,11 @@ bench-store: bench-build
 
 # Figures in docs/PERFORMANCE.md ("Cluster workload"); not part of make test or CI.
 bench-cluster: release bench-build
-	bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
+	@bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
 	  --shim $(BENCH_BUILD)/bench/libsvcdht_alloc_count.so $(ARGS)
 
 bench-load: release bench-build
-	bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
+	@bench/cluster/cluster.py --bin $(REL_BUILD)/svc-dht --load $(BENCH_BUILD)/bench/load \
 	  --shim $(BENCH_BUILD)/bench/libsvcdht_alloc_count.so --only w3 --nodes 32 $(ARGS)
 
 format:

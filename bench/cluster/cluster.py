@@ -538,7 +538,11 @@ def inner(cfg):
                 out["runs"].append(run_size(cfg, n, replica))
     finally:
         subprocess.run(["rm", "-rf", cfg.tmp])
-    print(json.dumps(out), flush=True)
+    text = json.dumps(out)
+    print(text, flush=True)
+    if cfg.out:
+        with open(cfg.out, "w") as f:
+            f.write(text + "\n")
     say(table(out))
 
 
@@ -595,10 +599,13 @@ def main():
     ap.add_argument("--only", choices=["w3"], help="w3: settle a cluster, then only W3 (make bench-load)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--lock", default=LOCK_PATH)
+    ap.add_argument("--out", help="also write the JSON object to this file (make prints build lines too)")
     cfg = ap.parse_args()
     if cfg.quick:
         cfg.keys = min(cfg.keys, 100)
         cfg.load_seconds = min(cfg.load_seconds, 3.0)
+    if cfg.out:
+        cfg.out = os.path.abspath(cfg.out)
     if os.environ.get("SVCDHT_BENCH_NETNS"):
         cfg.nodes = [int(x) for x in cfg.nodes.split(",")]
         cfg.depths = [int(x) for x in cfg.depths.split(",")]
