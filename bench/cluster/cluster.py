@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-# The cluster workload (/work/shared/WORKLOAD.md, W1-W5) against real svc-dht processes on
+# The cluster workload (WORKLOAD, W1-W5) against real svc-dht processes on
 # loopback, inside a network namespace whose only interface is lo, created and deleted here,
 # under a flock so that two measured runs never share the cores. It prints one JSON object
 # on stdout and a short table on stderr, and asserts nothing: figures are reported, never
