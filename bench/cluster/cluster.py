@@ -523,12 +523,12 @@ def table(out):
     return "\n".join(lines)
 
 
+def on_term(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def inner(cfg):
     """Runs in the namespace: every size at replica 3 and at replica 8."""
-    def on_term(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
     cfg.tmp = tempfile.mkdtemp(prefix="svc-dht-bench-")
     out = {"workload": "W1-W5", "keys": cfg.keys, "seed": cfg.seed, "binary": binary_size(cfg.bin),
            "bin": cfg.bin, "cpus": os.cpu_count(), "runs": []}
@@ -601,6 +601,13 @@ def main():
     ap.add_argument("--lock", default=LOCK_PATH)
     ap.add_argument("--out", help="also write the JSON object to this file (make prints build lines too)")
     cfg = ap.parse_args()
+    # Python leaves SIGINT ignored when it starts ignored (a background job of a shell
+    # without job control): take it back, so that an interrupt always ends the run and its
+    # cleanup runs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM and SIGHUP end the run the same way, through every finally below.
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
     if cfg.quick:
         cfg.keys = min(cfg.keys, 100)
         cfg.load_seconds = min(cfg.load_seconds, 3.0)
