@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "admin/json.h"
 #include "fake_view.h"
@@ -251,4 +252,55 @@ TEST(Routes, MetricsNamesAndRequestCounts) {
     EXPECT_NE(text.find("http_requests_total{route=\"/x\",method=\"OTHER\",status=\"404\"} 1"),
               std::string::npos)
         << "unknown methods are folded into OTHER";
+}
+
+TEST(Routes, CorrelationIds) {
+    // A caller's id is taken only when it cannot forge a log line or a JSON field.
+    EXPECT_TRUE(accept_corr_id("trace-42.a:b_C"));
+    EXPECT_TRUE(accept_corr_id(std::string(64, 'x')));
+    EXPECT_FALSE(accept_corr_id(""));
+    EXPECT_FALSE(accept_corr_id(std::string(65, 'x')));
+    for (const char* bad : {"a b", "a\"b", "a\nb", "a\\b", "a=b", "a{b", "\xc3\xa9"})
+        EXPECT_FALSE(accept_corr_id(bad)) << bad;
+    // Made ids: 16 hex characters, distinct for each request.
+    std::set<std::string> seen;
+    for (uint64_t n = 0; n < 1000; ++n) {
+        const std::string id = make_corr_id(0x1234, n);
+        ASSERT_EQ(id.size(), 16u);
+        ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+    // Every answer carries it: a header always, a field in JSON objects.
+    HttpResponse r = error_response(404, "not_found", "no route");
+    tag_response(r, "abc");
+    EXPECT_EQ(r.body.rfind("{\"corr_id\":\"abc\",\"error\":", 0), 0u) << r.body;
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0].first, "X-Correlation-Id");
+    HttpResponse empty;
+    empty.body = "{}";
+    tag_response(empty, "abc");
+    EXPECT_EQ(empty.body, "{\"corr_id\":\"abc\"}");
+    HttpResponse raw;
+    raw.content_type = "application/octet-stream";
+    raw.body = "{not json";
+    tag_response(raw, "abc");
+    EXPECT_EQ(raw.body, "{not json");
+    EXPECT_EQ(raw.headers.size(), 1u);
+}
+
+TEST(Json, Base64MatchesRfc4648) {
+    auto b64 = [](std::string_view s) {
+        return base64({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+    };
+    // The test vectors of RFC 4648, section 10.
+    EXPECT_EQ(b64(""), "");
+    EXPECT_EQ(b64("f"), "Zg==");
+    EXPECT_EQ(b64("fo"), "Zm8=");
+    EXPECT_EQ(b64("foo"), "Zm9v");
+    EXPECT_EQ(b64("foob"), "Zm9vYg==");
+    EXPECT_EQ(b64("fooba"), "Zm9vYmE=");
+    EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
+    const uint8_t high[] = {0xff, 0xfe, 0xfd};
+    EXPECT_EQ(base64(high), "//79");
 }
