@@ -34,6 +34,7 @@
 #                   qemu-user: the native test programs and the daemon's integration suites
 #   make footprint  binary size, idle memory and wake-ups, bytes per stored record, 64-node
 #                   cluster RSS, one JSON line per arch; fails when a budget is missed
+#   make diagram    docs/architecture.svg from its source, docs/architecture.dot (graphviz)
 #   make format / format-check
 #   make clean
 
@@ -57,7 +58,7 @@ SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include test
 
 .PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64 footprint \
-	bench-build bench-store bench-cluster bench-load
+	bench-build bench-store diagram bench-cluster bench-load
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -198,3 +199,8 @@ format-check:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD) $(REL_BUILD) $(ARM64_BUILD) fuzz-out \
 	  packaging/out
+
+# The architecture diagram is generated from its text source; commit both.
+diagram:
+	@tools/install-deps.sh diagram
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg

@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs every package svc-dht needs to build, test, fuzz and benchmark, and on demand
-# the tools of one verb: deb (make deb), rpm (make rpm), cross-arm64 (make cross-arm64).
+# the tools of one verb: deb (make deb), rpm (make rpm), cross-arm64 (make cross-arm64),
+# diagram (make diagram).
 # Idempotent and quiet when everything is present; only the package manager speaks
 # when something is missing. Debian/Ubuntu (apt) is what CI uses; the Fedora names are
 # kept here so a packager on an rpm system has one place to read them from.
-#   tools/install-deps.sh [--check] [deb|rpm|cross-arm64]...
+#   tools/install-deps.sh [--check] [deb|rpm|cross-arm64|diagram]...
 set -eu
 
 # Debian 12 / Ubuntu package names.
@@ -24,6 +25,7 @@ curl procps-ng iproute time"
 # The tools of one verb, installed only when that verb runs (Debian names).
 DEB_GROUP_deb="debhelper dpkg-dev lintian man-db"
 DEB_GROUP_rpm="rpm rpmlint cpio"
+DEB_GROUP_diagram="graphviz"
 # Cross building for aarch64 and running the result under qemu-user. The :arm64 packages
 # need the arm64 architecture in dpkg (added on demand); pkgconf:arm64 gives dpkg-buildpackage
 # -a arm64 its aarch64-linux-gnu-pkg-config.
@@ -36,7 +38,7 @@ SUDO=""
 check_only=false
 case "${1:-}" in
     --help|-h)
-        echo "usage: tools/install-deps.sh [--check] [deb|rpm|cross-arm64]..."
+        echo "usage: tools/install-deps.sh [--check] [deb|rpm|cross-arm64|diagram]..."
         echo "  Installs the build, test and fuzz dependencies (apt, or dnf on Fedora), and"
         echo "  with a group name the tools of that verb too."
         echo "  --check  exit 1 if something is missing, install nothing"
@@ -47,6 +49,7 @@ for g in "$@"; do
     case "$g" in
         deb) DEB_PKGS="$DEB_PKGS $DEB_GROUP_deb";;
         rpm) DEB_PKGS="$DEB_PKGS $DEB_GROUP_rpm";;
+        diagram) DEB_PKGS="$DEB_PKGS $DEB_GROUP_diagram";;
         cross-arm64)
             DEB_PKGS="$DEB_PKGS $DEB_GROUP_cross_arm64"
             if command -v dpkg >/dev/null 2>&1 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -54,7 +57,7 @@ for g in "$@"; do
                 $SUDO dpkg --add-architecture arm64
                 NEED_UPDATE=1
             fi;;
-        *) echo "install-deps: unknown group '$g' (deb, rpm, cross-arm64)" >&2; exit 2;;
+        *) echo "install-deps: unknown group '$g' (deb, rpm, cross-arm64, diagram)" >&2; exit 2;;
     esac
 done
 

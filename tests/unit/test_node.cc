@@ -345,3 +345,63 @@ TEST(Node, ApiOnAnEmptyTableFailsFast) {
     EXPECT_TRUE(alone.readiness().routing_ready) << "no seeds: standalone";
     (void)n;
 }
+
+// Reads never change what the node stores: after a value and a record are in, a burst of
+// every read operation (hits and misses) tells the store's journal nothing, and the
+// snapshot is the same entry for entry.
+TEST(Node, ReadsLeaveTheStoreAsItWas) {
+    struct Journal final : StoreJournal {
+        size_t changes = 0;
+        void record_stored(const Key&, const StoredRecord&) override { ++changes; }
+        void record_removed(const Key&, const PublicKey&) override { ++changes; }
+        void value_stored(const Key&, const StoredValue&) override { ++changes; }
+        void value_removed(const Key&) override { ++changes; }
+    };
+    Harness h;
+    const Bytes v = {'r', 'e', 'a', 'd'};
+    DhtMsg put = request(Op::put_value, 1);
+    put.has_key = put.has_val = true;
+    put.key = NodeId::from(blake3(v));
+    put.val = v;
+    DhtMsg m;
+    Bytes keep;
+    ASSERT_TRUE(h.ask(put, &m, &keep));
+    ASSERT_EQ(m.code, Code::ok);
+    const Identity pub = identity(31);
+    std::vector<std::string_view> addrs = {"tcp://198.51.100.31:9444"};
+    DhtMsg add = request(Op::add_provider, 2);
+    add.has_rec = true;
+    add.rec.key = id_of_byte(0x45);
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = 600;
+    add.rec.ts = UNIX0;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    ASSERT_TRUE(h.ask(add, &m, &keep));
+    ASSERT_EQ(m.code, Code::ok);
+    std::vector<StoreEntryInfo> before, after;
+    h.node->store().snapshot(h.now, before);
+    ASSERT_EQ(before.size(), 2u);
+    Journal j;
+    h.node->set_journal(&j);
+    uint64_t rid = 10;
+    for (const Key& k : {put.key, id_of_byte(0x45), id_of_byte(0x99)}) {
+        for (Op op : {Op::get_value, Op::get_providers, Op::find_node, Op::ping}) {
+            DhtMsg q = request(op, rid++);
+            q.has_key = op == Op::get_value || op == Op::get_providers;
+            q.key = k;
+            q.target = k;
+            ASSERT_TRUE(h.ask(q, &m, &keep)) << op_name(op);
+            ASSERT_EQ(m.rid, rid - 1);
+        }
+    }
+    EXPECT_EQ(j.changes, 0u) << "a read changed the store";
+    EXPECT_FALSE(h.node->holding_acks());
+    h.node->store().snapshot(h.now, after);
+    ASSERT_EQ(after.size(), before.size());
+    for (size_t i = 0; i < before.size(); ++i) {
+        EXPECT_EQ(after[i].key, before[i].key);
+        EXPECT_EQ(after[i].expires, before[i].expires);
+        EXPECT_EQ(after[i].value_len, before[i].value_len);
+    }
+}
