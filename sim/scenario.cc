@@ -108,6 +108,7 @@ void Tally::into(Report& rep) const {
     rep.latency_p99_ms = percentile(lat_ms, 0.99);
     rep.rpcs_per_lookup = total ? rpcs / total : 0;
     rep.lookups = total;
+    if (exact_total > 0) rep.extra["exact_rate"] = static_cast<double>(exact) / exact_total;
 }
 
 double Tally::latency_ms(double q) const {
@@ -161,7 +162,22 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
                 ok = n.id == sim.id(i.want);
                 break;
             }
+            // Exact: the honest nodes of the answer are the true k closest, in order.
+            const std::vector<uint32_t> truth = sim.true_closest(i.target, c.node.k, i.host);
+            size_t at = 0;
+            bool exact = true;
+            for (const NodeInfo& n : r->nodes) {
+                const uint32_t h = sim.host_of(n.id);
+                if (h != UINT32_MAX && sim.hostile(h)) continue;
+                if (at >= truth.size() || h != truth[at]) {
+                    exact = false;
+                    break;
+                }
+                ++at;
+            }
+            t.exact += exact && at == truth.size() ? 1u : 0u;
         }
+        ++t.exact_total;
         if (!ok && std::getenv("DHT_SIM_DEBUG") != nullptr) {
             std::fprintf(
                 stderr,
@@ -214,6 +230,38 @@ std::vector<Key> publish_values(Sim& sim, uint32_t n, std::vector<uint32_t>* put
         sim.run_until(sim.now() + msec(5));
     }
     settle_requests(sim, issued, u);
+    return keys;
+}
+
+std::vector<Key> run_publish(Sim& sim, const ScenarioConfig& c, bool values, Tally& t,
+                             std::vector<uint32_t>* publishers, Unanswered& u) {
+    std::vector<Key> keys;
+    std::vector<Issued> issued;
+    for (uint32_t j = 0; j < c.lookups; ++j) {
+        const uint32_t h = random_up_honest(sim);
+        if (h == UINT32_MAX) break;
+        if (values) {
+            Bytes v(64);
+            for (auto& b : v) b = static_cast<uint8_t>(sim.rng_draw(256));
+            keys.push_back(NodeId::from(blake3(v)));
+            issued.push_back({h, sim.put(h, v), keys.back(), UINT32_MAX});
+        } else {
+            keys.push_back(random_id(sim));
+            issued.push_back({h, sim.provide(h, keys.back(), 0), keys.back(), UINT32_MAX});
+        }
+        publishers->push_back(h);
+        sim.run_until(sim.now() + msec(5));
+    }
+    settle_requests(sim, issued, u);
+    for (const Issued& i : issued) {
+        const RequestResult* r = sim.result(i.host, i.id);
+        t.add(r, r != nullptr && r->err == Err::ok && r->stored_on > 0);
+        const std::vector<uint32_t> truth = sim.true_closest(i.target, c.node.replica, i.host);
+        bool all = r != nullptr && r->err == Err::ok;
+        for (uint32_t h : truth) all = all && sim.node(h)->store().holds(i.target, sim.now());
+        t.exact += all ? 1u : 0u;
+        ++t.exact_total;
+    }
     return keys;
 }
 
@@ -496,6 +544,19 @@ Report run_scenario(const ScenarioConfig& c) {
             std::vector<uint32_t> putters;
             const std::vector<Key> keys = publish_values(sim, c.lookups, &putters, u);
             run_gets(sim, keys, putters, t, u, o);
+        } else if (c.op == "put" || c.op == "provide") {
+            // The publishes are the figures; then every key is read back once.
+            std::vector<uint32_t> publishers;
+            const std::vector<Key> keys = run_publish(sim, c, c.op == "put", t, &publishers, u);
+            Tally reads;
+            if (c.op == "put") {
+                run_gets(sim, keys, publishers, reads, u, o);
+            } else {
+                find_all(sim, keys, publishers, &reads, u);
+            }
+            rep.extra["read_success"] = reads.success();
+            rep.extra["read_p50_ms"] = reads.latency_ms(0.50);
+            rep.extra["read_p95_ms"] = reads.latency_ms(0.95);
         } else {
             run_find_node(sim, c, t, u, o);
         }

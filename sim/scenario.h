@@ -35,7 +35,10 @@ struct ScenarioConfig {
     // The engine's settings, exactly as the daemon's config table maps them (the defaults
     // are the daemon's).
     core::NodeConfig node;
-    std::string op = "find_node";  // lookup kind for lookup/hostile/slow: find_node | get
+    // What lookup/hostile/slow measure: find_node (the API's closest), get (after puts),
+    // put or provide (the whole publish: its lookup for the replica closest, and the
+    // stores acknowledged), each with its accuracy (report extras).
+    std::string op = "find_node";
     bool fast_crypto = false;
     bool check_invariants = false;
     bool progress = false;  // a line on stderr per tenth of the network started
@@ -89,6 +92,9 @@ struct Tally {
     std::vector<double> hops, lat_ms;
     double rpcs = 0;
     uint32_t ok = 0, total = 0;
+    // Accuracy beyond "success": closest answers equal to the true k closest, or publishes
+    // that reached every one of the true replica closest.
+    uint32_t exact = 0, exact_total = 0;
     void add(const core::RequestResult* r, bool success);
     void into(Report& rep) const;
     double latency_ms(double q) const;
@@ -101,6 +107,12 @@ void settle_requests(Sim& sim, const std::vector<Issued>& issued, Unanswered& u)
 // Success: the nearest honest node in the answer is the true nearest honest node.
 void run_find_node(Sim& sim, const ScenarioConfig& cfg, Tally& t, Unanswered& u,
                    core::LookupOptions o = {});
+// run_publish puts (|values|) or provides cfg.lookups random keys from random hosts and
+// tallies each publish: success = acknowledged by at least one remote node, exact = stored
+// on every one of the true |replica| closest hosts (the publisher aside). Returns the keys
+// and their publishers.
+std::vector<core::Key> run_publish(Sim& sim, const ScenarioConfig& cfg, bool values, Tally& t,
+                                   std::vector<uint32_t>* publishers, Unanswered& u);
 // publish_values puts |n| random 64-byte values from random hosts; returns their keys.
 std::vector<core::Key> publish_values(Sim& sim, uint32_t n, std::vector<uint32_t>* putters,
                                       Unanswered& u);

@@ -5,7 +5,8 @@
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
 //           [--hedge-after MS] [--hop-budget H]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
-//           [--op find_node|get] [--fast-crypto] [--check-invariants] [--progress] [--json]
+//           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
+//           [--json]
 //   dht-sim --fuzz --seconds T [--seed S]
 //
 // The seed is printed on stderr; the same seed replays the same run (same event hash).
@@ -55,7 +56,7 @@ void usage(FILE* f) {
         "usage: dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P]\n"
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--hop-budget H]\n"
-        "               [--scenario NAME] [--op find_node|get]\n"
+        "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
         "scenarios: lookup provide churn gradual partition hostile slow restart\n",
@@ -248,7 +249,8 @@ int main(int argc, char** argv) {
             need(v != nullptr);
             c.scenario = v;
         } else if (a == "--op") {
-            need(v && (std::string(v) == "find_node" || std::string(v) == "get"));
+            need(v && (std::string(v) == "find_node" || std::string(v) == "get" ||
+                       std::string(v) == "put" || std::string(v) == "provide"));
             c.op = v;
         } else {
             std::fprintf(stderr, "dht-sim: unknown option %s (try --help)\n", a.c_str());
