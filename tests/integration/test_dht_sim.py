@@ -65,6 +65,18 @@ def a_provide_scenario_reports_its_success():
 
 
 @test
+def publish_ops_report_their_accuracy_and_read_everything_back():
+    for op in ("put", "provide"):
+        r, _ = sim_json("--nodes", "60", "--lookups", "30", "--seed", "4", "--op", op, "--fast-crypto")
+        assert r["success_rate"] == 1 and r["lookups"] == 30, r
+        # Small and without loss: every publish reaches every one of the true 3 closest.
+        assert r["exact_rate"] == 1, r
+        assert r["read_success"] == 1 and r["read_p50_ms"] > 0, r
+    r, _ = sim_json("--nodes", "60", "--lookups", "30", "--seed", "4", "--fast-crypto")
+    assert 0 <= r["exact_rate"] <= 1, r
+
+
+@test
 def a_restart_scenario_reports_both_runs():
     args = ("--nodes", "60", "--lookups", "30", "--seed", "2", "--scenario", "restart")
     r, _ = sim_json(*args)
