@@ -206,9 +206,7 @@ private:
                         r.complete ? "" : " reason=", r.complete ? "" : core::err_name(r.cut));
         };
         switch (pending_.kind) {
-            case core::ApiOp::get:
-                std::fwrite(r.value.data(), 1, r.value.size(), stdout);
-                return;
+            case core::ApiOp::get: std::fwrite(r.value.data(), 1, r.value.size(), stdout); return;
             case core::ApiOp::put:
             case core::ApiOp::provide:
                 std::printf("%-9s %s\nstored_on %u\nhops      %u\n",
@@ -228,7 +226,8 @@ private:
                             corr_id_.c_str(), r.nodes.size());
                 for (const core::NodeInfo& n : r.nodes)
                     std::printf("  %s  %-22s distance_bits=%d\n", n.id.hex().c_str(),
-                                n.addr.format().c_str(), 256 - core::common_prefix_len(n.id, r.key));
+                                n.addr.format().c_str(),
+                                256 - core::common_prefix_len(n.id, r.key));
                 return;
             case core::ApiOp::find_providers:
                 std::printf("providers %zu\n", r.providers.size());
