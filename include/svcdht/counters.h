@@ -24,6 +24,12 @@ namespace svcdht::core {
     X(hedge_spawned_total, "dht_hedge_spawned_total", "Lookup RPCs sent as hedges for slow ones")  \
     X(hedge_canceled_total, "dht_hedge_canceled_total",                                            \
       "Slow or hedge RPCs still pending when their lookup ended")                                  \
+    X(hedge_budget_exhausted_total, "dht_hedge_budget_exhausted_total",                            \
+      "Lookup queries that turned slow with a candidate left to ask but no hedge left (beta)")     \
+    X(bootstrap_dial_attempts_total, "dht_bootstrap_dial_attempts_total",                          \
+      "Dials of bootstrap seeds started")                                                          \
+    X(bootstrap_dial_failures_total, "dht_bootstrap_dial_failures_total",                          \
+      "Dials of bootstrap seeds that failed or timed out before a session opened")                 \
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \

@@ -78,7 +78,10 @@ public:
     void distrust(const NodeId& referrer);
     // mark_slow records that the query to |id| is unanswered after hedge_after;
     // mark_abandoned that the lookup should not wait for it even if it is the nearest.
-    void mark_slow(const NodeId& id);
+    // mark_slow returns true when the query turned slow just now and wants a hedge it cannot
+    // have: hedging is on (beta > 0), a candidate on its path is left to ask, and beta
+    // slow queries on that path already hold the hedges (dht_hedge_budget_exhausted_total).
+    bool mark_slow(const NodeId& id);
     void mark_abandoned(const NodeId& id);
 
     // finished is true when every path has ended (or finish() was called).

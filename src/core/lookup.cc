@@ -148,9 +148,22 @@ void Lookup::failed(const NodeId& id) {
     if (Candidate* c = find(id)) c->st = Candidate::State::failed;
 }
 
-void Lookup::mark_slow(const NodeId& id) {
-    if (Candidate* c = find(id); c != nullptr && c->st == Candidate::State::inflight)
-        c->slow = true;
+bool Lookup::mark_slow(const NodeId& id) {
+    Candidate* c = find(id);
+    if (c == nullptr || c->st != Candidate::State::inflight || c->slow) return false;
+    c->slow = true;
+    if (p_.beta == 0) return false;
+    // The same walk as next_query: the slow queries of this path (this one included) and
+    // whether a candidate among its k closest live ones is still unasked.
+    uint32_t slow = 0, rank = 0;
+    bool unasked = false;
+    for (const Candidate& x : cands_) {
+        if (x.path != c->path) continue;
+        slow += x.st == Candidate::State::inflight && x.slow ? 1 : 0;
+        if (x.st == Candidate::State::failed || x.st == Candidate::State::too_deep) continue;
+        if (++rank <= p_.k && x.st == Candidate::State::fresh) unasked = true;
+    }
+    return unasked && slow > p_.beta;
 }
 
 void Lookup::mark_abandoned(const NodeId& id) {

@@ -15,6 +15,7 @@ void Node::add_seed(const PeerAddr& addr, Time now) {
 void Node::seed_dial(size_t i, Time now) {
     Seed& s = seeds_[i];
     s.dialing = true;
+    ++counters_.bootstrap_dial_attempts_total;
     s.dial = start_dial(s.addr, nullptr, now);
     dials_.at(s.dial)->seed = static_cast<int>(i);
 }

@@ -201,6 +201,7 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
         Seed& s = seeds_[static_cast<size_t>(d->seed)];
         s.dialing = false;
         ++s.attempts;
+        ++counters_.bootstrap_dial_failures_total;
         const uint32_t shift = std::min<uint32_t>(s.attempts, 16);
         const Time ceiling = std::min<Time>(SEED_BACKOFF_CAP, SEED_BACKOFF_BASE << shift);
         // Full jitter: a uniform wait in [0, ceiling), so restarted fleets do not

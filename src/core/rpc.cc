@@ -240,7 +240,7 @@ void Node::hedge_check(uint64_t rid, Time now) {
                  {"peer_id", r.know_id ? r.peer.hex() : r.addr.format()},
                  {"op", op_name(r.op)}});
         }
-        lit->second->lk.mark_slow(r.peer);
+        if (lit->second->lk.mark_slow(r.peer)) ++counters_.hedge_budget_exhausted_total;
         if (r.ref == 0) {
             if (r.created + cfg_.rpc_timeout > now) {
                 next = r.created + cfg_.rpc_timeout;

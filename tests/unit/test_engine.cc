@@ -378,6 +378,17 @@ TEST(Engine, ADialThatNeverConnectsIsGivenUpAfterFiveSecondsAndSeedsBackOff) {
         failed = dialed + secs(5);
     }
     EXPECT_FALSE(e.node().readiness().bootstrap);
+    // Every dial of the seed is counted, and every one that failed: the fifth is still out.
+    EXPECT_EQ(e.node().counters().bootstrap_dial_attempts_total, 5u);
+    EXPECT_EQ(e.node().counters().bootstrap_dial_failures_total, 4u);
+}
+
+TEST(Engine, ASeedThatAnswersCountsOneDialAndNoFailure) {
+    Engine e;
+    e.seed(12);
+    EXPECT_TRUE(e.node().readiness().bootstrap);
+    EXPECT_EQ(e.node().counters().bootstrap_dial_attempts_total, 1u);
+    EXPECT_EQ(e.node().counters().bootstrap_dial_failures_total, 0u);
 }
 
 TEST(Engine, AQuerySilentForHedgeAfterLendsItsSlotToAHedge) {
@@ -406,6 +417,45 @@ TEST(Engine, AQuerySilentForHedgeAfterLendsItsSlotToAHedge) {
     e.advance(asked + msec(250));
     EXPECT_EQ(b.count(Op::find_node), 1u) << "the hedge goes out at hedge_after";
     EXPECT_GE(e.node().counters().hedge_spawned_total, 1u);
+}
+
+TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
+    NodeConfig c;
+    c.alpha = 1;
+    c.beta = 1;
+    c.hedge_after = msec(250);
+    Engine e(c);
+    Remote& a = e.remote(13);
+    Remote& x = e.remote(14);
+    Remote& y = e.remote(15);
+    Remote& z = e.remote(16);
+    // The target is x's id: x is asked first, then the nearer of y and z (silent too), and
+    // the farther one answers but is only reached as a hedge.
+    const NodeId target = x.id.id;
+    Remote& slow2 = closer_to(target, y.id.id, z.id.id) ? y : z;
+    Remote& last = &slow2 == &y ? z : y;
+    x.answers = false;
+    slow2.answers = false;
+    e.node().add_seed(a.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    a.nodes = {{x.id.id, x.addr}, {slow2.id.id, slow2.addr}, {last.id.id, last.addr}};
+    e.advance(e.now + msec(1));
+    e.node().closest(target, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(x.count(Op::find_node), 1u);
+    const Time asked = x.got.front().second;
+    e.advance(asked + msec(250));
+    ASSERT_EQ(slow2.count(Op::find_node), 1u) << "x's slot went to a hedge";
+    EXPECT_EQ(e.node().counters().hedge_budget_exhausted_total, 0u) << "beta covered x";
+    const Time hedged = slow2.got.front().second;
+    e.advance(hedged + msec(249));
+    EXPECT_EQ(e.node().counters().hedge_budget_exhausted_total, 0u);
+    e.advance(hedged + msec(250));
+    EXPECT_EQ(e.node().counters().hedge_budget_exhausted_total, 1u)
+        << "the hedge is slow too, a candidate waits, and beta 1 is spent";
+    EXPECT_EQ(last.count(Op::find_node), 0u) << "so nothing more goes out";
 }
 
 TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {

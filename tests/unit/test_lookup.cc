@@ -92,16 +92,31 @@ TEST(Lookup, SlowQueryLendsItsSlotToAtMostBetaHedges) {
     l.seed(contacts({10, 20, 30, 40}));
     auto q = drain_queries(l);
     ASSERT_EQ(q.size(), 1u);
-    l.mark_slow(near(10));
+    EXPECT_FALSE(l.mark_slow(near(10))) << "the first slow query gets its hedge";
     bool hedge = false;
     Candidate* c = l.next_query(&hedge);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->id, near(20));
     EXPECT_TRUE(hedge);
     EXPECT_EQ(l.next_query(&hedge), nullptr) << "beta 1: one hedge";
-    l.mark_slow(near(20));
+    EXPECT_TRUE(l.mark_slow(near(20))) << "30 and 40 wait, and beta is spent";
+    EXPECT_FALSE(l.mark_slow(near(20))) << "a query turns slow once";
     EXPECT_EQ(l.next_query(&hedge), nullptr) << "still one hedge at most";
     EXPECT_EQ(l.slow_inflight(), 2u);
+}
+
+TEST(Lookup, NoHedgeIsWantedWithHedgingOffOrNobodyLeftToAsk) {
+    // beta 0: hedging is off, so a slow query never finds a budget spent.
+    Lookup off(params(5, 1, 0), self_far());
+    off.seed(contacts({10, 20, 30}));
+    drain_queries(off);
+    EXPECT_FALSE(off.mark_slow(near(10)));
+    // beta 1 with every candidate asked: the second slow query has nobody to hedge to.
+    Lookup all(params(5, 2, 1), self_far());
+    all.seed(contacts({10, 20}));
+    drain_queries(all);
+    EXPECT_FALSE(all.mark_slow(near(10)));
+    EXPECT_FALSE(all.mark_slow(near(20)));
 }
 
 TEST(Lookup, SoftTimeoutEndsWithoutSlowCandidatesUnlessNearestAndNotAbandoned) {
