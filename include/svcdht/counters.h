@@ -30,6 +30,10 @@ namespace svcdht::core {
       "Dials of bootstrap seeds started")                                                          \
     X(bootstrap_dial_failures_total, "dht_bootstrap_dial_failures_total",                          \
       "Dials of bootstrap seeds that failed or timed out before a session opened")                 \
+    X(replication_checks_total, "dht_replication_checks_total",                                    \
+      "Publish and replication rounds whose confirmed copies were counted")                        \
+    X(replication_short_total, "dht_replication_short_total",                                      \
+      "Publish and replication rounds that confirmed fewer copies than replica")                   \
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \

@@ -9,6 +9,7 @@
 // Threading: single-threaded. Inputs must not be called from inside another input.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
@@ -140,6 +141,26 @@ struct Action {
     const RequestResult* result = nullptr;  // done
 };
 
+// Why a lookup runs (dht_lookups_inflight{purpose}): an API request, the join's
+// self-lookup, a refresh (buckets, our neighbourhood), or finding where to publish.
+inline constexpr int LOOKUP_PURPOSE_COUNT = 4;
+const char* lookup_purpose_name(int purpose);  // "api", "join", "refresh", "publish"
+
+// Publish rounds kept for the replication gauges (Node::replication_held).
+inline constexpr size_t REPLICATION_SAMPLES = 64;
+
+// ReplicationHeld summarizes the copies confirmed by the last |samples| publish rounds
+// (at most REPLICATION_SAMPLES): a provide or put, a republish of our own entry, or a
+// holder's replication round of what others stored. A round's copies are this node's own
+// (it holds the key) plus every distinct node of the key's replica set, as the round's
+// lookup found it, that acknowledged a store with code Ok. No extra messages are sent:
+// the rounds run anyway, paced by republish_interval and MAX_KEY_ROUNDS_PER_TURN.
+struct ReplicationHeld {
+    uint32_t samples = 0;
+    uint32_t min = 0;   // 0 with no sample
+    double median = 0;  // mean of the two middle rounds for an even count
+};
+
 struct SessionInfo {
     NodeId id;                // proven by the handshake
     PeerAddr remote;          // the socket's remote address (ip and port)
@@ -248,6 +269,9 @@ public:
     size_t active_sessions() const { return conns_.size(); }
     size_t pending_queries() const { return lookups_.size() + publishes_.size(); }
     size_t rpcs_inflight() const { return rpcs_.size(); }
+    // lookups_inflight counts the lookups running, by purpose (lookup_purpose_name).
+    std::array<uint32_t, LOOKUP_PURPOSE_COUNT> lookups_inflight() const;
+    ReplicationHeld replication_held() const;
     uint64_t unix_now(Time now) const;
     // add_session_stats folds a finished session's counters into the node's; the totals
     // of every session that ended are session_totals().
@@ -351,7 +375,10 @@ private:
     void start_publish(PublishKind kind, const Key& key, StoredRecord rec, Bytes value,
                        RequestId api, Time now);
     void publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& nodes, Time now);
-    void publish_rpc_done(uint64_t pid, bool ok, Time now);
+    // publish_rpc_done hears one store RPC of a publish: |peer| acknowledged it with Ok
+    // (null: it failed or was refused).
+    void publish_rpc_done(uint64_t pid, const NodeId* peer, Time now);
+    void replication_observed(uint32_t copies);
     void push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
                           OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent);
     void key_stored(const Key& key, Time now);
@@ -418,6 +445,10 @@ private:
     Time maintenance_at_ = 0;  // the grid round the maintenance timer entry stands for
 
     StoreDue store_due_;  // scratch for store_.due
+
+    // Copies confirmed by the last publish rounds, a ring (replication_held()).
+    std::array<uint32_t, REPLICATION_SAMPLES> replication_copies_{};
+    size_t replication_samples_ = 0;  // rounds seen, all time
 
     // Durability (set_journal): commits reported so far, acknowledgements waiting for the
     // next one, and per API provide/put the commit that covers its local write (0: that

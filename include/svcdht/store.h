@@ -217,6 +217,7 @@ public:
     size_t bytes() const { return bytes_; }
     // displaced counts records replaced in a full provider list to admit a newcomer.
     uint64_t displaced() const { return displaced_; }
+    const StoreLimits& limits() const { return limits_; }
     void set_limits(StoreLimits l) { limits_ = l; }
     // set_journal: from now on every change is told to |j| (nullptr: to nobody).
     void set_journal(StoreJournal* j) { journal_ = j; }

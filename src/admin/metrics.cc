@@ -203,6 +203,11 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
           static_cast<double>(node.pending_queries()));
     gauge("dht_rpcs_inflight", "RPCs waiting for an answer",
           static_cast<double>(node.rpcs_inflight()));
+    o.header("dht_lookups_inflight", "gauge", "Lookups running, by purpose");
+    const auto running = node.lookups_inflight();
+    for (int p = 0; p < core::LOOKUP_PURPOSE_COUNT; ++p)
+        o.sample("dht_lookups_inflight", label("purpose", core::lookup_purpose_name(p)),
+                 static_cast<double>(running[static_cast<size_t>(p)]));
     gauge("dht_provider_records", "Provider records stored",
           static_cast<double>(node.store().record_count()));
     gauge("dht_values_stored", "Values stored", static_cast<double>(node.store().value_count()));
@@ -218,6 +223,21 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     if (net.persistent)
         o.sample("dht_store_bytes", label("medium", "disk"),
                  static_cast<double>(net.store_file_bytes));
+    gauge("dht_store_max_bytes", "The store's byte budget (store.max_bytes)",
+          static_cast<double>(node.store().limits().max_bytes));
+    gauge("dht_store_max_records", "Provider records and values the store holds at most",
+          static_cast<double>(node.store().limits().max_items));
+    gauge("dht_replication_factor_target", "Copies of each key the network should hold (replica)",
+          static_cast<double>(node.config().replica));
+    const core::ReplicationHeld held = node.replication_held();
+    gauge("dht_replication_held_min",
+          "Fewest copies confirmed by one of the last publish and replication rounds",
+          static_cast<double>(held.min));
+    gauge("dht_replication_held_median",
+          "Median of the copies confirmed by the last publish and replication rounds", held.median);
+    gauge("dht_replication_sampled_keys",
+          "Publish and replication rounds the replication gauges summarize",
+          static_cast<double>(held.samples));
     gauge("dht_store_persistent", "1 when the store is kept on disk (amnesia off)",
           net.persistent ? 1 : 0);
     gauge("dht_store_writes_refused",
@@ -239,6 +259,8 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
              static_cast<double>(node.store().displaced()));
     gauge("dht_bootstrap_seeds_up", "Bootstrap seeds that authenticated",
           static_cast<double>(g.seeds_up));
+    gauge("dht_bootstrap_seeds_configured", "Bootstrap seeds configured",
+          static_cast<double>(g.seeds_configured));
     o.header("dht_bucket_prefix_max_pct", "gauge",
              "Share of a bucket held by its largest /24 (IPv6 /48)");
     const core::RoutingTable& t = node.table();

@@ -43,8 +43,9 @@ enum class OwnerKind : uint8_t {
     replicate,   // a push to a closer node; nobody waits
 };
 
-// Why a lookup runs.
+// Why a lookup runs (lookup_purpose_name, in this order).
 enum class Purpose : uint8_t { api, join, refresh, publish };
+static_assert(static_cast<int>(Purpose::publish) + 1 == LOOKUP_PURPOSE_COUNT);
 
 // What a publish job stores.
 enum class PublishKind : uint8_t { record, value, replicate };
@@ -146,6 +147,9 @@ struct Node::Publish {
     Err cut = Err::ok;  // the target lookup was cut short (deadline, hop budget)
     uint32_t pending = 0;
     uint32_t acks = 0;
+    // The distinct nodes that acknowledged a store with Ok (at most replica of them): the
+    // copies this round confirmed besides our own.
+    std::vector<NodeId> holders;
     Time started = 0;
 };
 

@@ -92,18 +92,25 @@ void Node::publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& node
     }
     if (auto rit = requests_.find(p.api); p.api != 0 && rit != requests_.end())
         rit->second->rpcs += p.pending;
-    if (p.pending == 0) publish_rpc_done(pid, false, now);
+    if (p.pending == 0) publish_rpc_done(pid, nullptr, now);
 }
 
-void Node::publish_rpc_done(uint64_t pid, bool ok, Time now) {
+void Node::publish_rpc_done(uint64_t pid, const NodeId* peer, Time now) {
     auto it = publishes_.find(pid);
     if (it == publishes_.end()) return;
     Publish& p = *it->second;
     if (p.pending > 0) --p.pending;
-    if (ok) ++p.acks;
+    if (peer != nullptr) {
+        ++p.acks;
+        if (std::find(p.holders.begin(), p.holders.end(), *peer) == p.holders.end())
+            p.holders.push_back(*peer);
+    }
     if (p.pending > 0) return;
     std::unique_ptr<Publish> done = std::move(it->second);
     publishes_.erase(it);
+    // Our own copy (the round stored it here first, or holds what others stored) and the
+    // replica-set members that confirmed theirs.
+    replication_observed(1 + static_cast<uint32_t>(done->holders.size()));
     if (done->kind == PublishKind::replicate) {
         counters_.replications_total += done->acks;
         return;
@@ -116,6 +123,25 @@ void Node::publish_rpc_done(uint64_t pid, bool ok, Time now) {
     rit->second->complete = done->cut == Err::ok;
     rit->second->cut = done->cut;
     complete(*rit->second, Err::ok, now);
+}
+
+void Node::replication_observed(uint32_t copies) {
+    replication_copies_[replication_samples_ % REPLICATION_SAMPLES] = copies;
+    ++replication_samples_;
+    ++counters_.replication_checks_total;
+    if (copies < cfg_.replica) ++counters_.replication_short_total;
+}
+
+ReplicationHeld Node::replication_held() const {
+    ReplicationHeld h;
+    h.samples = static_cast<uint32_t>(std::min(replication_samples_, REPLICATION_SAMPLES));
+    if (h.samples == 0) return h;
+    std::array<uint32_t, REPLICATION_SAMPLES> v = replication_copies_;
+    std::sort(v.begin(), v.begin() + h.samples);
+    h.min = v[0];
+    const size_t mid = h.samples / 2;
+    h.median = h.samples % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2.0;
+    return h;
 }
 
 void Node::push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,

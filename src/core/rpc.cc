@@ -174,7 +174,8 @@ void Node::rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, 
             break;
         }
         case OwnerKind::publish:
-            publish_rpc_done(r.owner_id, answer != nullptr && answer->code == Code::ok, now);
+            publish_rpc_done(r.owner_id,
+                             answer != nullptr && answer->code == Code::ok ? &c->id : nullptr, now);
             break;
         case OwnerKind::evict_ping: table_.ping_done(r.peer); break;
         case OwnerKind::api_ping: {

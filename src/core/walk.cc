@@ -21,6 +21,22 @@ ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix) {
     return pi;
 }
 
+const char* lookup_purpose_name(int purpose) {
+    switch (static_cast<Purpose>(purpose)) {
+        case Purpose::api: return "api";
+        case Purpose::join: return "join";
+        case Purpose::refresh: return "refresh";
+        case Purpose::publish: return "publish";
+    }
+    return "unknown";
+}
+
+std::array<uint32_t, LOOKUP_PURPOSE_COUNT> Node::lookups_inflight() const {
+    std::array<uint32_t, LOOKUP_PURPOSE_COUNT> n{};
+    for (const auto& [lid, l] : lookups_) ++n[static_cast<size_t>(l->purpose)];
+    return n;
+}
+
 uint64_t Node::start_lookup(LookupKind kind, const Key& target, Purpose purpose,
                             uint64_t purpose_id, LookupOptions o, Time now) {
     LookupParams p;

@@ -304,3 +304,34 @@ TEST(Json, Base64MatchesRfc4648) {
     const uint8_t high[] = {0xff, 0xfe, 0xfd};
     EXPECT_EQ(base64(high), "//79");
 }
+
+TEST(Routes, MetricsShowLookupsInFlightReplicationAndStoreLimits) {
+    FakeView v;
+    HttpMetrics m;
+    v.gates_.seeds_configured = 2;
+    auto has = [&](const std::string& text, const char* line) {
+        EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line;
+    };
+    std::string text = render_metrics(v, m);
+    has(text, "dht_lookups_inflight{purpose=\"api\"} 0");
+    has(text, "dht_replication_factor_target 3");
+    has(text, "dht_replication_sampled_keys 0");
+    has(text, "dht_store_max_bytes 67108864");
+    has(text, "dht_store_max_records 100000");
+    has(text, "dht_bootstrap_seeds_configured 2");
+    has(text, "dht_hedge_budget_exhausted_total 0");
+    has(text, "dht_bootstrap_dial_attempts_total 0");
+    // Alone, a put confirms only this node's copy: one round, one copy, short of replica.
+    call(v, req("POST", "/dht/put", "alone"));
+    text = render_metrics(v, m);
+    has(text, "dht_replication_sampled_keys 1");
+    has(text, "dht_replication_held_min 1");
+    has(text, "dht_replication_held_median 1");
+    has(text, "dht_replication_short_total 1");
+    // With a peer that never answers, an API lookup stays in flight.
+    v.add_peer(5);
+    call(v, req("GET", "/dht/closest/b3:" + std::string(64, 'a')));
+    text = render_metrics(v, m);
+    has(text, "dht_lookups_inflight{purpose=\"api\"} 1");
+    has(text, "dht_lookups_inflight{purpose=\"join\"} 0");
+}

@@ -458,6 +458,38 @@ TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
     EXPECT_EQ(last.count(Op::find_node), 0u) << "so nothing more goes out";
 }
 
+TEST(Engine, PublishRoundsReportTheCopiesTheyConfirmed) {
+    Engine e;  // replica 3
+    const std::string addr = "tcp://198.51.100.7:9444";
+    // Alone, a provide confirms only our own copy.
+    e.node().provide(id_of_byte(0x21), {&addr, 1}, 600, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ReplicationHeld h = e.node().replication_held();
+    EXPECT_EQ(h.samples, 1u);
+    EXPECT_EQ(h.min, 1u);
+    EXPECT_EQ(e.node().counters().replication_short_total, 1u);
+    // With two peers that store what they are sent: ours and theirs, three copies.
+    e.seed(17);
+    Remote& b = e.remote(18);
+    e.node().add_seed(b.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(e.node().table().size(), 2u);
+    e.advance(e.now + msec(10));
+    e.node().provide(id_of_byte(0x22), {&addr, 1}, 600, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    // b got the first key when it joined inside its replica set, then the second one.
+    EXPECT_EQ(b.count(Op::add_provider), 2u);
+    h = e.node().replication_held();
+    EXPECT_EQ(h.samples, 2u);
+    EXPECT_EQ(h.min, 1u);
+    EXPECT_DOUBLE_EQ(h.median, 2.0) << "the mean of 1 and 3";
+    EXPECT_EQ(e.node().counters().replication_checks_total, 2u);
+    EXPECT_EQ(e.node().counters().replication_short_total, 1u) << "three copies meet replica";
+}
+
 TEST(Engine, AHolderPushesItsRecordsToANodeThatJoinsCloserToTheKey) {
     Engine e;
     Remote& far = e.seed(10);
