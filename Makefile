@@ -35,6 +35,13 @@
 #   make footprint  binary size, idle memory and wake-ups, bytes per stored record, 64-node
 #                   cluster RSS, one JSON line per arch; fails when a budget is missed
 #   make diagram    docs/architecture.svg from its source, docs/architecture.dot (graphviz)
+#   make chaos      16 release daemons, each in a network namespace (root): 150 s of SIGKILL
+#                   and restart churn with lookups sampled every second, then a two-group
+#                   partition (veth down and up): /readyz red time, recovery time. Options
+#                   through ARGS (tools/chaos.sh --help). Not part of make test or CI
+#   make soak       32 persistent daemons for 10 minutes: put/get load, churn, RSS of every
+#                   daemon sampled, the slope per node, every acknowledged put read back
+#                   (tools/chaos.sh --soak; ARGS as for chaos). Not part of make test or CI
 #   make format / format-check
 #   make clean
 
@@ -58,7 +65,7 @@ SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null || find src include test
 
 .PHONY: all deps run check test example install asan fuzz fuzz-smoke sim-fuzz sim-scale sizes bench release format \
 	format-check clean deb deb-arm64 rpm package-test arm64 cross-arm64 footprint \
-	bench-build bench-store diagram bench-cluster bench-load
+	bench-build bench-store diagram bench-cluster bench-load chaos soak
 
 all: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -165,6 +172,14 @@ footprint: release arm64
 	tools/footprint.py --bin $(REL_BUILD)/svc-dht
 	tools/footprint.py --bin $(ARM64_BUILD)/svc-dht --arch aarch64 --strip aarch64-linux-gnu-strip \
 	  --wrapper "qemu-aarch64-static -L /usr/aarch64-linux-gnu"
+
+# Chaos and soak runs on real processes (docs/PERFORMANCE.md, "Chaos and soak"): minutes
+# long and root for the namespaces, so never part of make test or .ci/run.
+chaos: release
+	SVC_DHT_BIN=$(REL_BUILD)/svc-dht tools/chaos.sh $(ARGS)
+
+soak: release
+	SVC_DHT_BIN=$(REL_BUILD)/svc-dht tools/chaos.sh --soak $(ARGS)
 
 bench-build: deps
 	@test -f $(BENCH_BUILD)/build.ninja || $(MESON) setup $(BENCH_BUILD) -Dbench=true \

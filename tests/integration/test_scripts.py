@@ -9,7 +9,7 @@ import harness
 from harness import Node, test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPTS = ["roundtrip.sh", "ttl-demo.sh", "provide-and-check.sh", "run-local.sh"]
+SCRIPTS = ["roundtrip.sh", "ttl-demo.sh", "provide-and-check.sh", "run-local.sh", "chaos.sh"]
 
 
 def script(name, *args, timeout=60):
