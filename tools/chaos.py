@@ -7,486 +7,17 @@
 # lookup success over time, /readyz red time, recovery time, RSS trends, lost writes.
 # Every loop is bounded in count and time; nothing leaves the namespaces it creates.
 import argparse
-import ctypes
-import http.client
 import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait as wait_futures
 
-CLONE_NEWNET = 0x40000000
-LIBC = ctypes.CDLL(None, use_errno=True)
-ROOT_NS_FD = os.open("/proc/self/ns/net", os.O_RDONLY)
-NS_PREFIX = "svcdht-chaos-"
-PEER_PORT = 9444
-ADMIN_PORT = 5301
-SUBNET = "10.77.0."  # private, inside the namespaces only; routing diversity exempts it
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def sh(*cmd, check=True):
-    p = subprocess.run(list(cmd), capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {p.stderr.strip()}")
-    return p
-
-
-def setns(fd):
-    if LIBC.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"setns: {os.strerror(e)}")
-
-
-# ---------------------------------------------------------------------------- topology
-
-class Topology:
-    """A hub namespace with two bridges (group A, group B) joined by a veth pair (the trunk),
-    and one namespace per node whose eth0 is a veth into its group's bridge. All nodes share
-    one /24, so the trunk down is a partition and the trunk up heals it."""
-
-    def __init__(self, run_id, n, split):
-        self.base = f"{NS_PREFIX}{run_id}-"
-        self.hub = self.base + "hub"
-        self.n = n
-        self.split = split  # nodes [0, split) are group A
-        self.made = []
-        self.fds = {}
-
-    def node_ns(self, i):
-        return f"{self.base}n{i}"
-
-    def create(self):
-        hub = self.hub
-        sh("ip", "netns", "add", hub)
-        self.made.append(hub)
-        sh("ip", "-n", hub, "link", "set", "lo", "up")
-        for br in ("brA", "brB"):
-            sh("ip", "-n", hub, "link", "add", br, "type", "bridge", "forward_delay", "0")
-            sh("ip", "-n", hub, "link", "set", br, "up")
-        sh("ip", "-n", hub, "link", "add", "trunkA", "type", "veth", "peer", "name", "trunkB")
-        sh("ip", "-n", hub, "link", "set", "trunkA", "master", "brA", "up")
-        sh("ip", "-n", hub, "link", "set", "trunkB", "master", "brB", "up")
-        for i in range(self.n):
-            ns = self.node_ns(i)
-            sh("ip", "netns", "add", ns)
-            self.made.append(ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "link", "add", f"v{i}", "netns", hub, "type", "veth", "peer", "name", "eth0", "netns", ns)
-            sh("ip", "-n", ns, "addr", "add", f"{self.addr(i)}/24", "dev", "eth0")
-            sh("ip", "-n", ns, "link", "set", "eth0", "up")
-            sh("ip", "-n", hub, "link", "set", f"v{i}", "master", "brA" if i < self.split else "brB", "up")
-            self.fds[i] = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-
-    def addr(self, i):
-        return f"{SUBNET}{i + 1}"
-
-    def cut(self):
-        sh("ip", "-n", self.hub, "link", "set", "trunkA", "down")
-
-    def heal(self):
-        sh("ip", "-n", self.hub, "link", "set", "trunkA", "up")
-
-    def destroy(self):
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
-        for ns in reversed(self.made):
-            sh("ip", "netns", "del", ns, check=False)
-        self.made.clear()
-
-
-# ---------------------------------------------------------------------------- nodes
-
-class Node:
-    """One svc-dht daemon and its incarnations (every restart is a new process with the same
-    address, ports and, with persistence, the same data directory and identity)."""
-
-    def __init__(self, run, idx, host, ns_fd, ns_name, args, data_dir=None):
-        self.run = run
-        self.idx = idx
-        self.host = host
-        self.ns_fd = ns_fd
-        self.ns_name = ns_name
-        self.args = list(args)
-        self.data_dir = data_dir
-        self.port = PEER_PORT if ns_name else 0
-        self.admin_port = ADMIN_PORT if ns_name else 0
-        self.proc = None
-        self.ready = False
-        self.incarnation = 0
-        self.started_at = 0.0
-        self.killed = False  # down on purpose (churn)
-        self.logpath = os.path.join(run.dir, f"node{idx}.log")
-        self.id = None
-
-    @property
-    def peer_addr(self):
-        return f"{self.host}:{self.port}"
-
-    def start(self):
-        cmd = [self.run.bin, "--listen", f"{self.host}:{self.port}", "--admin", f"127.0.0.1:{self.admin_port}"]
-        cmd += self.args
-        if self.data_dir:
-            cmd += ["--profile", "macronode", "--data-dir", self.data_dir]
-        if self.ns_name:
-            cmd = ["nsenter", f"--net=/run/netns/{self.ns_name}", "--"] + cmd
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RON_DHT_", "DHT_"))}
-        env["RON_DHT_CONFIG"] = ""
-        self.logpos = os.path.getsize(self.logpath) if os.path.exists(self.logpath) else 0
-        with open(self.logpath, "ab") as f:
-            f.write(f"--- incarnation {self.incarnation + 1} at {time.time():.3f}\n".encode())
-            self.proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        self.incarnation += 1
-        self.started_at = time.monotonic()
-        self.killed = False
-        self.ready = False
-        self.run.note_pids()
-        if not self.port or not self.admin_port:
-            self._read_ports()
-
-    def _read_ports(self):
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            with open(self.logpath, errors="replace") as f:
-                f.seek(self.logpos)
-                for line in f:
-                    if "svc-dht started" in line:
-                        fields = dict(x.split("=", 1) for x in line.split() if "=" in x)
-                        self.port = self.port or int(fields["port"])
-                        self.admin_port = self.admin_port or int(fields["admin_port"])
-                        return
-            if not self.alive():
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"node {self.idx} did not start:\n{self.tail()}")
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self, sig=signal.SIGKILL):
-        self.ready = False
-        self.killed = True
-        if self.alive():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def tail(self, n=15):
-        try:
-            with open(self.logpath, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
-
-    def rss(self):
-        """(VmRSS, RssAnon, RssFile) in KiB, or None when the process is gone."""
-        out = {}
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    k, _, v = line.partition(":")
-                    if k in ("VmRSS", "RssAnon", "RssFile"):
-                        out[k] = int(v.split()[0])
-        except (OSError, AttributeError):
-            return None
-        return out.get("VmRSS"), out.get("RssAnon"), out.get("RssFile")
-
-    def admin_socket(self, timeout):
-        if self.ns_fd is None:
-            return socket.create_connection(("127.0.0.1", self.admin_port), timeout)
-        # A socket belongs to the namespace it was made in: make it there, go back at once.
-        setns(self.ns_fd)
-        try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        finally:
-            setns(ROOT_NS_FD)
-        s.settimeout(timeout)
-        try:
-            s.connect(("127.0.0.1", self.admin_port))
-        except OSError:
-            s.close()
-            raise
-        return s
-
-    def http(self, method, path, body=None, timeout=10.0):
-        """(status, body bytes); raises OSError when the daemon does not answer."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
-        conn.sock = self.admin_socket(timeout)
-        try:
-            headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
-            conn.request(method, path, body=body, headers=headers)
-            r = conn.getresponse()
-            return r.status, r.read()
-        except http.client.HTTPException as e:
-            raise OSError(str(e)) from e
-        finally:
-            conn.close()
-
-    def readyz(self, timeout=2.0):
-        try:
-            status, _ = self.http("GET", "/readyz", timeout=timeout)
-            return status
-        except OSError:
-            return None
-
-    def wait_ready(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if not self.alive():
-                raise RuntimeError(f"node {self.idx} exited ({self.proc.returncode}):\n{self.tail()}")
-            if self.readyz() == 200:
-                self.ready = True
-                return time.monotonic() - self.started_at
-            time.sleep(0.1)
-        raise RuntimeError(f"node {self.idx} not ready after {seconds}s:\n{self.tail()}")
-
-    def fetch_id(self):
-        status, body = self.http("GET", "/dht/peers?limit=1")
-        if status == 200:
-            self.id = json.loads(body)["self"]["id"]
-        return self.id
-
-    def metric(self, name, labels=""):
-        status, body = self.http("GET", "/metrics")
-        want = name + labels
-        for line in body.decode().splitlines():
-            k, _, v = line.rpartition(" ")
-            if k == want:
-                return float(v)
-        return None
-
-
-class Run:
-    def __init__(self, opts):
-        self.opts = opts
-        self.bin = os.path.abspath(opts.bin)
-        self.dir = opts.state
-        os.makedirs(self.dir, exist_ok=True)
-        self.nodes = []
-        self.topo = None
-        self.crashes = []  # daemons that exited without being killed by the run
-        self.lock = threading.Lock()
-
-    def note_pids(self):
-        # The shell wrapper kills these if this helper dies before its own cleanup.
-        tmp = os.path.join(self.dir, "pids.tmp")
-        with open(tmp, "w") as f:
-            for n in self.nodes:
-                if n.proc is not None:
-                    f.write(f"{n.proc.pid}\n")
-        os.replace(tmp, os.path.join(self.dir, "pids"))
-
-    def start_nodes(self, n, seeds, extra, persist):
-        args = ["--log-level", "warn", "--bootstrap-required", "1"] + list(extra)
-        for i in range(n):
-            if self.topo:
-                host, fd, ns = self.topo.addr(i), self.topo.fds[i], self.topo.node_ns(i)
-            else:
-                host, fd, ns = "127.0.0.1", None, None
-            data_dir = os.path.join(self.dir, f"data{i}") if persist else None
-            node = Node(self, i, host, fd, ns, args, data_dir)
-            self.nodes.append(node)
-        first = self.nodes[:seeds]
-        # Seeds first (each knows the seeds started before it), then everyone through them.
-        for j, node in enumerate(first):
-            node.args += sum((["--bootstrap", s.peer_addr] for s in first[:j]), [])
-            node.start()
-            node.wait_ready(30)
-        boot = sum((["--bootstrap", s.peer_addr] for s in first), [])
-        for node in self.nodes[seeds:]:
-            node.args += boot
-            node.start()
-        for node in self.nodes:
-            node.wait_ready(60)
-        log(f"{n} nodes ready ({'namespaces' if self.topo else 'loopback'}, "
-            f"{'persistent data dirs' if persist else 'amnesia'})")
-
-    def live(self):
-        return [n for n in self.nodes if n.ready and n.alive()]
-
-    def check_crashes(self):
-        for n in self.nodes:
-            if n.proc is not None and not n.killed and n.proc.poll() is not None:
-                with self.lock:
-                    self.crashes.append({"node": n.idx, "incarnation": n.incarnation, "exit": n.proc.returncode,
-                                         "log": n.tail()})
-                n.killed = True
-                n.ready = False
-                log(f"node {n.idx} EXITED on its own (status {n.proc.returncode})")
-
-    def stop_all(self):
-        for n in self.nodes:
-            if n.alive():
-                n.proc.send_signal(signal.SIGTERM)
-        end = time.monotonic() + 10
-        for n in self.nodes:
-            if n.proc is None:
-                continue
-            try:
-                n.proc.wait(timeout=max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                n.proc.kill()
-                n.proc.wait(timeout=10)
-
-
-# ---------------------------------------------------------------------------- churn
-
-class Churn(threading.Thread):
-    """Kills one random up node (SIGKILL) every 60/per_min seconds (jittered) and restarts it
-    after down_secs with the same address (and data dir). Records restart-to-ready times."""
-
-    def __init__(self, run, eligible, per_min, down_secs, end_at):
-        super().__init__(daemon=True)
-        self.run_ = run
-        self.eligible = eligible
-        self.per_min = per_min
-        self.down_secs = down_secs
-        self.end_at = end_at
-        self.stop_ev = threading.Event()
-        self.kills = 0
-        self.restarts = 0
-        self.ready_secs = []
-        self.not_ready = 0
-        self.errors = []
-
-    def stop(self):
-        self.stop_ev.set()
-        self.join(timeout=60)
-
-    def run(self):
-        try:
-            self._loop()
-        except Exception as e:  # noqa: BLE001 -- reported in the summary, not swallowed
-            self.errors.append(repr(e))
-            log(f"churn stopped: {e!r}")
-
-    def _loop(self):
-        if self.per_min <= 0 or not self.eligible:
-            return
-        gap = 60.0 / self.per_min
-        next_kill = time.monotonic() + gap * random.uniform(0.5, 1.5)
-        down = {}  # node -> restart time
-        waiting = {}  # node -> give-up time for readiness
-        while not self.stop_ev.is_set() and time.monotonic() < self.end_at:
-            now = time.monotonic()
-            if now >= next_kill:
-                up = [n for n in self.eligible if n.alive() and n not in down and n not in waiting]
-                if up:
-                    victim = random.choice(up)
-                    victim.kill()
-                    self.kills += 1
-                    down[victim] = now + self.down_secs
-                next_kill = now + gap * random.uniform(0.5, 1.5)
-            for n, at in list(down.items()):
-                if now >= at:
-                    del down[n]
-                    n.start()
-                    self.restarts += 1
-                    waiting[n] = now + 60
-            for n, give_up in list(waiting.items()):
-                if not n.alive():
-                    del waiting[n]
-                    continue
-                if n.readyz(timeout=1.0) == 200:
-                    n.ready = True
-                    self.ready_secs.append(time.monotonic() - n.started_at)
-                    del waiting[n]
-                elif now > give_up:
-                    self.not_ready += 1
-                    del waiting[n]
-            self.run_.check_crashes()
-            self.stop_ev.wait(0.2)
-        # Leave nobody down: restart what is still waiting for its restart.
-        for n in down:
-            n.start()
-            self.restarts += 1
-
-    def summary(self):
-        r = sorted(self.ready_secs)
-        return {"kills": self.kills, "restarts": self.restarts, "restart_to_ready_s": stats(r),
-                "restarts_not_ready_within_60s": self.not_ready, "errors": self.errors}
-
-
-# ---------------------------------------------------------------------------- helpers
-
-def stats(xs):
-    xs = sorted(xs)
-    if not xs:
-        return {"n": 0}
-
-    def q(p):
-        return round(xs[min(len(xs) - 1, int(p * len(xs)))], 4)
-    return {"n": len(xs), "min": round(xs[0], 4), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99),
-            "max": round(xs[-1], 4)}
-
-
-def put_value(node, value):
-    status, body = node.http("POST", "/dht/put", body=value, timeout=15)
-    if status != 200:
-        return None, status
-    j = json.loads(body)
-    return j["key"], j.get("stored_on")
-
-
-def get_ok(node, key, value, timeout=15):
-    """'ok', 'miss' (404), 'bad' (another status or body), or 'down' (no answer)."""
-    try:
-        status, body = node.http("GET", f"/dht/get/{key}", timeout=timeout)
-    except OSError:
-        return "down"
-    if status == 200:
-        return "ok" if body == value else "bad"
-    return "miss" if status == 404 else f"http_{status}"
-
-
-def closest_ids(node, target_hex, timeout=15):
-    status, body = node.http("GET", f"/dht/closest/{target_hex}", timeout=timeout)
-    if status != 200:
-        return None
-    return [x["id"] for x in json.loads(body)["nodes"]]
-
-
-def xor_dist(a_hex, b_hex):
-    return int(a_hex, 16) ^ int(b_hex, 16)
-
-
-def linfit(ts, ys):
-    """Least-squares slope (y per unit of t) and r squared."""
-    n = len(ts)
-    mt, my = sum(ts) / n, sum(ys) / n
-    stt = sum((t - mt) ** 2 for t in ts)
-    if stt == 0:
-        return 0.0, 0.0
-    sty = sum((t - mt) * (y - my) for t, y in zip(ts, ys))
-    syy = sum((y - my) ** 2 for y in ys)
-    slope = sty / stt
-    r2 = (sty * sty) / (stt * syy) if syy else 0.0
-    return slope, r2
-
-
-def random_value(lo=64, hi=1024):
-    return os.urandom(random.randint(lo, hi))
-
-
-def bounded_sleep(seconds):
-    end = time.monotonic() + seconds
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(left, 0.5))
+from chaos_procs import Churn, Run, Topology, bounded_sleep, closest_ids, get_ok, linfit, log, put_value, \
+    random_value, stats, xor_dist
 
 
 # ---------------------------------------------------------------------------- churn phase
@@ -589,7 +120,7 @@ def summarize_samples(samples, duration):
 
 # ---------------------------------------------------------------------------- partition
 
-def partition_phase(run, opts, results):
+def partition_phase(run, opts, results, keys):
     """Cuts group B (no seeds) off group A (the seeds) by bringing the trunk veth down; polls
     /readyz on B every 100 ms for the red time; writes on both sides while cut; heals and
     polls until every node reads the other side's writes and finds the true 3 closest nodes
@@ -648,24 +179,53 @@ def partition_phase(run, opts, results):
                               "authenticated and the join is never undone (Node::readiness)")
     log(f"  /readyz went red on {len(red_at)}/{len(group_b)} B nodes within {opts.red_window}s "
         f"({res['red_after_cut_s']})")
-    # Writes on each side while cut: the other side can read them only after the heal.
+    # Writes on each side while cut (in parallel: a put from a side that still lists the
+    # other side's nodes waits out their RPC timeouts): the other side can read them only
+    # after the heal.
     written = {"A": {}, "B": {}}
-    for side, members in (("A", group_a), ("B", group_b)):
-        for _ in range(opts.partition_keys):
-            v = random_value()
-            try:
-                key, _ = put_value(random.choice(members), v)
-            except OSError:
-                key = None
-            if key:
-                written[side][key] = v
+    put_secs = {"A": [], "B": []}
+    stored_on = {"A": [], "B": []}
+
+    def put_on(side, members):
+        v = random_value()
+        t = time.monotonic()
+        try:
+            key, on = put_value(random.choice(members), v)
+        except OSError:
+            return
+        if key:
+            written[side][key] = v
+            put_secs[side].append(time.monotonic() - t)
+            stored_on[side].append(on)
+
+    jobs = [pool.submit(put_on, side, members) for side, members in (("A", group_a), ("B", group_b))
+            for _ in range(opts.partition_keys)]
+    # Reads inside each side while cut, of the keys put before it, 8 a second.
+    reads = {"A": [], "B": []}
+    pre = list(keys.items())
+
+    def read_on(side, members):
+        key, value = random.choice(pre)
+        reads[side].append(get_ok(random.choice(members), key, value))
+
+    rounds = 0
+    while time.monotonic() < t_cut + opts.partition_secs and rounds < opts.partition_secs + 1 and pre:
+        t = time.monotonic()
+        jobs += [pool.submit(read_on, side, members) for side, members in (("A", group_a), ("B", group_b))
+                 for _ in range(4)]
+        rounds += 1
+        bounded_sleep(max(0.0, min(t + 1.0, t_cut + opts.partition_secs) - time.monotonic()))
+    wait_futures(jobs, timeout=60)
     res["written_while_cut"] = {s: len(w) for s, w in written.items()}
-    # Lookups inside B while cut (information: the B side still serves itself).
-    while time.monotonic() < t_cut + opts.partition_secs:
-        bounded_sleep(min(1.0, t_cut + opts.partition_secs - time.monotonic()))
+    res["put_while_cut_s"] = {s: stats(v) for s, v in put_secs.items()}
+    res["stored_on_while_cut"] = {s: stats(v) for s, v in stored_on.items()}
+    res["reads_while_cut"] = {s: {o: r.count(o) for o in sorted(set(r))} for s, r in reads.items()}
     tables_cut = {n.idx: n.metric("dht_routing_table_size") for n in run.nodes}
     res["table_sizes_before_heal"] = stats(list(tables_cut.values()))
-    log(f"  healing after {opts.partition_secs}s cut; wrote {res['written_while_cut']} while cut")
+    res["table_sizes_b_before_heal"] = stats([tables_cut[n.idx] for n in group_b])
+    res["cut_s"] = round(time.monotonic() - t_cut, 2)
+    log(f"  healing after a {res['cut_s']}s cut; wrote {res['written_while_cut']} while cut; reads while cut "
+        f"{res['reads_while_cut']}")
     topo.heal()
     t_heal = time.monotonic()
     probes = [os.urandom(32).hex() for _ in range(4)]
@@ -725,6 +285,7 @@ def soak(run, opts, results):
     acked = {}
     acked_lock = threading.Lock()
     counts = {"put_ok": 0, "put_fail": 0, "put_down": 0, "skipped_backlog": 0}
+    pool_values = [random_value() for _ in range(opts.value_pool)]
     gets = []  # (t, outcome)
     stop = threading.Event()
     t0 = time.monotonic()
@@ -741,7 +302,14 @@ def soak(run, opts, results):
         if not nodes:
             return
         n = random.choice(nodes)
-        v = random_value()
+        # With a value pool the puts cycle through a fixed set of values (content-addressed,
+        # so a repeat replaces): the stores stop growing once the pool is in (pool / rate
+        # seconds), and an RSS slope after that is not the data.
+        if pool_values:
+            with acked_lock:
+                v = pool_values[counts["put_ok"] % len(pool_values)]
+        else:
+            v = random_value()
         try:
             key, _ = put_value(n, v)
         except OSError:
@@ -858,6 +426,7 @@ def soak(run, opts, results):
             if miss:
                 lost.append(miss)
     res = {"nodes": len(run.nodes), "duration_s": opts.duration, "put_rate": opts.put_rate,
+           "value_pool": opts.value_pool,
            "get_rate": opts.get_rate, "puts": counts, "acked": len(acked), "lost": len(lost),
            "lost_examples": lost[:5], "verify_needed_another_node": retried, "churn": churn.summary()}
     counted = [g for g in gets if g[1] != "target_down"]
@@ -937,6 +506,8 @@ def main():
     p.add_argument("--replica", type=int, default=3)
     p.add_argument("--put-rate", type=float, default=10.0)
     p.add_argument("--get-rate", type=float, default=20.0)
+    p.add_argument("--value-pool", type=int, default=0,
+                   help="soak: put values drawn from this many fixed ones (0: every put a new value)")
     p.add_argument("--steady", type=int, default=4, help="soak: nodes 0..steady-1 are never killed")
     p.add_argument("--rss-interval", type=float, default=5.0)
     p.add_argument("--warmup", type=float, default=60.0)
@@ -965,9 +536,9 @@ def main():
         persist = opts.mode == "soak"
         run.start_nodes(opts.nodes, opts.seeds, [], persist)
         if opts.mode == "chaos":
-            churn_phase(run, opts, results)
+            keys = churn_phase(run, opts, results)
             if run.topo and not opts.no_partition:
-                partition_phase(run, opts, results)
+                partition_phase(run, opts, results, keys)
         else:
             soak(run, opts, results)
         run.check_crashes()
