@@ -413,10 +413,27 @@ def soak(run, opts, results):
             i += 1
             stop.wait(max(0.0, t0 + i * opts.rss_interval - time.monotonic()))
 
+    if opts.preload:
+        # Values put before the clock starts, one each, so that a run without puts
+        # (--put-rate 0) has keys to read and stores that stay the same size.
+        def preload(_):
+            v = random_value()
+            try:
+                key, _ = put_value(random.choice(run.live()), v)
+            except OSError:
+                return
+            if key:
+                with acked_lock:
+                    acked[key] = v
+        with ThreadPoolExecutor(max_workers=8) as pre:
+            list(pre.map(preload, range(opts.preload)))
+        log(f"preloaded {len(acked)}/{opts.preload} values")
+    t0 = time.monotonic()
+    end = t0 + opts.duration
     churn = Churn(run, run.nodes[opts.steady:], opts.churn, opts.down, end)
-    threads = [threading.Thread(target=pace, args=(put_once, opts.put_rate), daemon=True),
-               threading.Thread(target=pace, args=(get_once, opts.get_rate), daemon=True),
-               threading.Thread(target=sampler, daemon=True)]
+    threads = [threading.Thread(target=sampler, daemon=True)]
+    threads += [threading.Thread(target=pace, args=(fn, rate), daemon=True)
+                for fn, rate in ((put_once, opts.put_rate), (get_once, opts.get_rate)) if rate > 0]
     log(f"soak: {len(run.nodes)} nodes, {opts.duration}s, {opts.put_rate} puts/s, {opts.get_rate} gets/s, "
         f"{opts.churn}/min kills (nodes {opts.steady}..{len(run.nodes) - 1}), RSS every {opts.rss_interval}s")
     churn.start()
@@ -462,7 +479,7 @@ def soak(run, opts, results):
             if miss:
                 lost.append(miss)
     res = {"nodes": len(run.nodes), "duration_s": opts.duration, "put_rate": opts.put_rate,
-           "value_pool": opts.value_pool,
+           "value_pool": opts.value_pool, "preload": opts.preload,
            "get_rate": opts.get_rate, "puts": counts, "acked": len(acked), "lost": len(lost),
            "lost_examples": lost[:5], "verify_needed_another_node": retried, "churn": churn.summary()}
     counted = [g for g in gets if g[1] != "target_down"]
@@ -543,6 +560,7 @@ def main():
     p.add_argument("--replica", type=int, default=3)
     p.add_argument("--put-rate", type=float, default=10.0)
     p.add_argument("--get-rate", type=float, default=20.0)
+    p.add_argument("--preload", type=int, default=0, help="soak: values put before the clock starts")
     p.add_argument("--value-pool", type=int, default=0,
                    help="soak: put values drawn from this many fixed ones (0: every put a new value)")
     p.add_argument("--steady", type=int, default=4, help="soak: nodes 0..steady-1 are never killed")
