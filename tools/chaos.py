@@ -577,6 +577,9 @@ def main():
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_term)
+    # Started in the background by a shell without job control, SIGINT arrives ignored;
+    # Ctrl-C and kill -INT must still clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGHUP, on_term)
 
     run = Run(opts)

@@ -263,6 +263,22 @@ class Node:
         return None
 
 
+def loopback_port():
+    """A free port on 127.0.0.1 below the kernel's ephemeral range (32768 and up here), so
+    that a restarted node gets its port back: no outbound connection takes it meanwhile."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free loopback port in 20000-31999")
+
+
 class Run:
     def __init__(self, opts):
         self.opts = opts
@@ -292,6 +308,8 @@ class Run:
                 host, fd, ns = "127.0.0.1", None, None
             data_dir = os.path.join(self.dir, f"data{i}") if persist else None
             node = Node(self, i, host, fd, ns, args, data_dir)
+            if not self.topo:
+                node.port, node.admin_port = loopback_port(), loopback_port()
             self.nodes.append(node)
         first = self.nodes[:seeds]
         # Seeds first (each knows the seeds started before it), then everyone through them.
