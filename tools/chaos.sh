@@ -26,11 +26,12 @@ usage: tools/chaos.sh [--soak] [--nodes N] [--duration SECS] [--churn KILLS_PER_
   Soak (--soak): 32 nodes with persistent data dirs, 600 s, 10 puts/s and 20 gets/s,
   6 kills a minute (nodes 0-3 never), RSS of every daemon every 5 s; at the end every
   acknowledged put is read back and the RSS slopes are reported.
-  Other options (see tools/chaos.py --help): --loopback (127.0.0.1, no namespaces, no
-  partition), --no-partition, --down SECS, --samples N, --partition-secs SECS,
-  --put-rate R, --get-rate R, --rss-interval SECS, --warmup SECS, --json FILE, --keep
-  (keep logs and data dirs). Namespaces need root. Uses build-rel/svc-dht, else
-  build/svc-dht (override with SVC_DHT_BIN).
+  Other options (tools/chaos.py --help lists them all): --loopback (127.0.0.1, no
+  namespaces, no partition), --no-partition, --down SECS, --samples N,
+  --partition-secs SECS, --recover-window SECS, --put-rate R (0: reads only),
+  --preload N (values put before the soak's clock), --get-rate R, --rss-interval SECS,
+  --warmup SECS, --json FILE, --keep (keep logs and data dirs). Namespaces need root.
+  Uses build-rel/svc-dht, else build/svc-dht (override with SVC_DHT_BIN).
 USAGE
 }
 
