@@ -162,9 +162,10 @@ private:
                 print_text(resp, r);
             }
             // Found means something: providers for find-providers, a node that took the
-            // write for put and provide.
+            // write for put and provide. (lookup succeeds with its closest nodes, providers
+            // or not.)
             const bool empty =
-                (pending_.kind == core::ApiOp::find_providers && r.providers.empty()) ||
+                (req_.op == ClientOp::find_providers && r.providers.empty()) ||
                 ((req_.op == ClientOp::put || req_.op == ClientOp::provide) && r.stored_on == 0);
             if (status_ == EXIT_OK && empty) status_ = EXIT_FORCED;
         }
