@@ -304,7 +304,18 @@ private:
         bool dialing = false;
         DialId dial = 0;
         Time retry_at = 0;  // backing off until then (full jitter after each failure)
+        NodeId id;          // the id it proved (once up)
+        // A seed that left the routing table (its RPCs failed: a partition, or it was
+        // down) is dialed again from maintenance (rejoin_due); after such a dial
+        // succeeded, not again before recheck_at (it answers but stays out of the table,
+        // its bucket being full).
+        bool rejoining = false;
+        Time recheck_at = 0;
     };
+    // rejoin_due: seed |s| authenticated once, is neither in the table nor in session, and
+    // its backoff and recheck time have passed: dialing it again reconnects a node whose
+    // contacts on the seed's side all failed (it heals a partition).
+    bool rejoin_due(const Seed& s, Time now) const;
     // Whose inbound request budget a session draws from: the proven id of a peer that takes
     // sessions (kind 0), or for a client (ident port 0, whose keys are free to make) its
     // host: the IPv4 address (kind 4) or IPv6 /64 (kind 6). Reconnecting, with the same

@@ -8,7 +8,9 @@ namespace svcdht::core {
 
 void Node::add_seed(const PeerAddr& addr, Time now) {
     const InputCheck check{*this};
-    seeds_.push_back({addr, 0, false, false, 0});
+    Seed s;
+    s.addr = addr;
+    seeds_.push_back(s);
     if (!draining_) seed_dial(seeds_.size() - 1, now);
 }
 
@@ -41,6 +43,11 @@ void Node::seed_up(const Contact& seed, Time now) {
     start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
 }
 
+bool Node::rejoin_due(const Seed& s, Time now) const {
+    return s.up && !s.dialing && s.retry_at <= now && s.recheck_at <= now &&
+           !table_.contains(s.id) && by_id_.count(s.id) == 0;
+}
+
 Time Node::maintenance_due() const {
     if (draining_) return NEVER;
     Time due = NEVER;
@@ -49,6 +56,9 @@ Time Node::maintenance_due() const {
             if (!seed.dialing) due = std::min(due, seed.retry_at);
         return due;
     }
+    for (const Seed& seed : seeds_)
+        if (seed.up && !seed.dialing && !table_.contains(seed.id))
+            due = std::min(due, std::max(seed.retry_at, seed.recheck_at));
     for (int i = 0; i < table_.bucket_count(); ++i)
         due = std::min(due, table_.bucket_touched(i) + cfg_.refresh_interval);
     if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
@@ -72,6 +82,13 @@ void Node::maintenance(Time now) {
             if (!seeds_[i].dialing && seeds_[i].retry_at <= now) seed_dial(i, now);
     }
     if (table_.size() == 0) return;
+    // A seed that left the table while we kept other contacts: every contact on its side
+    // of a partition may be gone too, and nothing else would find them again.
+    for (size_t i = 0; i < seeds_.size(); ++i) {
+        if (!rejoin_due(seeds_[i], now)) continue;
+        seeds_[i].rejoining = true;
+        seed_dial(i, now);
+    }
     // Refresh buckets nobody touched for refresh_interval with a lookup of a random id in
     // their range; the periodic self-lookup keeps our own neighbourhood exact.
     uint32_t started = 0;

@@ -159,6 +159,9 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         Seed& s = seeds_[static_cast<size_t>(d->seed)];
         s.dialing = false;
         s.attempts = 0;
+        s.id = conn.id;
+        if (s.rejoining) s.recheck_at = now + SEED_RECHECK;
+        s.rejoining = false;
         if (!s.up) {
             s.up = true;
             log(LogLevel::info, "bootstrap seed authenticated",
@@ -203,7 +206,8 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
         ++s.attempts;
         ++counters_.bootstrap_dial_failures_total;
         const uint32_t shift = std::min<uint32_t>(s.attempts, 16);
-        const Time ceiling = std::min<Time>(SEED_BACKOFF_CAP, SEED_BACKOFF_BASE << shift);
+        const Time cap = s.up ? SEED_REJOIN_BACKOFF_CAP : SEED_BACKOFF_CAP;
+        const Time ceiling = std::min<Time>(cap, SEED_BACKOFF_BASE << shift);
         // Full jitter: a uniform wait in [0, ceiling), so restarted fleets do not
         // hammer a seed in lockstep.
         const Time wait = env_.rng->below(ceiling) + msec(1);
@@ -360,7 +364,10 @@ Readiness Node::readiness() const {
     r.warm_required = warm_dialed_ > 0 ? warm_required() : 0;
     const bool warm = warm_dialed_ > 0 && warm_up_ >= warm_required();
     r.bootstrap = r.seeds_up >= r.seeds_required || warm;
-    r.routing_ready = r.seeds_configured == 0 || joined_ || warm;
+    // Routing stays ready while the table holds a contact: a node whose every contact
+    // failed cannot route (it rejoins through its seeds, and is ready again once one
+    // answers).
+    r.routing_ready = r.seeds_configured == 0 || ((joined_ || warm) && table_.size() > 0);
     r.queues_ok = requests_.size() < cfg_.max_api_requests && rpcs_.size() < cfg_.max_inflight;
     r.draining = draining_;
     r.degraded = degraded_;

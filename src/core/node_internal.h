@@ -79,6 +79,12 @@ inline constexpr size_t MAX_EXPIRY_KEYS_PER_TURN = 100;
 // Bootstrap backoff: full jitter over base * 2^attempt, capped at 5 minutes.
 inline constexpr Time SEED_BACKOFF_BASE = secs(1);
 inline constexpr Time SEED_BACKOFF_CAP = secs(300);
+// A seed that was up and left the table is retried with backoff capped lower, so that a
+// healed partition is noticed within about this long (plus a maintenance round), and no
+// more often than every SEED_RECHECK while it answers but cannot enter the table (its
+// bucket is full).
+inline constexpr Time SEED_REJOIN_BACKOFF_CAP = secs(16);
+inline constexpr Time SEED_RECHECK = secs(600);
 
 // provider_info is what an API answer shows of one stored provider record, with its time
 // left at |now_unix| (walk.cc).

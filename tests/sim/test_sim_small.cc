@@ -273,3 +273,42 @@ TEST(SimNode, ReadinessFollowsBootstrapAndJoin) {
     EXPECT_EQ(r.seeds_up, 0u);
     EXPECT_EQ(r.seeds_configured, 1u);
 }
+
+// A partition that outlives every contact across it: the nodes of one side bootstrapped
+// off a seed on the other, and their lookups during the cut make every contact there fail
+// and leave the table. After the heal they must find the other side again on their own,
+// within half a minute: a seed that left the table is dialed again (with a short backoff).
+TEST(SimScenario, APartitionThatCostEveryContactAcrossHealsWithinHalfAMinute) {
+    constexpr uint32_t N = 16;
+    Tiny t(N, 11, false);
+    std::vector<uint8_t> group(N);
+    for (uint32_t h = N / 2; h < N; ++h) group[h] = 1;  // the seed, host 0, is in group 0
+    t.sim.partition(group);
+    // Ten minutes of lookups from every node: each contact across fails its RPCs.
+    for (int minute = 0; minute < 10; ++minute) {
+        for (uint32_t h = 0; h < N; ++h) {
+            NodeId target;
+            for (auto& b : target.b) b = static_cast<uint8_t>(t.sim.rng_draw(256));
+            t.sim.closest(h, target);
+        }
+        t.sim.run_until(t.sim.now() + secs(60));
+    }
+    uint32_t cut_off = 0;  // nodes without a single contact on the other side
+    for (uint32_t h = 0; h < N; ++h) {
+        bool across = false;
+        for (uint32_t o = 0; o < N; ++o)
+            across |= group[o] != group[h] && t.sim.node(h)->table().contains(t.sim.id(o));
+        cut_off += across ? 0 : 1;
+    }
+    ASSERT_EQ(cut_off, N) << "the cut must have cost every contact across it";
+    t.sim.heal();
+    t.sim.run_until(t.sim.now() + secs(30));
+    for (uint32_t h = 0; h < N; ++h) {
+        const uint32_t other = (h + N / 2) % N;  // a node on the other side
+        const RequestResult* r = t.wait(h, t.sim.closest(h, t.sim.id(other)));
+        ASSERT_NE(r, nullptr);
+        ASSERT_EQ(r->err, Err::ok) << "host " << h;
+        ASSERT_FALSE(r->nodes.empty());
+        EXPECT_EQ(r->nodes[0].id, t.sim.id(other)) << "host " << h << " finds the other side";
+    }
+}

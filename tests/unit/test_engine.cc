@@ -721,3 +721,29 @@ TEST(Engine, UnderLoadWritesAreShedBeforeReads) {
     ASSERT_EQ(seed.codes.size(), 15u);
     for (Code code : seed.codes) EXPECT_EQ(code, Code::ok) << "a read was refused";
 }
+
+// Routing is ready only while the table holds a contact: a node whose every contact failed
+// answers not ready (and rejoins through its seed), and is ready again once it answers.
+TEST(Engine, RoutingIsNotReadyOnceEveryContactFailedAndReadyAgainAfterTheRejoin) {
+    Engine e(no_hedges());
+    Remote& seed = e.seed(2);
+    e.advance(e.now + secs(1));
+    ASSERT_TRUE(e.node().readiness().routing_ready);
+    ASSERT_EQ(e.node().table().size(), 1u);
+    // The seed goes silent, then unreachable (a partition): its RPCs fail.
+    seed.answers = false;
+    seed.listening = false;
+    for (int i = 0; i < 4 && e.node().table().size() > 0; ++i) {
+        e.node().closest(id_of_byte(static_cast<uint8_t>(0x10 + i)), e.now);
+        e.peers().pump(e.now);
+        e.settle();
+        e.advance(e.now + secs(5));  // past the RPC timeout
+    }
+    ASSERT_EQ(e.node().table().size(), 0u) << "three failed RPCs evict the only contact";
+    EXPECT_FALSE(e.node().readiness().routing_ready);
+    seed.answers = true;
+    seed.listening = true;
+    e.advance(e.now + secs(400));  // the seed's backoff and a maintenance round
+    EXPECT_EQ(e.node().table().size(), 1u);
+    EXPECT_TRUE(e.node().readiness().routing_ready);
+}
