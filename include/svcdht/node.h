@@ -376,6 +376,7 @@ private:
     RequestResult& new_request(ApiOp op, const Key& key, std::string_view corr_id, Time now);
     bool api_gate(RequestResult& r, Time now);
     void complete(RequestResult& r, Err err, Time now);
+    void log_done(const RequestResult& r, Err err);
     // provide_round and put_round store our own record or value here (the store keeps it
     // and its lifetime, |until_unix|, for the next round) and then on the replica closest
     // nodes; they return the local store's refusal, and publish nothing then.

@@ -461,6 +461,31 @@ const RequestResult* Node::request_of(OwnerKind kind, uint64_t owner_id) const {
     return rit != requests_.end() ? rit->second.get() : nullptr;
 }
 
+// log_done writes the end of a request: at debug always, and a warning (rate-limited per
+// kind by the sink) for the failures an operator acts on: a lookup that ran out of time or
+// hops, a peer that could not be reached, a write the store refused.
+void Node::log_done(const RequestResult& r, Err err) {
+    const bool notable = err == Err::timeout || err == Err::deadline || err == Err::hop_budget ||
+                         err == Err::unreachable || err == Err::store_unavailable ||
+                         err == Err::store_full;
+    const bool debug = log_on(LogLevel::debug);
+    if (!debug && !(notable && log_on(LogLevel::warn))) return;
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.3f", static_cast<double>(r.elapsed) / 1e3);
+    const std::string k = r.op == ApiOp::ping ? std::string("-") : r.key.cid();
+    const std::string hops = std::to_string(r.hops);
+    const std::string rpcs = std::to_string(r.rpcs);
+    const std::initializer_list<LogField> fields = {{"corr_id", r.corr_id},
+                                                    {"op", api_op_name(r.op)},
+                                                    {"key", k},
+                                                    {"hops", hops},
+                                                    {"rpcs", rpcs},
+                                                    {"elapsed_ms", elapsed},
+                                                    {"outcome", err_name(err)}};
+    if (debug) log(LogLevel::debug, "request done", fields);
+    if (notable) log(LogLevel::warn, "request failed", fields);
+}
+
 void Node::complete(RequestResult& r, Err err, Time now) {
     auto it = requests_.find(r.id);
     if (it == requests_.end()) return;
@@ -468,34 +493,19 @@ void Node::complete(RequestResult& r, Err err, Time now) {
     requests_.erase(it);
     owned->err = err;
     owned->elapsed = now - owned->elapsed;
-    // The end of every request; at info for the failures an operator acts on (a lookup
-    // that timed out, a write the node refused), at debug for the rest.
-    const bool notable = err != Err::ok && err != Err::not_found && err != Err::no_peers;
-    const LogLevel level = notable ? LogLevel::info : LogLevel::debug;
-    if (log_on(level)) {
-        char elapsed[32];
-        std::snprintf(elapsed, sizeof elapsed, "%.3f", static_cast<double>(owned->elapsed) / 1e3);
-        const std::string k = owned->op == ApiOp::ping ? std::string("-") : owned->key.cid();
-        const std::string hops = std::to_string(owned->hops);
-        const std::string rpcs = std::to_string(owned->rpcs);
-        log(level, "request done",
-            {{"corr_id", owned->corr_id},
-             {"op", api_op_name(owned->op)},
-             {"key", k},
-             {"hops", hops},
-             {"rpcs", rpcs},
-             {"elapsed_ms", elapsed},
-             {"outcome", err_name(err)}});
-    }
-    if (auto w = api_writes_.find(owned->id); w != api_writes_.end()) {
-        // Our own write is acknowledged only once it is on disk (set_journal).
-        const uint64_t covering = w->second;
+    // Our own write is acknowledged only once it is on disk (set_journal): |covering| is
+    // the commit that must hold it (0: the journal could not take it).
+    auto w = api_writes_.find(owned->id);
+    const bool write = w != api_writes_.end();
+    const uint64_t covering = write ? w->second : 0;
+    if (write) {
         api_writes_.erase(w);
         if (covering == 0 && err == Err::ok) owned->err = err = Err::store_unavailable;
-        if (covering > commits_ && err == Err::ok) {
-            held_results_.push_back(std::move(owned));
-            return;
-        }
+    }
+    log_done(*owned, err);
+    if (write && covering > commits_ && err == Err::ok) {
+        held_results_.push_back(std::move(owned));
+        return;
     }
     if (err != Err::ok) counters_.error(err);
     Action a;

@@ -69,6 +69,21 @@ DhtMsg request(Op op, uint64_t rid) {
     return m;
 }
 
+// signed_add is an ADD_PROVIDER of |key| by |pub| for 600 s from now, serving |addrs|
+// (which the message views: keep them alive while it is used).
+DhtMsg signed_add(uint64_t rid, const Identity& pub, const NodeId& key,
+                  const std::vector<std::string_view>& addrs) {
+    DhtMsg add = request(Op::add_provider, rid);
+    add.has_rec = true;
+    add.rec.key = key;
+    add.rec.pk = pub.keys.pk;
+    add.rec.addrs = ItemList<std::string_view>::of(addrs);
+    add.rec.ttl = 600;
+    add.rec.ts = UNIX0;
+    sign_record(add.rec, crypto(), pub.keys.sk);
+    return add;
+}
+
 }  // namespace
 
 TEST(Node, PingAnswersWithTheObservedAddress) {
@@ -236,16 +251,8 @@ TEST(Node, RequirePqRefusesClassicalRecordsAndCountsTheDowngrade) {
     info.ident_port = 9444;
     h.node->on_session_open(PEER, info, 0, h.now);
     h.drain();
-    const Identity pub = identity(30);
-    std::vector<std::string_view> addrs = {"tcp://198.51.100.30:9444"};
-    DhtMsg add = request(Op::add_provider, 1);
-    add.has_rec = true;
-    add.rec.key = id_of_byte(0x44);
-    add.rec.pk = pub.keys.pk;
-    add.rec.addrs = ItemList<std::string_view>::of(addrs);
-    add.rec.ttl = 600;
-    add.rec.ts = UNIX0;
-    sign_record(add.rec, crypto(), pub.keys.sk);
+    const std::vector<std::string_view> addrs = {"tcp://198.51.100.30:9444"};
+    const DhtMsg add = signed_add(1, identity(30), id_of_byte(0x44), addrs);
     DhtMsg m;
     Bytes keep;
     ASSERT_TRUE(h.ask(add, &m, &keep));
@@ -367,17 +374,8 @@ TEST(Node, ReadsLeaveTheStoreAsItWas) {
     Bytes keep;
     ASSERT_TRUE(h.ask(put, &m, &keep));
     ASSERT_EQ(m.code, Code::ok);
-    const Identity pub = identity(31);
-    std::vector<std::string_view> addrs = {"tcp://198.51.100.31:9444"};
-    DhtMsg add = request(Op::add_provider, 2);
-    add.has_rec = true;
-    add.rec.key = id_of_byte(0x45);
-    add.rec.pk = pub.keys.pk;
-    add.rec.addrs = ItemList<std::string_view>::of(addrs);
-    add.rec.ttl = 600;
-    add.rec.ts = UNIX0;
-    sign_record(add.rec, crypto(), pub.keys.sk);
-    ASSERT_TRUE(h.ask(add, &m, &keep));
+    const std::vector<std::string_view> addrs = {"tcp://198.51.100.31:9444"};
+    ASSERT_TRUE(h.ask(signed_add(2, identity(31), id_of_byte(0x45), addrs), &m, &keep));
     ASSERT_EQ(m.code, Code::ok);
     std::vector<StoreEntryInfo> before, after;
     h.node->store().snapshot(h.now, before);
