@@ -272,6 +272,11 @@ void Peers::evict_oldest_handshake(Time now) {
     }
     if (oldest == nullptr) return;
     ++stats_.handshakes_evicted;
+    if (env_.log != nullptr && env_.log->enabled(LogLevel::warn)) {
+        const std::string from = oldest->remote.format();
+        const LogField f[] = {{"addr", from}};
+        env_.log->log(LogLevel::warn, "handshake evicted: max_handshakes reached", f);
+    }
     // A stranger cut to make room gets no goodbye: it would only hold its slot longer.
     lost(*oldest, Err::conn_evicted, false, now);
 }
@@ -294,6 +299,11 @@ void Peers::evict_for(const Slot& opened, Time now) {
     }
     if (victim == nullptr) return;
     ++stats_.evicted_idle;
+    if (env_.log != nullptr && env_.log->enabled(LogLevel::warn)) {
+        const std::string peer = victim->session->peer_id().hex();
+        const LogField f[] = {{"peer_id", peer}, {"contact", victim_contact ? "true" : "false"}};
+        env_.log->log(LogLevel::warn, "idle session evicted: max_conns reached", f);
+    }
     lost(*victim, Err::conn_evicted, true, now);
 }
 

@@ -194,12 +194,14 @@ def max_conns_bounds_open_sessions_and_strangers_only_displace_strangers():
     assert closed_soon(held[0]), "the oldest stranger was not cut"
     assert small.metric("dht_handshakes_evicted_total") >= 1
     assert small.metric("dht_conns_evicted_total") == 0
+    assert "handshake evicted: max_handshakes reached" in small.logs(), "an eviction is a warning"
     # Authenticated peers beyond max_conns take the place of idle sessions, strangers to the
     # routing table first: the seed, a contact, stays.
     peers = [Peer("127.0.0.1", small.port).handshake() for _ in range(9)]
     poll(lambda: small.metric("dht_conns_evicted_total") >= 2, 10, "idle sessions evicted over max_conns")
     assert small.metric("dht_active_sessions") <= 8
     assert seed.metric("dht_active_sessions") >= 1, "the seed's session was evicted"
+    assert "idle session evicted: max_conns reached" in small.logs()
     assert peers[-1].ping().get("code", 1000) == 1000
     still_serving(small)
     for s in held + [fifth]:
