@@ -44,9 +44,12 @@ public:
     int run() {
         if (!init()) return EXIT_FORCED;
         const core::Seed32 seed = random_seed();
-        corr_id_ = admin::make_corr_id(uint64_t{seed[0]} << 56 | uint64_t{seed[1]} << 48 |
-                                           uint64_t{seed[2]} << 40 | uint64_t{seed[3]} << 32,
-                                       1);
+        // The correlation id comes from randomness of its own: make_corr_id can be inverted,
+        // and the identity's seed must not show in it.
+        const core::Seed32 corr = random_seed();
+        uint64_t corr_seed = 0;
+        for (int i = 0; i < 8; ++i) corr_seed = corr_seed << 8 | corr[static_cast<size_t>(i)];
+        corr_id_ = admin::make_corr_id(corr_seed, 1);
         DhtSettings ds = dht_settings(cfg_, true);
         if (req_.op == ClientOp::ping) ds.bootstrap.clear();
         std::string err;

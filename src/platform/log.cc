@@ -129,6 +129,9 @@ void Logger::flush_window_counts(uint64_t now, bool all) {
 void Logger::flush() {
     if (warn_windows_.empty()) return;
     const uint64_t now = mono_ms();
+    // Called every loop turn: the windows are looked at once a second at most.
+    if (now - last_flush_ms_ < 1000) return;
+    last_flush_ms_ = now;
     flush_window_counts(now, false);
     // Windows that ended with nothing suppressed hold nothing to tell.
     std::erase_if(warn_windows_, [&](const auto& kv) {

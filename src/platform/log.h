@@ -58,6 +58,7 @@ private:
     bool json_ = false;
     bool journald_ = false;
     std::map<std::string, Window, std::less<>> warn_windows_;
+    uint64_t last_flush_ms_ = 0;
 };
 
 // The daemon's one logger (process-wide state belongs to the daemon, never to the core).
