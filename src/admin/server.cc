@@ -316,9 +316,11 @@ void Server::Conn::respond(HttpResponse resp) {
         std::snprintf(elapsed, sizeof elapsed, "%.3f",
                       static_cast<double>(uv_hrtime() - started_ns) / 1e6);
         const std::string status = std::to_string(resp.status);
+        const std::string_view route =
+            route_label.empty() ? std::string_view("other") : std::string_view(route_label);
         const core::LogField f[] = {{"corr_id", corr_id},
                                     {"method", method},
-                                    {"route", route_label.empty() ? "other" : route_label},
+                                    {"route", route},
                                     {"status", status},
                                     {"elapsed_ms", elapsed}};
         server->log_->log(core::LogLevel::debug, "http request", f);
