@@ -3,7 +3,7 @@
 //
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
-//           [--hedge-after MS] [--hop-budget H]
+//           [--hedge-after MS] [--adaptive-hedge] [--hop-budget H]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
 //           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
 //           [--json]
@@ -55,7 +55,8 @@ void usage(FILE* f) {
     std::fputs(
         "usage: dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P]\n"
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
-        "               [--replica R] [--disjoint D] [--hedge-after MS] [--hop-budget H]\n"
+        "               [--replica R] [--disjoint D] [--hedge-after MS] [--adaptive-hedge] "
+        "[--hop-budget H]\n"
         "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
@@ -242,6 +243,8 @@ int main(int argc, char** argv) {
                                   : Setting{&c.node.hop_budget, core::HOP_BUDGET_RANGE};
             need(v && parse_u64(v, &n) && r.range.holds(n));
             *r.field = static_cast<uint32_t>(n);
+        } else if (a == "--adaptive-hedge") {
+            c.node.adaptive_hedge = true;
         } else if (a == "--hedge-after") {
             need(v && parse_u64(v, &n) && core::HEDGE_AFTER_MS_RANGE.holds(n));
             c.node.hedge_after = core::msec(n);

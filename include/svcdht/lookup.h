@@ -9,13 +9,18 @@
 // - Disjoint paths (S/Kademlia): the seeds are dealt round-robin to d paths, a contact
 //   learned on path p stays on path p, and a contact already known to any path is never
 //   added again, so no node is queried by two paths. Each path has its own alpha.
-// - A path ends when its k closest non-failed candidates have all answered. With hedging
-//   on (beta > 0) a candidate marked slow no longer blocks the end (a soft timeout); its
+// - A path ends when its `need` closest non-failed candidates have all answered (k for a
+//   node lookup, `replica` for a publish: go-libp2p's rule). With hedging on (beta > 0) a
+//   candidate marked slow lends its slot to a hedge at once, but blocks the end until it
+//   is marked late as well (a soft timeout, LATE_FACTOR hedge delays); its
 //   answer is still merged while the lookup runs. One refinement: a slow candidate nearer
 //   the target than every answered candidate keeps blocking until it is abandoned (its RPC
 //   timed out, or its connection is still not up rpc_timeout after the query began),
 //   because its answer would change the nearest result. Without this, one link in the
 //   latency tail makes a lookup miss the very node it looks for.
+// - When alpha answers in a row bring nothing nearer than the nearest candidate known,
+//   the path is stalled: every unasked candidate among its `need` closest is asked at
+//   once (the rule of the Kademlia paper), until an answer brings progress again.
 // - A referrer that handed out a contact proving another id is distrusted for the rest of
 //   the lookup: its other fresh contacts are dropped unasked and its later answers are not
 //   merged (S/Kademlia-style, against liars that fill answers with fabricated ids).
@@ -43,6 +48,9 @@ struct LookupParams {
     uint32_t beta = 1;
     uint32_t disjoint = 1;
     uint32_t hop_budget = 6;
+    // need: how many of the closest candidates must answer before the lookup ends (0 = k).
+    // `closest` needs all k; a provide or put only the `replica` it will store on.
+    uint32_t need = 0;
 };
 
 struct Candidate {
@@ -53,7 +61,8 @@ struct Candidate {
     uint8_t depth = 1;
     uint8_t path = 0;
     State st = State::fresh;
-    bool slow = false;       // unanswered after hedge_after
+    bool slow = false;       // unanswered after its hedge delay: lends its slot to a hedge
+    bool late = false;       // unanswered after LATE_FACTOR hedge delays: a soft timeout
     bool abandoned = false;  // no longer waited for, even if it is the nearest
     bool hedge = false;      // sent as a hedge
 };
@@ -82,6 +91,9 @@ public:
     // have: hedging is on (beta > 0), a candidate on its path is left to ask, and beta
     // slow queries on that path already hold the hedges (dht_hedge_budget_exhausted_total).
     bool mark_slow(const NodeId& id);
+    // mark_late records that it is still unanswered after LATE_FACTOR hedge delays: from
+    // then on it no longer blocks the end unless it is the nearest (the soft timeout).
+    void mark_late(const NodeId& id);
     void mark_abandoned(const NodeId& id);
 
     // finished is true when every path has ended (or finish() was called).
@@ -111,6 +123,12 @@ private:
     std::vector<Candidate> cands_;  // ordered by distance to the target
     std::vector<NodeId> distrusted_;
     uint32_t next_path_ = 0;  // round-robin cursor for next_query
+    // Per path: answers in a row that brought nothing closer than the nearest candidate
+    // already known, whether the last answer did, and whether the path is stalled (alpha
+    // quiet answers: every unasked candidate among the `need` nearest is asked at once).
+    std::vector<uint8_t> quiet_;
+    std::vector<uint8_t> improved_;
+    std::vector<uint8_t> stalled_;
     bool finished_ = false;
 };
 

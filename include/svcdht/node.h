@@ -56,6 +56,12 @@ struct NodeConfig {
     uint32_t hop_budget = DEFAULT_HOP_BUDGET;
     Time rpc_timeout = msec(DEFAULT_RPC_TIMEOUT_MS);
     Time hedge_after = msec(DEFAULT_HEDGE_AFTER_MS);
+    // adaptive_hedge: a lookup query is slow once it outlasts the round trips it needs
+    // times the peer's smoothed RTT plus four deviations (the node's estimate across all
+    // peers for one not yet timed); hedge_after is then only the value before any sample.
+    // Off by default: it waits on a peer known to be slow, and so loses the tail rescue
+    // with 5 % slow nodes (docs/PERFORMANCE.md has both).
+    bool adaptive_hedge = false;
     Time lookup_deadline = msec(DEFAULT_DEADLINE_MS);
     Time refresh_interval = secs(15 * 60);
     uint64_t ttl_secs = DEFAULT_TTL_SECS;
@@ -197,6 +203,8 @@ public:
     // on_dial_failed: the dial never produced an open session (refused, timed out, or the
     // handshake failed; Err::peer_id_mismatch when the peer proved another id).
     void on_dial_failed(DialId dial, Err why, Time now);
+    // on_dial_connected: the dial's TCP connection is up (its handshake is next).
+    void on_dial_connected(DialId dial);
     // on_frame: one Data payload from an open session.
     void on_frame(PeerRef ref, ByteView payload, Time now);
     void on_timer(Time now);
@@ -356,6 +364,7 @@ private:
     // when it failed with |why|. Whoever waits for it hears the outcome here.
     void rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
+    Time hedge_delay(const Rpc& r) const;
     static RateKey rate_key(const SessionInfo& info);
     StoreSource store_source(const Conn& c) const;
     bool take_peer_token(const RateKey& key, Time now);
@@ -482,6 +491,7 @@ private:
     // (erased when the RPC ends) rather than in the lazy heap: no spurious wake-ups.
     std::set<std::pair<Time, uint64_t>> rpc_timeouts_;
     std::set<std::pair<Time, uint64_t>> rpc_hedges_;
+    RttEstimate net_rtt_;  // round trips of answered RPCs, all peers together
     uint64_t timer_seq_ = 0;
 
     std::vector<Action> actions_;

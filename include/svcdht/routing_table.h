@@ -36,12 +36,25 @@ inline constexpr size_t REPLACEMENTS_PER_BUCKET = 8;
 // known good, and pinging it for every newcomer would cost a session per inbound request.
 inline constexpr Time STALE_AFTER = secs(15 * 60);
 
+// RttEstimate is a smoothed round trip and its mean deviation, updated as in RFC 6298
+// (gains 1/8 and 1/4), in microseconds.
+struct RttEstimate {
+    uint32_t srtt_us = 0;  // 0 = no sample yet
+    uint32_t rttvar_us = 0;
+
+    void add(Time sample);
+    bool known() const { return srtt_us != 0; }
+    // bound is srtt + 4 rttvar: the time within which an answer is expected.
+    Time bound() const { return Time{srtt_us} + 4 * Time{rttvar_us}; }
+};
+
 struct Contact {
     NodeId id;
     PeerAddr addr;       // routing address: the IP we saw and the port of their ident
     Time last_seen = 0;  // last time they answered or sent us something
     Time added = 0;
-    uint32_t rtt_us = 0;         // EWMA of RPC round trips, 0 = unknown
+    uint32_t rtt_us = 0;         // smoothed RPC round trip (RFC 6298), 0 = unknown
+    uint32_t rttvar_us = 0;      // its mean deviation
     uint16_t fails = 0;          // consecutive failed RPCs
     uint16_t bad_referrals = 0;  // contacts they handed us that proved another id
 };

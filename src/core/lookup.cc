@@ -20,6 +20,10 @@ Lookup::Lookup(const LookupParams& p, const NodeId& self) : p_(p), self_(self) {
     if (p_.disjoint == 0) p_.disjoint = 1;
     if (p_.alpha == 0) p_.alpha = 1;
     if (p_.k == 0) p_.k = 1;
+    if (p_.need == 0 || p_.need > p_.k) p_.need = p_.k;
+    quiet_.assign(p_.disjoint, 0);
+    improved_.assign(p_.disjoint, 0);
+    stalled_.assign(p_.disjoint, 0);
     cands_.reserve(std::min<size_t>(64, size_t{p_.k} * CAND_FACTOR * p_.disjoint));
 }
 
@@ -84,7 +88,16 @@ bool Lookup::learn(const Candidate& from, const NodeInfo& n) {
     c.path = from.path;
     if (c.depth > p_.hop_budget) c.st = Candidate::State::too_deep;
     insert(c);
-    return find(n.id) != nullptr;
+    const Candidate* in = find(n.id);
+    if (in == nullptr) return false;
+    if (in->st == Candidate::State::too_deep) return true;
+    // Nearer than every live candidate of the path known before it: progress.
+    for (const Candidate& x : cands_) {
+        if (x.path != c.path || x.st == Candidate::State::failed) continue;
+        if (x.id == n.id) improved_[c.path] = 1;
+        break;
+    }
+    return true;
 }
 
 void Lookup::distrust(const NodeId& referrer) {
@@ -122,14 +135,17 @@ Candidate* Lookup::next_query(bool* hedge) {
         }
         // Each slow query lends its slot to a hedge, at most beta of them.
         const uint32_t capacity = p_.alpha + std::min(p_.beta, slow);
-        if (inflight >= capacity) continue;
+        const bool room = inflight < capacity;
+        if (!room && stalled_[path] == 0) continue;
         // Only candidates among the k closest live ones are worth asking: beyond them the
-        // termination rule is already satisfied.
+        // termination rule is already satisfied. A stalled path asks every unasked one
+        // among the `need` closest at once, whatever is in flight (the paper's rule).
         uint32_t rank = 0;
         for (Candidate& c : cands_) {
             if (c.path != path) continue;
             if (c.st == Candidate::State::failed || c.st == Candidate::State::too_deep) continue;
             if (++rank > p_.k) break;
+            if (!room && rank > p_.need) break;
             if (c.st != Candidate::State::fresh) continue;
             c.st = Candidate::State::inflight;
             c.hedge = inflight >= p_.alpha;
@@ -141,7 +157,17 @@ Candidate* Lookup::next_query(bool* hedge) {
 }
 
 void Lookup::answered(const NodeId& id) {
-    if (Candidate* c = find(id)) c->st = Candidate::State::answered;
+    Candidate* c = find(id);
+    if (c == nullptr) return;
+    c->st = Candidate::State::answered;
+    const uint32_t path = c->path;
+    if (improved_[path] != 0) {
+        quiet_[path] = 0;
+        stalled_[path] = 0;
+    } else if (quiet_[path] < 255 && ++quiet_[path] >= p_.alpha) {
+        stalled_[path] = 1;
+    }
+    improved_[path] = 0;
 }
 
 void Lookup::failed(const NodeId& id) {
@@ -166,9 +192,17 @@ bool Lookup::mark_slow(const NodeId& id) {
     return unasked && slow > p_.beta;
 }
 
+void Lookup::mark_late(const NodeId& id) {
+    if (Candidate* c = find(id); c != nullptr && c->st == Candidate::State::inflight) {
+        c->slow = true;
+        c->late = true;
+    }
+}
+
 void Lookup::mark_abandoned(const NodeId& id) {
     if (Candidate* c = find(id); c != nullptr && c->st == Candidate::State::inflight) {
         c->slow = true;
+        c->late = true;
         c->abandoned = true;
     }
 }
@@ -181,11 +215,11 @@ bool Lookup::path_done(uint32_t path) const {
         if (c.st == Candidate::State::failed || c.st == Candidate::State::too_deep) continue;
         if (c.st == Candidate::State::fresh) return false;
         if (c.st == Candidate::State::inflight) {
-            const bool soft = c.slow && p_.beta > 0 && (answered_before || c.abandoned);
+            const bool soft = c.late && p_.beta > 0 && (answered_before || c.abandoned);
             if (!soft) return false;
         }
         answered_before |= c.st == Candidate::State::answered;
-        if (++rank >= p_.k) break;
+        if (++rank >= p_.need) break;
     }
     return true;
 }

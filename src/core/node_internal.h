@@ -107,6 +107,7 @@ struct Node::Dial {
     NodeId expect;
     int seed = -1;                  // index in seeds_, or -1
     bool warm = false;              // a contact restored from disk (warm_contacts)
+    bool connected = false;         // its TCP connection is up (on_dial_connected)
     std::vector<uint64_t> pending;  // rids to send once open
 };
 
@@ -122,6 +123,7 @@ struct Node::Rpc {
     Time sent = 0;
     Time deadline = NEVER;  // RPC timeout, once transmitted (in rpc_timeouts_)
     Time hedge_at = NEVER;  // next hedge check (in rpc_hedges_)
+    Time hedge_delay = 0;   // slow once unanswered this long after created
     bool retried = false;   // already sent again after its session closed
     OwnerKind owner_kind = OwnerKind::none;
     uint64_t owner_id = 0;

@@ -163,6 +163,7 @@ PeerRef Peers::connected(DialId dial, const PeerAddr& remote, Time now) {
     }
     const Dialing d = *it;
     dialing_.erase(it);
+    node_.on_dial_connected(dial);
     const PeerRef ref = add(false, dial, remote, d.has_expect ? &d.expect : nullptr, now);
     drain(now);
     return ref;

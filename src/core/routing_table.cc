@@ -156,6 +156,18 @@ SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, 
     return SeenResult::replacement;
 }
 
+void RttEstimate::add(Time sample) {
+    const auto r = static_cast<uint32_t>(std::clamp<Time>(sample, 1, UINT32_MAX / 2));
+    if (srtt_us == 0) {
+        srtt_us = r;
+        rttvar_us = r / 2;
+        return;
+    }
+    const uint32_t dev = srtt_us > r ? srtt_us - r : r - srtt_us;
+    rttvar_us = static_cast<uint32_t>((3 * uint64_t{rttvar_us} + dev) / 4);
+    srtt_us = std::max<uint32_t>(1, static_cast<uint32_t>((7 * uint64_t{srtt_us} + r) / 8));
+}
+
 void RoutingTable::rpc_ok(const NodeId& id, Time rtt, Time now) {
     if (id == self_) return;
     const auto i = static_cast<size_t>(bucket_index(id));
@@ -164,10 +176,10 @@ void RoutingTable::rpc_ok(const NodeId& id, Time rtt, Time now) {
     for (size_t j = 0; j < live.size(); ++j) {
         if (live[j].id != id) continue;
         Contact c = live[j];
-        const auto sample = static_cast<uint32_t>(std::min<Time>(rtt, UINT32_MAX));
-        // EWMA with weight 1/4 for the new sample: smooth, yet a changed path shows
-        // within a handful of RPCs.
-        c.rtt_us = c.rtt_us == 0 ? sample : (3 * c.rtt_us + sample) / 4;
+        RttEstimate e{c.rtt_us, c.rttvar_us};
+        e.add(rtt);
+        c.rtt_us = e.srtt_us;
+        c.rttvar_us = e.rttvar_us;
         c.fails = 0;
         c.last_seen = now;
         live.erase(live.begin() + static_cast<std::ptrdiff_t>(j));

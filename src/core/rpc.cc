@@ -209,6 +209,7 @@ void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
     ++counters_
           .rpcs_total[static_cast<size_t>(op_index(m.op))][static_cast<size_t>(code_index(m.code))];
     const Time rtt = now - r->sent;
+    net_rtt_.add(rtt);
     if (c.routable) {
         if (table_.contains(c.id)) {
             table_.rpc_ok(c.id, rtt, now);
@@ -219,6 +220,24 @@ void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
     rpc_done(*r, &c, &m, Err::ok, now);
 }
 
+void Node::on_dial_connected(DialId dial) {
+    if (auto it = dials_.find(dial); it != dials_.end()) it->second->connected = true;
+}
+
+// hedge_delay: how long a lookup query may go unanswered before it counts as slow. With
+// adaptive_hedge, the round trips it needs (one on an open session; three when it waits
+// for a dial: TCP, the handshake, then the request) times the peer's smoothed RTT plus four
+// deviations, or the node's estimate across all peers for a peer it has not timed yet.
+Time Node::hedge_delay(const Rpc& r) const {
+    if (!cfg_.adaptive_hedge) return cfg_.hedge_after;
+    RttEstimate e = net_rtt_;
+    if (const Contact* c = r.know_id ? table_.find(r.peer) : nullptr; c && c->rtt_us != 0)
+        e = {c->rtt_us, c->rttvar_us};
+    if (!e.known()) return cfg_.hedge_after;
+    const Time trips = r.ref != 0 ? 1 : 3;
+    return std::clamp<Time>(trips * e.bound(), MIN_HEDGE_DELAY, cfg_.rpc_timeout);
+}
+
 void Node::hedge_check(uint64_t rid, Time now) {
     auto it = rpcs_.find(rid);
     if (it == rpcs_.end() || it->second->owner_kind != OwnerKind::lookup) return;
@@ -226,15 +245,27 @@ void Node::hedge_check(uint64_t rid, Time now) {
     auto lit = lookups_.find(r.owner_id);
     if (lit == lookups_.end()) return;
     if (lit->second->lk.find(r.peer) == nullptr) return;
-    // A query unanswered hedge_after after the lookup sent it (dial included) is slow: it
-    // lends its slot to a hedge. It is abandoned (stops blocking the end even when it is the
-    // nearest candidate) by its RPC timeout once connected, or here if its connection is
-    // still not up rpc_timeout after it began.
+    // A query unanswered one hedge delay after the lookup sent it (dial included) is slow:
+    // it lends its slot to a hedge. LATE_FACTOR delays on it is late: it stops blocking the
+    // end unless it is the nearest candidate (a far link is waited for, a slow peer is
+    // not). A query whose peer has not even accepted the TCP connection is late after two
+    // delays: that peer is most likely gone. A join or refresh only fills the table and
+    // needs no exact answer: its queries are late as soon as they are slow. A query is
+    // abandoned (stops blocking even when nearest) by its RPC timeout once connected, or
+    // here if its connection is still not up rpc_timeout after it began.
+    Candidate& c = *lit->second->lk.find(r.peer);
+    const Time slow_at = r.created + r.hedge_delay;
+    auto dit = r.ref == 0 ? dials_.find(r.dial) : dials_.end();
+    const bool unconnected = dit != dials_.end() && !dit->second->connected;
+    const bool fills_table =
+        lit->second->purpose == Purpose::join || lit->second->purpose == Purpose::refresh;
+    const Time factor = fills_table ? 1 : unconnected ? 2 : LATE_FACTOR;
+    const Time late_at = r.created + factor * r.hedge_delay;
     Time next = NEVER;
-    if (r.created + cfg_.hedge_after > now) {
-        next = r.created + cfg_.hedge_after;
+    if (now < slow_at) {
+        next = slow_at;
     } else {
-        if (!lit->second->lk.find(r.peer)->slow && log_on(LogLevel::debug)) {
+        if (!c.slow && log_on(LogLevel::debug)) {
             const RequestResult* req = request_of(r.owner_kind, r.owner_id);
             log(LogLevel::debug, "hedge: a slow query lends its slot",
                 {{"corr_id", req != nullptr ? std::string_view(req->corr_id) : "-"},
@@ -242,9 +273,14 @@ void Node::hedge_check(uint64_t rid, Time now) {
                  {"op", op_name(r.op)}});
         }
         if (lit->second->lk.mark_slow(r.peer)) ++counters_.hedge_budget_exhausted_total;
+        if (now < late_at) {
+            next = late_at;
+        } else {
+            lit->second->lk.mark_late(r.peer);
+        }
         if (r.ref == 0) {
             if (r.created + cfg_.rpc_timeout > now) {
-                next = r.created + cfg_.rpc_timeout;
+                next = std::min(next, r.created + cfg_.rpc_timeout);
             } else {
                 lit->second->lk.mark_abandoned(r.peer);
             }

@@ -47,6 +47,8 @@ uint64_t Node::start_lookup(LookupKind kind, const Key& target, Purpose purpose,
     p.beta = o.beta >= 0 ? static_cast<uint32_t>(o.beta) : cfg_.beta;
     p.disjoint = o.disjoint != 0 ? o.disjoint : cfg_.disjoint;
     p.hop_budget = cfg_.hop_budget;
+    // A publish stores on the replica closest, so it ends once they have answered.
+    if (purpose == Purpose::publish) p.need = cfg_.replica;
     auto l = std::make_unique<LookupState>(p, self_->id);
     l->id = next_lookup_++;
     l->purpose = purpose;
@@ -102,7 +104,8 @@ void Node::pump_lookup(uint64_t lid, Time now) {
         if (hedge) ++counters_.hedge_spawned_total;
         if (p.beta > 0) {
             Rpc& r = *rpcs_.at(rid);
-            r.hedge_at = now + cfg_.hedge_after;
+            r.hedge_delay = hedge_delay(r);
+            r.hedge_at = now + r.hedge_delay;
             rpc_hedges_.insert({r.hedge_at, rid});
         }
     }

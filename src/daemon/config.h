@@ -88,6 +88,7 @@ struct Config {
     uint64_t per_prefix_max = 0, prefix_max_pct = 0;
     bool exempt_private = true;
     bool require_pq = false;
+    bool adaptive_hedge = false;
 
     // For every key: where its value came from ("default", "file PATH", "env NAME",
     // "flag --x") and the effective value as text.

@@ -98,8 +98,21 @@ std::vector<KeyDef> engine_keys() {
             .flag = "--hedge-after",
             .metavar = "MS",
             .unit = "ms",
-            .help = "a lookup RPC unanswered this long may be hedged",
+            .help = "a lookup RPC unanswered this long may be hedged (with adaptive_hedge: "
+                    "only until the first round trip is measured)",
             .u = &Config::hedge_after_ms,
+        },
+        {
+            .key = "adaptive_hedge",
+            .type = K::boolean,
+            .def = "false",
+            .env = "RON_DHT_ADAPTIVE_HEDGE",
+            .flag = "--adaptive-hedge",
+            .metavar = "BOOL",
+            .help = "hedge a lookup RPC after the round trips it needs times the peer's "
+                    "smoothed RTT plus four deviations, not after the fixed hedge_after_ms; "
+                    "more exact on far links, slower past peers that are slow",
+            .b = &Config::adaptive_hedge,
         },
         {
             .key = "deadline_ms",

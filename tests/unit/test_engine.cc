@@ -419,6 +419,35 @@ TEST(Engine, AQuerySilentForHedgeAfterLendsItsSlotToAHedge) {
     EXPECT_GE(e.node().counters().hedge_spawned_total, 1u);
 }
 
+// With adaptive_hedge the delay follows the round trips measured so far, not the fixed
+// hedge_after: here every answer is instant, so the hedge goes at the floor, 10 ms.
+TEST(Engine, AnAdaptiveHedgeFollowsTheMeasuredRoundTripsNotTheFixedDelay) {
+    NodeConfig c;
+    c.alpha = 1;
+    c.beta = 1;
+    c.hedge_after = msec(250);
+    c.adaptive_hedge = true;
+    Engine e(c);
+    Remote& a = e.remote(7);
+    Remote& b = e.remote(8);
+    Remote& slow = e.remote(9);
+    slow.answers = false;
+    e.node().add_seed(a.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    a.nodes = {{slow.id.id, slow.addr}, {b.id.id, b.addr}};
+    e.advance(e.now + msec(1));
+    e.node().closest(slow.id.id, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_EQ(slow.count(Op::find_node), 1u);
+    const Time asked = slow.got.front().second;
+    e.advance(asked + MIN_HEDGE_DELAY - 1);
+    EXPECT_EQ(b.count(Op::find_node), 0u);
+    e.advance(asked + MIN_HEDGE_DELAY);
+    EXPECT_EQ(b.count(Op::find_node), 1u) << "hedged at the floor, long before 250 ms";
+}
+
 TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
     NodeConfig c;
     c.alpha = 1;

@@ -124,7 +124,7 @@ TEST(Lookup, SoftTimeoutEndsWithoutSlowCandidatesUnlessNearestAndNotAbandoned) {
     l.seed(contacts({10, 20}));
     drain_queries(l);
     l.answered(near(20));
-    l.mark_slow(near(10));
+    l.mark_late(near(10));
     EXPECT_FALSE(l.finished())
         << "10 is nearer than all answered: its answer would change the result";
     l.mark_abandoned(near(10));
@@ -135,13 +135,15 @@ TEST(Lookup, SoftTimeoutEndsWithoutSlowCandidatesUnlessNearestAndNotAbandoned) {
     drain_queries(m);
     m.answered(near(10));
     m.mark_slow(near(20));
+    EXPECT_FALSE(m.finished()) << "slow lends a slot to a hedge, but is still waited for";
+    m.mark_late(near(20));
     EXPECT_TRUE(m.finished());
     // Without hedging (beta 0) a slow candidate always blocks.
     Lookup n(params(2, 3, 0), self_far());
     n.seed(contacts({10, 20}));
     drain_queries(n);
     n.answered(near(10));
-    n.mark_slow(near(20));
+    n.mark_late(near(20));
     EXPECT_FALSE(n.finished());
 }
 
@@ -225,4 +227,55 @@ TEST(Lookup, FabricatedFailuresDoNotPushOutLiveCandidates) {
         l.failed(near(x));
     }
     EXPECT_NE(l.find(near(600)), nullptr) << "a live candidate survives ten failed nearer ones";
+}
+
+TEST(Lookup, APublishEndsOnceItsNeedClosestHaveAnswered) {
+    LookupParams p = params(5, 2, 0);
+    p.need = 2;
+    Lookup l(p, self_far());
+    l.seed(contacts({10, 20, 30, 40, 50}));
+    auto q = drain_queries(l);
+    ASSERT_EQ(q.size(), 2u);
+    l.answered(near(20));
+    EXPECT_FALSE(l.finished()) << "10 is nearer and unanswered";
+    l.answered(near(10));
+    EXPECT_TRUE(l.finished()) << "the 2 closest answered and nothing unasked is nearer";
+    // The same answers do not end a lookup that needs all k.
+    Lookup full(params(5, 2, 0), self_far());
+    full.seed(contacts({10, 20, 30, 40, 50}));
+    drain_queries(full);
+    full.answered(near(20));
+    full.answered(near(10));
+    EXPECT_FALSE(full.finished());
+}
+
+TEST(Lookup, AlphaAnswersWithoutProgressAskEveryUnaskedOneAmongTheClosestAtOnce) {
+    Lookup l(params(6, 2, 0), self_far());
+    l.seed(contacts({10, 20, 30, 40, 50, 60}));
+    auto q = drain_queries(l);
+    ASSERT_EQ(q.size(), 2u);
+    // 10 hands out 5, nearer than every candidate known: progress, one query in its place.
+    l.learn(*l.find(near(10)), {near(5), PeerAddr::v4(9, 9, 9, 9, 1)});
+    l.answered(near(10));
+    q = drain_queries(l);
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0], near(5));
+    // 20 hands out 35 (not nearer than 5), 5 hands out nothing: alpha answers in a row
+    // without progress, so the path is stalled and every unasked one of the 6 closest
+    // (5, 10, 20, 30, 35, 40) goes at once; 50 is beyond them.
+    l.learn(*l.find(near(20)), {near(35), PeerAddr::v4(9, 9, 9, 8, 1)});
+    l.answered(near(20));
+    q = drain_queries(l);
+    ASSERT_EQ(q.size(), 1u) << "one quiet answer is not a stall";
+    EXPECT_EQ(q[0], near(30));
+    l.answered(near(5));
+    q = drain_queries(l);
+    EXPECT_EQ(q, (std::vector<NodeId>{near(35), near(40)}));
+    EXPECT_EQ(l.inflight(), 3u) << "30 and the two asked at once, over alpha";
+    // An answer bringing a nearer node ends the stall: alpha again.
+    l.learn(*l.find(near(30)), {near(1), PeerAddr::v4(9, 9, 9, 7, 1)});
+    l.answered(near(30));
+    q = drain_queries(l);
+    EXPECT_TRUE(q.empty()) << "35 and 40 in flight fill alpha";
+    EXPECT_EQ(l.inflight(), 2u);
 }

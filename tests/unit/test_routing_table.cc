@@ -141,15 +141,17 @@ TEST(RoutingTable, FailuresWithoutReplacementRemoveAfterThree) {
     EXPECT_FALSE(t.contains(a));
 }
 
-TEST(RoutingTable, RttIsAnEwma) {
+TEST(RoutingTable, RttIsSmoothedWithItsDeviationAsInRfc6298) {
     SeededRng rng(4);
     RoutingTable t(rand_id(rng), 20, no_caps());
     const NodeId a = rand_id(rng);
     t.seen(a, public_addr(1), 1);
-    t.rpc_ok(a, 100, 2);
-    EXPECT_EQ(t.find(a)->rtt_us, 100u);
-    t.rpc_ok(a, 500, 3);
-    EXPECT_EQ(t.find(a)->rtt_us, 200u);  // (3*100 + 500) / 4
+    t.rpc_ok(a, 800, 2);
+    EXPECT_EQ(t.find(a)->rtt_us, 800u);
+    EXPECT_EQ(t.find(a)->rttvar_us, 400u);  // the first sample's half
+    t.rpc_ok(a, 1600, 3);
+    EXPECT_EQ(t.find(a)->rttvar_us, 500u);  // (3*400 + |800 - 1600|) / 4
+    EXPECT_EQ(t.find(a)->rtt_us, 900u);     // (7*800 + 1600) / 8
 }
 
 TEST(RoutingTable, PerBucketPrefixCap) {
