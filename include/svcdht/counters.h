@@ -37,6 +37,10 @@ namespace svcdht::core {
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \
+    X(replication_retries_total, "dht_replication_retries_total",                                  \
+      "Owed replication pushes sent on a later try, once the peer had room")                       \
+    X(replication_given_up_total, "dht_replication_given_up_total",                                \
+      "Replication pushes given up: the peer stayed busy through every try, or too many owed")     \
     X(republishes_total, "dht_republishes_total",                                                  \
       "Republish rounds of our own records and values")                                            \
     X(pq_downgrade_attempts_total, "dht_pq_downgrade_attempts_total",                              \

@@ -280,6 +280,9 @@ public:
     // lookups_inflight counts the lookups running, by purpose (lookup_purpose_name).
     std::array<uint32_t, LOOKUP_PURPOSE_COUNT> lookups_inflight() const;
     ReplicationHeld replication_held() const;
+    // replication_owed counts the pushes to closer nodes still owed: the peer (or the
+    // node) had no room for another RPC, and they are tried again with a doubling delay.
+    size_t replication_owed() const;
     uint64_t unix_now(Time now) const;
     // add_session_stats folds a finished session's counters into the node's; the totals
     // of every session that ended are session_totals().
@@ -295,6 +298,7 @@ public:
     struct Rpc;
     struct LookupState;
     struct Publish;
+    struct OwedPush;
 
 private:
     struct InputCheck;
@@ -355,7 +359,7 @@ private:
     void learn_contact(const NodeId& id, const PeerAddr& addr, Time now);
     void contact_removed(const Contact& c, Time now);
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
-                      OwnerKind owner_kind, uint64_t owner_id, Time now);
+                      OwnerKind owner_kind, uint64_t owner_id, Time now, Err* why = nullptr);
     void transmit(Rpc& r, PeerRef ref, Time now);
     void detach(const Rpc& r);
     std::unique_ptr<Rpc> take_rpc(uint64_t rid);  // out of the table and its timers, or null
@@ -400,8 +404,13 @@ private:
     // (null: it failed or was refused).
     void publish_rpc_done(uint64_t pid, const NodeId* peer, Time now);
     void replication_observed(uint32_t copies);
-    void push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
-                          OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent);
+    size_t push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
+                            OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent,
+                            size_t from = 0);
+    void push_or_owe(const Key& key, const NodeId& to, const PeerAddr& addr, Time now,
+                     uint32_t* sent);
+    void owe(const Key& key, const NodeId& to, const PeerAddr& addr, size_t at, Time now);
+    void retry_owed(Time now);
     void key_stored(const Key& key, Time now);
     NodeId replica_radius(const Key& key);
     void replication_on_add(const Contact& c, Time now);
@@ -469,6 +478,7 @@ private:
 
     // Copies confirmed by the last publish rounds, a ring (replication_held()).
     std::array<uint32_t, REPLICATION_SAMPLES> replication_copies_{};
+    std::vector<OwedPush> owed_;      // at most MAX_OWED_PUSHES
     size_t replication_samples_ = 0;  // rounds seen, all time
 
     // Durability (set_journal): commits reported so far, acknowledgements waiting for the

@@ -238,6 +238,9 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_replication_sampled_keys",
           "Publish and replication rounds the replication gauges summarize",
           static_cast<double>(held.samples));
+    gauge("dht_replication_owed",
+          "Replication pushes owed to peers that had no room for them, waiting for a retry",
+          static_cast<double>(node.replication_owed()));
     gauge("dht_store_persistent", "1 when the store is kept on disk (amnesia off)",
           net.persistent ? 1 : 0);
     gauge("dht_store_writes_refused",

@@ -62,6 +62,7 @@ Time Node::maintenance_due() const {
     for (int i = 0; i < table_.bucket_count(); ++i)
         due = std::min(due, table_.bucket_touched(i) + cfg_.refresh_interval);
     if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
+    for (const OwedPush& o : owed_) due = std::min(due, o.due);
     return due;
 }
 
@@ -82,6 +83,7 @@ void Node::maintenance(Time now) {
             if (!seeds_[i].dialing && seeds_[i].retry_at <= now) seed_dial(i, now);
     }
     if (table_.size() == 0) return;
+    retry_owed(now);
     // A seed that left the table while we kept other contacts: every contact on its side
     // of a partition may be gone too, and nothing else would find them again.
     for (size_t i = 0; i < seeds_.size(); ++i) {

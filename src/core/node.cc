@@ -417,6 +417,9 @@ void Node::check_invariants() const {
         SVCDHT_CHECK(r->ref == 0 || conns_.count(r->ref) != 0, "a sent RPC's session is open");
         SVCDHT_CHECK(r->ref != 0 || dials_.count(r->dial) != 0, "an unsent RPC waits on a dial");
     }
+    SVCDHT_CHECK(owed_.size() <= MAX_OWED_PUSHES, "owed replication pushes stay bounded");
+    for (const OwedPush& o : owed_)
+        SVCDHT_CHECK(o.tries < MAX_OWED_TRIES, "an owed push is given up after its last try");
     for (const auto& [lid, l] : lookups_) {
         const LookupParams& p = l->lk.params();
         SVCDHT_CHECK(l->lk.inflight() <= (p.alpha + p.beta) * p.disjoint + p.k * 3 * p.disjoint,

@@ -68,6 +68,11 @@ inline constexpr size_t MAX_PROVIDERS_PER_ANSWER = 20;
 inline constexpr size_t MAX_PENDING_PER_DIAL = 64;
 // Replication pushes started per table change, to pace bursts.
 inline constexpr uint32_t MAX_PUSHES_PER_ROUND = 256;
+// Replication pushes owed to a busy peer: at most this many node-wide (the rest are given
+// up and counted), tried again at maintenance rounds after 10, 20, 40 ... s, at most
+// MAX_OWED_TRIES times (about 10 minutes in all).
+inline constexpr size_t MAX_OWED_PUSHES = 4096;
+inline constexpr uint8_t MAX_OWED_TRIES = 6;
 // Held keys' rounds (replication and republishing) run at once; more that come due
 // together wait for the next maintenance interval.
 inline constexpr size_t MAX_KEY_ROUNDS_PER_TURN = 16;
@@ -109,6 +114,16 @@ struct Node::Dial {
     bool warm = false;              // a contact restored from disk (warm_contacts)
     bool connected = false;         // its TCP connection is up (on_dial_connected)
     std::vector<uint64_t> pending;  // rids to send once open
+};
+
+// A push of one key's records and value to a closer node that had no room for it yet.
+struct Node::OwedPush {
+    Key key;
+    NodeId to;
+    PeerAddr addr;
+    size_t from = 0;  // the first item (records, then the value) not sent yet
+    Time due = 0;
+    uint8_t tries = 0;
 };
 
 struct Node::Rpc {

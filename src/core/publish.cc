@@ -85,8 +85,10 @@ void Node::publish_targets_found(uint64_t pid, const std::vector<NodeInfo>& node
             req.has_val = true;
             req.val = p.value;
             if (send_rpc(n.id, n.addr, true, req, OwnerKind::publish, pid, now) != 0) ++sent;
-        } else {
-            push_record_rpcs(p.key, n.id, n.addr, OwnerKind::publish, pid, now, &sent);
+        } else if (const size_t at =
+                       push_record_rpcs(p.key, n.id, n.addr, OwnerKind::publish, pid, now, &sent);
+                   at != SIZE_MAX) {
+            owe(p.key, n.id, n.addr, at, now);
         }
         p.pending += sent;
     }
@@ -144,26 +146,101 @@ ReplicationHeld Node::replication_held() const {
     return h;
 }
 
-void Node::push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
-                            OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent) {
+// push_record_rpcs sends |key|'s records and then its value to |to|, from item |from| on.
+// It returns the index of the first item the peer or the node had no room for (busy), or
+// SIZE_MAX when every item went out (or failed for good).
+size_t Node::push_record_rpcs(const Key& key, const NodeId& to, const PeerAddr& addr,
+                              OwnerKind owner_kind, uint64_t owner_id, Time now, uint32_t* sent,
+                              size_t from) {
     store_.records(key, now, MAX_PROVIDERS_PER_ANSWER, scratch_records_);
     const std::vector<const StoredRecord*> recs = scratch_records_;
+    size_t item = 0;
+    Err why = Err::ok;
     for (const StoredRecord* s : recs) {
+        if (item++ < from) continue;
         DhtMsg req;
         req.op = Op::add_provider;
         req.has_rec = true;
         std::vector<std::string_view> views;
         req.rec = s->view(key, views);
-        if (send_rpc(to, addr, true, req, owner_kind, owner_id, now) != 0) ++*sent;
+        if (send_rpc(to, addr, true, req, owner_kind, owner_id, now, &why) != 0) {
+            ++*sent;
+        } else if (why == Err::busy) {
+            return item - 1;
+        }
     }
-    if (const StoredValue* v = store_.value(key, now)) {
+    if (const StoredValue* v = store_.value(key, now); v != nullptr && item++ >= from) {
         DhtMsg req;
         req.op = Op::put_value;
         req.has_key = true;
         req.key = key;
         req.has_val = true;
         req.val = v->value;
-        if (send_rpc(to, addr, true, req, owner_kind, owner_id, now) != 0) ++*sent;
+        if (send_rpc(to, addr, true, req, owner_kind, owner_id, now, &why) != 0) {
+            ++*sent;
+        } else if (why == Err::busy) {
+            return item - 1;
+        }
+    }
+    return SIZE_MAX;
+}
+
+// push_or_owe pushes |key| to |to| for replication; what the peer has no room for now is
+// owed and tried again at later maintenance rounds (retry_owed), instead of waiting for the
+// key's next round hours later.
+void Node::push_or_owe(const Key& key, const NodeId& to, const PeerAddr& addr, Time now,
+                       uint32_t* sent) {
+    const size_t at = push_record_rpcs(key, to, addr, OwnerKind::replicate, 0, now, sent);
+    if (at != SIZE_MAX) owe(key, to, addr, at, now);
+}
+
+// owe remembers that |to| still lacks |key|'s items from |at| on. (The store may change
+// before the retry; an item sent twice is harmless, one skipped comes with the key's round.)
+void Node::owe(const Key& key, const NodeId& to, const PeerAddr& addr, size_t at, Time now) {
+    for (OwedPush& o : owed_) {
+        if (o.key == key && o.to == to) {
+            o.from = std::min(o.from, at);
+            return;
+        }
+    }
+    if (owed_.size() >= MAX_OWED_PUSHES) {
+        ++counters_.replication_given_up_total;
+        return;
+    }
+    owed_.push_back({key, to, addr, at, now + MAINTENANCE_INTERVAL, 0});
+}
+
+size_t Node::replication_owed() const {
+    return owed_.size();
+}
+
+void Node::retry_owed(Time now) {
+    for (size_t i = 0; i < owed_.size();) {
+        OwedPush& o = owed_[i];
+        if (o.due > now) {
+            ++i;
+            continue;
+        }
+        if (!store_.holds(o.key, now)) {  // expired meanwhile: nothing is owed any more
+            owed_.erase(owed_.begin() + static_cast<std::ptrdiff_t>(i));
+            continue;
+        }
+        uint32_t sent = 0;
+        const size_t at =
+            push_record_rpcs(o.key, o.to, o.addr, OwnerKind::replicate, 0, now, &sent, o.from);
+        counters_.replication_retries_total += sent;
+        if (at == SIZE_MAX) {
+            owed_.erase(owed_.begin() + static_cast<std::ptrdiff_t>(i));
+            continue;
+        }
+        o.from = at;
+        if (++o.tries >= MAX_OWED_TRIES) {
+            ++counters_.replication_given_up_total;
+            owed_.erase(owed_.begin() + static_cast<std::ptrdiff_t>(i));
+            continue;
+        }
+        o.due = now + (MAINTENANCE_INTERVAL << o.tries);
+        ++i;
     }
 }
 
@@ -201,7 +278,7 @@ void Node::replication_on_add(const Contact& c, Time now) {
         if (!store_.holds(key, now)) return true;
         if (radius_code(xor_distance(c.id, key)) <= radius) {
             uint32_t sent = 0;
-            push_record_rpcs(key, c.id, c.addr, OwnerKind::replicate, 0, now, &sent);
+            push_or_owe(key, c.id, c.addr, now, &sent);
             pushes += sent;
             radius = radius_code(replica_radius(key));
         }
@@ -223,7 +300,7 @@ void Node::replication_on_remove(const Contact& c, Time now) {
                 // A sure member already (codes are equal only for nearly equal distances).
                 if (radius_code(xor_distance(m.id, key)) < radius) continue;
                 uint32_t sent = 0;
-                push_record_rpcs(key, m.id, m.addr, OwnerKind::replicate, 0, now, &sent);
+                push_or_owe(key, m.id, m.addr, now, &sent);
                 pushes += sent;
             }
             radius = radius_code(replica_radius(key));

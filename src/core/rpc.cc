@@ -10,9 +10,13 @@
 namespace svcdht::core {
 
 uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
-                        OwnerKind owner_kind, uint64_t owner_id, Time now) {
+                        OwnerKind owner_kind, uint64_t owner_id, Time now, Err* why) {
+    Err unused = Err::ok;
+    Err& err = why != nullptr ? *why : unused;
+    err = Err::unreachable;  // ourselves, or no address to dial
     if (know_id && to == self_->id) return 0;
     if (!addr.valid() || addr.port == 0) return 0;
+    err = Err::busy;
     if (rpcs_.size() >= cfg_.max_inflight) {
         counters_.error(Err::busy);
         return 0;
@@ -39,6 +43,7 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
     rpcs_.emplace(rid, std::move(r));
     // The RPC timeout runs from transmission (see transmit); until then the dial's own
     // timeout bounds the wait.
+    err = Err::ok;
     if (c != nullptr) {
         transmit(ref, c->ref, now);
         return rid;
@@ -56,6 +61,7 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
     if (d->pending.size() >= MAX_PENDING_PER_DIAL) {
         rpcs_.erase(rid);
         counters_.error(Err::too_many_requests);
+        err = Err::busy;  // the dial's queue is full: room comes once it opens
         return 0;
     }
     d->pending.push_back(rid);

@@ -316,6 +316,8 @@ TEST(Routes, MetricsShowLookupsInFlightReplicationAndStoreLimits) {
     has(text, "dht_lookups_inflight{purpose=\"api\"} 0");
     has(text, "dht_replication_factor_target 3");
     has(text, "dht_replication_sampled_keys 0");
+    has(text, "dht_replication_owed 0");
+    has(text, "dht_replication_given_up_total 0");
     has(text, "dht_store_max_bytes 67108864");
     has(text, "dht_store_max_records 100000");
     has(text, "dht_bootstrap_seeds_configured 2");

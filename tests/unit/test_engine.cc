@@ -30,10 +30,12 @@ struct Remote {
     SeededRng rng;
     PeerAddr addr;
     std::unique_ptr<Session> s;
-    PeerRef ref = 0;              // the node's session with it
-    bool listening = true;        // dials to it connect
-    bool answers = true;          // it answers requests (else it is silent after the handshake)
-    std::vector<NodeInfo> nodes;  // what it answers FIND_NODE with
+    PeerRef ref = 0;        // the node's session with it
+    bool listening = true;  // dials to it connect
+    bool answers = true;    // it answers requests (else it is silent after the handshake)
+    bool hold = false;      // it keeps requests unanswered until Engine::release
+    std::vector<Bytes> held;
+    std::vector<NodeInfo> nodes;           // what it answers FIND_NODE with
     std::vector<std::pair<Op, Time>> got;  // requests it received, and when
     std::vector<NodeId> targets;           // the target of each FIND_NODE it received
     std::vector<Code> codes;               // the codes of the responses it received
@@ -51,7 +53,7 @@ struct Remote {
 
 class Engine {
 public:
-    explicit Engine(NodeConfig cfg = {}) : rng_(1) {
+    explicit Engine(NodeConfig cfg = {}, SessionConfig scfg = {}) : rng_(1), scfg_(scfg) {
         cfg.listen_port = 9444;
         cfg.unix_epoch_offset_us = static_cast<int64_t>(T0_UNIX) * 1000000;
         scfg_.listen_port = 9444;
@@ -120,6 +122,17 @@ public:
             settle();
         }
         now = t;
+        settle();
+    }
+
+    // release has |r| answer the requests it held, and answer at once from then on.
+    void release(Remote& r) {
+        r.hold = false;
+        std::vector<Bytes> held = std::move(r.held);
+        for (const Bytes& p : held) {
+            r.got.pop_back();  // counted again by answer()
+            answer(r, p);
+        }
         settle();
     }
 
@@ -205,6 +218,10 @@ private:
         }
         r.got.push_back({m.op, now});
         if (m.op == Op::find_node) r.targets.push_back(m.target);
+        if (r.hold) {
+            r.held.emplace_back(payload.begin(), payload.end());
+            return;
+        }
         if (!r.answers) return;
         DhtMsg a;
         a.op = m.op;
@@ -775,4 +792,66 @@ TEST(Engine, RoutingIsNotReadyOnceEveryContactFailedAndReadyAgainAfterTheRejoin)
     e.advance(e.now + secs(400));  // the seed's backoff and a maintenance round
     EXPECT_EQ(e.node().table().size(), 1u);
     EXPECT_TRUE(e.node().readiness().routing_ready);
+}
+
+// A closer node with no room for more requests (max_inflight_per_peer in flight to it) is
+// owed the rest of a replication, not skipped until the key's next round hours later: the
+// pushes wait, counted in dht_replication_owed, and go out at the next maintenance round.
+TEST(Engine, ReplicationPushesABusyPeerHadNoRoomForAreOwedAndSentLater) {
+    NodeConfig c = no_hedges();
+    c.max_inflight_per_peer = 4;
+    c.refresh_interval = secs(100000);
+    Engine e(c);
+    Remote& seed = e.seed(2);
+    // Eight keys stored here by another publisher (the seed carries them).
+    for (uint8_t k = 0; k < 8; ++k) add_provider_from(e, seed, id_of_byte(0x60 + k), 41, 3600);
+    ASSERT_EQ(e.node().store().record_count(), 8u);
+    // A new node: with fewer than replica contacts every key's replica set takes it in, so
+    // it is pushed all eight at once, and it answers nothing for now.
+    Remote& near = e.remote(3);
+    near.hold = true;
+    (void)e.node().ping(near.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    ASSERT_TRUE(e.node().table().contains(near.id.id));
+    const size_t first = near.count(Op::add_provider);
+    EXPECT_EQ(first, 4u) << "the per-peer cap";
+    EXPECT_EQ(e.node().replication_owed(), 4u);
+    EXPECT_GE(e.node().counters().error_total[static_cast<size_t>(Err::busy)], 1u);
+    // It answers; the owed pushes go at the next maintenance round.
+    e.release(near);
+    EXPECT_EQ(near.count(Op::add_provider), first) << "nothing before the round";
+    e.advance(e.now + secs(10));
+    EXPECT_EQ(near.count(Op::add_provider), 8u) << "every key reached it";
+    EXPECT_EQ(e.node().replication_owed(), 0u);
+    EXPECT_EQ(e.node().counters().replication_retries_total, 8u - first);
+    EXPECT_EQ(e.node().counters().replication_given_up_total, 0u);
+}
+
+// A peer that stays busy is tried MAX_OWED_TRIES times with doubling delays, then given up
+// and counted; nothing is owed for ever.
+TEST(Engine, AnOwedPushToAPeerThatStaysBusyIsGivenUpAfterItsTries) {
+    NodeConfig c = no_hedges();
+    c.max_inflight_per_peer = 2;
+    c.rpc_timeout = secs(100000);  // the held requests never time out: it stays busy
+    c.refresh_interval = secs(100000);
+    SessionConfig s;
+    s.idle_timeout = secs(100000);
+    Engine e(c, s);
+    Remote& seed = e.seed(2);
+    for (uint8_t k = 0; k < 3; ++k) add_provider_from(e, seed, id_of_byte(0x60 + k), 41, 7200);
+    Remote& near = e.remote(3);
+    near.hold = true;
+    near.cfg.idle_timeout = s.idle_timeout;
+    (void)e.node().ping(near.addr, e.now);
+    e.peers().pump(e.now);
+    e.settle();
+    const size_t owed = e.node().replication_owed();
+    ASSERT_GE(owed, 1u);
+    e.advance(e.now + secs(10 + 20 + 40 + 80 + 160 + 320) - 1);
+    EXPECT_EQ(e.node().replication_owed(), owed) << "still trying";
+    e.advance(e.now + secs(20));
+    EXPECT_EQ(e.node().replication_owed(), 0u);
+    EXPECT_EQ(e.node().counters().replication_given_up_total, owed);
+    EXPECT_EQ(e.node().counters().replication_retries_total, 0u);
 }
