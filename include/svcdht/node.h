@@ -171,6 +171,9 @@ struct SessionInfo {
     NodeId id;                // proven by the handshake
     PeerAddr remote;          // the socket's remote address (ip and port)
     uint16_t ident_port = 0;  // the port from the peer's ident (0 = accepts no sessions)
+    // handshake_rtt: from our ident to the peer's auth, one round trip on either side
+    // (the peer signs our nonce as soon as it has our ident). 0 = not measured.
+    Time handshake_rtt = 0;
 };
 
 struct Readiness {

@@ -85,6 +85,8 @@ public:
 
     // rpc_ok records a successful RPC round trip (updates RTT, clears failures).
     void rpc_ok(const NodeId& id, Time rtt, Time now);
+    // rtt_first_sample gives a contact with no RTT yet its first sample (a handshake's).
+    void rtt_first_sample(const NodeId& id, Time rtt);
     // rpc_failed counts a failed RPC. It returns true if the contact was removed (replaced
     // from the cache, or over MAX_CONTACT_FAILS); |removed| then holds it.
     bool rpc_failed(const NodeId& id, Contact* removed = nullptr);

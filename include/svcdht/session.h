@@ -136,6 +136,8 @@ public:
     const NodeId& peer_id() const { return peer_id_; }
     const PublicKey& peer_pk() const { return peer_pk_; }
     uint16_t peer_port() const { return peer_port_; }
+    // started is when the session began (our HELLO and ident went out).
+    Time started() const { return started_; }
     const SessionStats& stats() const { return stats_; }
 
 private:

@@ -145,7 +145,12 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     conns_.emplace(ref, std::move(c));
     by_id_[info.id].push_back(ref);
     ++counters_.sessions_opened_total;
-    if (conn.routable) learn_contact(conn.id, conn.route, now);
+    if (conn.routable) {
+        learn_contact(conn.id, conn.route, now);
+        // The handshake timed a round trip: a contact that only ever dialed us (we sent it
+        // no RPC yet) has an RTT too.
+        if (info.handshake_rtt > 0) table_.rtt_first_sample(conn.id, info.handshake_rtt);
+    }
     if (resweep_ && joined_ && !draining_ && table_.size() >= cfg_.k) {
         resweep_ = false;
         start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);

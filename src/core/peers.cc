@@ -204,6 +204,7 @@ void Peers::feed(Slot& s, ByteView bytes, Time now) {
                 info.id = ss.peer_id();
                 info.remote = s.remote;
                 info.ident_port = ss.peer_port();
+                info.handshake_rtt = now - ss.started();
                 node_.on_session_open(s.ref, info, s.dial, now);
                 // A session that has proved its id may take the place of an idle one.
                 if (open_ > limits_.max_conns) evict_for(s, now);

@@ -188,6 +188,19 @@ void RoutingTable::rpc_ok(const NodeId& id, Time rtt, Time now) {
     }
 }
 
+void RoutingTable::rtt_first_sample(const NodeId& id, Time rtt) {
+    const auto i = static_cast<size_t>(bucket_index(id));
+    if (id == self_ || i >= buckets_.size()) return;
+    for (Contact& c : buckets_[i].live) {
+        if (c.id != id || c.rtt_us != 0) continue;
+        RttEstimate e;
+        e.add(rtt);
+        c.rtt_us = e.srtt_us;
+        c.rttvar_us = e.rttvar_us;
+        return;
+    }
+}
+
 bool RoutingTable::remove_at(Bucket& b, size_t i) {
     wide_add(b.live[i].addr, -1);
     b.live.erase(b.live.begin() + static_cast<std::ptrdiff_t>(i));

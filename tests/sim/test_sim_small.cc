@@ -117,6 +117,24 @@ TEST(SimScenario, ProvideAndFindAcrossTheNetwork) {
     EXPECT_EQ(r.success_rate, 1.0);
 }
 
+// A contact learned from a session it dialed to us has an RTT at once, timed by the
+// handshake (before, rtt_ms stayed 0 until we sent it an RPC of our own).
+TEST(SimNode, AContactThatDialedUsHasTheHandshakesRoundTrip) {
+    Sim sim(Tiny::make(7, true, false));
+    sim.add_host();
+    sim.add_host();
+    sim.start(0, {});
+    sim.start(1, {0});
+    const Contact* c = nullptr;
+    for (int i = 0; i < 10000 && c == nullptr; ++i) {
+        sim.run_until(sim.now() + msec(1));
+        c = sim.node(0)->table().find(sim.id(1));
+    }
+    ASSERT_NE(c, nullptr) << "host 1 dialed host 0";
+    EXPECT_GT(c->rtt_us, 0u) << "as soon as the session opened";
+    EXPECT_LT(c->rtt_us, 2'000'000u);
+}
+
 TEST(SimNode, PutOnOneNodeGetOnAnother) {
     Tiny t(12);
     const Bytes v = {'h', 'e', 'l', 'l', 'o'};
