@@ -134,6 +134,20 @@ TEST(Scenario, LookupsOnRealLinksEndWhenTheirNeedAnsweredAndStayExact) {
     EXPECT_LE(put.latency_ms(0.5), 400.0);
 }
 
+// The seeds' chaos SLO for loss: with half of all deliveries lost once (each then waits for
+// a TCP retransmission, at least 200 ms), lookups still all succeed and take at most 7 hops.
+TEST(Scenario, HalfTheDeliveriesLostKeepsEveryLookupWithinSevenHops) {
+    ScenarioConfig c = base("slow");
+    c.slow = 0;
+    c.loss = 0.5;
+    c.lookups = 500;
+    const Report r = run_scenario(c);
+    show("50 % loss, 20/100 ms", r);
+    EXPECT_EQ(r.success_rate, 1.0);
+    EXPECT_LE(r.hops_p99, 7);
+    EXPECT_EQ(r.extra.at("unanswered"), 0);
+}
+
 TEST(Scenario, QuarterOfNodesCrashReplicaThree) {
     ScenarioConfig c = base("churn");
     c.node.replica = 3;
