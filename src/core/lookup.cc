@@ -35,15 +35,22 @@ void Lookup::insert(Candidate c) {
     // Over the cap on this path: drop the farthest candidate that is not in flight,
     // answered or failed. Failed ones do not count: they must not push live candidates
     // out (a liar's answer is all failures), and they stay so they are not learned again.
+    // The new candidate itself stays if it ranks among the k nearest live ones: once the
+    // cap's worth had been asked, the cap used to drop every newly learned candidate
+    // however near (found at 10,000 nodes: two lookups ended after 60 RPCs without the
+    // true nearest). Fresh candidates stay capped; the asked ones are bounded by the RPCs.
     const uint32_t cap = p_.k * CAND_FACTOR;
     uint32_t live = 0;
     for (const Candidate& x : cands_)
         live += x.path == c.path && x.st != Candidate::State::failed ? 1u : 0u;
     if (live > cap) {
+        uint32_t rank = live + 1;  // of cands_[i] among the path's live candidates
         for (size_t i = cands_.size(); i-- > 0;) {
             const Candidate& x = cands_[i];
-            if (x.path != c.path) continue;
+            if (x.path != c.path || x.st == Candidate::State::failed) continue;
+            --rank;
             if (x.st != Candidate::State::fresh && x.st != Candidate::State::too_deep) continue;
+            if (x.id == c.id && rank <= p_.k) break;
             cands_.erase(cands_.begin() + static_cast<std::ptrdiff_t>(i));
             break;
         }

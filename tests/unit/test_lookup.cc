@@ -279,3 +279,26 @@ TEST(Lookup, AlphaAnswersWithoutProgressAskEveryUnaskedOneAmongTheClosestAtOnce)
     EXPECT_TRUE(q.empty()) << "35 and 40 in flight fill alpha";
     EXPECT_EQ(l.inflight(), 2u);
 }
+
+// Found at 10,000 nodes: once a cap's worth of candidates had answered, the cap dropped
+// every newly learned candidate, the true nearest included, and the lookup ended without
+// it. A new candidate among the k nearest now stays, over the cap.
+TEST(Lookup, ANearerCandidateIsKeptWhenTheCapsWorthHaveAnswered) {
+    LookupParams p = params(2, 1, 0);  // cap: 3k = 6 live candidates per path
+    p.hop_budget = 10;
+    Lookup l(p, self_far());
+    l.seed(contacts({600}));
+    // Each answer hands out a nearer node, 600 down to 100: six answered, none fresh.
+    for (uint32_t x = 600; x >= 100; x -= 100) {
+        ASSERT_EQ(drain_queries(l), std::vector<NodeId>{near(x)});
+        if (x > 100) l.learn(*l.find(near(x)), {near(x - 100), PeerAddr::v4(7, 7, 7, 7, 1)});
+        l.answered(near(x));
+    }
+    ASSERT_NE(l.find(near(600)), nullptr);
+    EXPECT_TRUE(l.learn(*l.find(near(100)), {near(7), PeerAddr::v4(7, 7, 7, 7, 2)}));
+    ASSERT_NE(l.find(near(7)), nullptr) << "the nearest candidate of all is kept";
+    EXPECT_NE(l.find(near(600)), nullptr) << "an answered one is never dropped";
+    EXPECT_EQ(drain_queries(l), std::vector<NodeId>{near(7)});
+    // A fresh one beyond the k nearest is still dropped at the cap.
+    EXPECT_FALSE(l.learn(*l.find(near(100)), {near(650), PeerAddr::v4(7, 7, 7, 7, 3)}));
+}
