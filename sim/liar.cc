@@ -28,7 +28,10 @@ void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
         SessionEvent ev;
         const size_t n = s.recv(bytes, now_, &ev);
         bytes = bytes.subspan(n);
-        if (ev.type == SessionEvent::Type::data) liar_answer(c, side, ev.payload);
+        // A liar answers early requests too: the requester believes the capability its
+        // ident claims.
+        if (ev.type == SessionEvent::Type::data || ev.type == SessionEvent::Type::early)
+            liar_answer(c, side, ev.payload);
         if (ev.type == SessionEvent::Type::closed) {
             liar_flush(c, side);
             c.closed[side] = true;

@@ -67,6 +67,7 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.latency_p99 = c.latency_p99;
     s.loss = c.loss;
     s.fast_crypto = c.fast_crypto;
+    s.early_share = c.early_share;
     s.check_invariants = c.check_invariants;
     s.max_events = c.max_events;
     s.node = c.node;

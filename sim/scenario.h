@@ -40,6 +40,7 @@ struct ScenarioConfig {
     // stores acknowledged), each with its accuracy (report extras).
     std::string op = "find_node";
     bool fast_crypto = false;
+    double early_share = 1;  // SimConfig::early_share
     bool check_invariants = false;
     bool progress = false;  // a line on stderr per tenth of the network started
     Time join_interval = core::msec(20);

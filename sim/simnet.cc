@@ -91,6 +91,12 @@ uint32_t Sim::add_host(bool slow, bool hostile) {
     h->hostile = hostile;
     h->scfg.network = cfg_.node.network;
     h->scfg.listen_port = h->addr.port;
+    // Drawn only for a mixed network, so that other runs replay the same network.
+    if (cfg_.early_share <= 0) {
+        h->scfg.early_requests = false;
+    } else if (cfg_.early_share < 1) {
+        h->scfg.early_requests = h->rng->unit() < cfg_.early_share;
+    }
     by_addr_[h->addr] = h->idx;
     by_id_[h->ident.id] = h->idx;
     if (hostile) hostile_hosts_.push_back(h->idx);

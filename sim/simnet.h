@@ -43,6 +43,9 @@ struct SimConfig {
     double slow_factor = 10;  // latency multiplier for links touching a slow host
     Time connect_timeout = core::secs(3);
     bool fast_crypto = false;
+    // The share of honest hosts that take early requests (docs/PROTOCOL.md 1.3); the others
+    // behave as peers from before that capability, to measure a network mid-upgrade.
+    double early_share = 1;
     bool check_invariants = false;  // run Node::check_invariants after every event
     core::NodeConfig node;          // the template every honest host starts from
     core::PeerLimits limits;        // every honest host's connection limits

@@ -3,7 +3,7 @@
 //
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
-//           [--hedge-after MS] [--adaptive-hedge] [--hop-budget H]
+//           [--hedge-after MS] [--adaptive-hedge] [--hop-budget H] [--early-share F]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
 //           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
 //           [--json]
@@ -57,6 +57,7 @@ void usage(FILE* f) {
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--adaptive-hedge] "
         "[--hop-budget H]\n"
+        "               [--early-share F]\n"
         "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
@@ -220,6 +221,10 @@ int main(int argc, char** argv) {
             need(v && std::sscanf(v, "%lf,%lf", &med, &p99) == 2 && med > 0 && p99 >= med);
             c.latency_median = static_cast<core::Time>(med * 1000);
             c.latency_p99 = static_cast<core::Time>(p99 * 1000);
+        } else if (a == "--early-share") {
+            need(v != nullptr);
+            c.early_share = std::atof(v);
+            need(c.early_share >= 0 && c.early_share <= 1);
         } else if (a == "--loss") {
             need(v != nullptr);
             c.loss = std::atof(v);

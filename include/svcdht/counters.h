@@ -44,7 +44,15 @@ namespace svcdht::core {
     X(republishes_total, "dht_republishes_total",                                                  \
       "Republish rounds of our own records and values")                                            \
     X(pq_downgrade_attempts_total, "dht_pq_downgrade_attempts_total",                              \
-      "Valid provider records refused under require_pq for a classical-only signature")
+      "Valid provider records refused under require_pq for a classical-only signature")            \
+    X(early_requests_sent_total, "dht_early_requests_sent_total",                                  \
+      "Requests sent right behind our ident on a new connection, before the handshake ended")      \
+    X(early_requests_resent_total, "dht_early_requests_resent_total",                              \
+      "Early requests sent again once the session opened: the peer does not answer early")         \
+    X(early_requests_served_total, "dht_early_requests_served_total",                              \
+      "Read requests from new connections answered before the requester's auth")                   \
+    X(early_requests_refused_total, "dht_early_requests_refused_total",                            \
+      "Early requests that were not reads (or not requests), answered 1400 or dropped")
 
 // Lookup kinds label dht_lookups_total, dht_lookup_latency_seconds, dht_lookup_hops and
 // dht_lookups_incomplete_total.

@@ -41,6 +41,11 @@ inline int op_index(Op op) {
     return static_cast<int>(op) - 1;
 }
 const char* op_name(Op op);
+// is_read: the ops that change nothing on the responder (every op but the two stores); a
+// peer answers one of them before the requester's auth (docs/PROTOCOL.md 1.3).
+inline bool is_read(Op op) {
+    return op != Op::add_provider && op != Op::put_value;
+}
 
 enum class MsgFlag : uint8_t { request = 1, response = 2 };
 

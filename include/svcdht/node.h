@@ -142,8 +142,9 @@ struct Action {
     DialId dial = 0;   // dial; hangup of a dial that is taking too long
     PeerAddr addr;     // dial
     bool has_expect = false;
-    NodeId expect;                          // dial: the id the peer must prove (if has_expect)
-    ByteView payload;                       // send: one encoded DhtMsg for a Data frame
+    NodeId expect;       // dial: the id the peer must prove (if has_expect)
+    ByteView payload;    // send: one encoded DhtMsg for a Data frame
+    bool early = false;  // send: a request right behind our ident (Session::send_early)
     const RequestResult* result = nullptr;  // done
 };
 
@@ -174,6 +175,9 @@ struct SessionInfo {
     // handshake_rtt: from our ident to the peer's auth, one round trip on either side
     // (the peer signs our nonce as soon as it has our ident). 0 = not measured.
     Time handshake_rtt = 0;
+    // early_taken: the request the node sent right behind our ident on this dial (Action
+    // early) is answered by the peer; when false it is sent again on the open session.
+    bool early_taken = false;
 };
 
 struct Readiness {
@@ -206,8 +210,14 @@ public:
     // on_dial_failed: the dial never produced an open session (refused, timed out, or the
     // handshake failed; Err::peer_id_mismatch when the peer proved another id).
     void on_dial_failed(DialId dial, Err why, Time now);
-    // on_dial_connected: the dial's TCP connection is up (its handshake is next).
-    void on_dial_connected(DialId dial);
+    // on_dial_connected: the dial's TCP connection is up as |ref| (its handshake is next).
+    // The first request waiting for it, if a read, goes out at once behind our ident (an
+    // early send action to |ref|; none when |ref| is 0).
+    void on_dial_connected(DialId dial, PeerRef ref, Time now);
+    // on_early_request: the one Data payload a new session's peer sent right behind its
+    // ident, before its auth: |claimed| holds the id it claims, not proven yet. A read
+    // request is answered (to |ref|), nothing is learned from it; anything else is refused.
+    void on_early_request(PeerRef ref, const SessionInfo& claimed, ByteView payload, Time now);
     // on_frame: one Data payload from an open session.
     void on_frame(PeerRef ref, ByteView payload, Time now);
     void on_timer(Time now);
@@ -364,6 +374,9 @@ private:
     uint64_t send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, DhtMsg& req,
                       OwnerKind owner_kind, uint64_t owner_id, Time now, Err* why = nullptr);
     void transmit(Rpc& r, PeerRef ref, Time now);
+    // attach puts |r| on the open session |ref| as sent at |sent| (its timeout runs from
+    // then) without sending it; false when |ref| is not an open session.
+    bool attach(Rpc& r, PeerRef ref, Time sent);
     void detach(const Rpc& r);
     std::unique_ptr<Rpc> take_rpc(uint64_t rid);  // out of the table and its timers, or null
     void rpc_failed(uint64_t rid, Err why, Time now);

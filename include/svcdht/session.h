@@ -11,6 +11,7 @@
 
 #include "svcdht/budget.h"
 #include "svcdht/bytes.h"
+#include "svcdht/ctrl.h"
 #include "svcdht/env.h"
 #include "svcdht/err.h"
 #include "svcdht/frame.h"
@@ -20,8 +21,6 @@
 
 namespace svcdht::core {
 
-struct CtrlMsg;
-
 struct SessionConfig {
     std::string network = "ron";  // must equal the peer's ident "net"
     uint16_t listen_port = 0;     // our ident "port"; 0 = we accept no inbound sessions
@@ -30,6 +29,11 @@ struct SessionConfig {
     uint32_t max_frame_len = MAX_FRAME_LEN;
     uint32_t tx_max_frames = DEFAULT_TX_MAX_FRAMES;
     size_t tx_max_bytes = DEFAULT_TX_MAX_BYTES;
+    // early_requests: advertise CAP_EARLY_REQUEST in our ident and answer one read request
+    // that arrives right behind the peer's ident, before its auth (docs/PROTOCOL.md 1.3).
+    // Off, a session behaves as a peer from before the capability (tests, mixed networks in
+    // the simulator).
+    bool early_requests = true;
 };
 
 // Every per-session counter, once, with where /metrics shows it: X(field, metric family,
@@ -76,9 +80,11 @@ struct SessionStats {
 enum class SessionState : uint8_t { hello, handshake, open, closed };
 
 struct SessionEvent {
-    enum class Type : uint8_t { none, opened, data, closed };
+    // early: the one Data frame the peer sent right behind its ident, before its auth (its
+    // id is claimed, not proven); the embedder may answer it once with send_data.
+    enum class Type : uint8_t { none, opened, data, early, closed };
     Type type = Type::none;
-    ByteView payload;   // data: valid until the next call into the session
+    ByteView payload;   // data, early: valid until the next call into the session
     Err err = Err::ok;  // closed: why
 };
 
@@ -106,10 +112,22 @@ public:
     // feeding a read. Idle sessions then hold no frame memory.
     void recv_done() { dec_.release_buffer(); }
 
-    // send_data queues one Data frame. Errors: session_closed (not open), tx_full (queue
-    // at its frame or byte bound, or the node-wide TX budget spent: the frame is dropped
-    // and counted; callers rely on timeouts and retries).
+    // send_data queues one Data frame. Before the session is open it queues only the one
+    // answer to an early event (behind our auth, which the peer's ident made us queue).
+    // Errors: session_closed (not open), tx_full (queue at its frame or byte bound, or the
+    // node-wide TX budget spent: the frame is dropped and counted; callers rely on timeouts
+    // and retries).
     [[nodiscard]] Err send_data(ByteView payload, Time now);
+    // send_early queues one Data frame right behind our ident, before the handshake ends: a
+    // read request the peer answers at once if its ident turns out to carry
+    // CAP_EARLY_REQUEST (peer_took_early), and drops otherwise. Once per session, at most
+    // HANDSHAKE_MAX_FRAME_LEN with its header. Errors: session_closed (open or closed
+    // already, or an early request was sent), frame_too_large.
+    [[nodiscard]] Err send_early(ByteView payload, Time now);
+    // peer_took_early: we sent an early request and the peer's ident says it answers one.
+    bool peer_took_early() const {
+        return early_sent_ && got_ident_ && (peer_caps_ & CAP_EARLY_REQUEST) != 0;
+    }
 
     // on_timer closes the session when the handshake or idle deadline has passed, or when
     // a partial frame has been held for idle_timeout (frame_stalled): a peer that trickles
@@ -160,6 +178,10 @@ private:
     Err close_reason_ = Err::ok;
     bool have_expect_ = false;
     bool got_ident_ = false;
+    bool early_sent_ = false;      // we sent an early request
+    bool early_got_ = false;       // the peer sent one (reported as an early event)
+    bool early_answered_ = false;  // and we queued its answer
+    uint64_t peer_caps_ = 0;
     uint8_t hello_have_ = 0;
     uint8_t violations_ = 0;
     uint16_t peer_port_ = 0;

@@ -180,6 +180,14 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         Rpc& r = *rit->second;
         r.peer = conn.id;
         r.know_id = true;
+        // An early request the peer answers is on its way; one it dropped (a peer from
+        // before the capability) goes again, now behind our auth.
+        if (r.early && info.early_taken) {
+            attach(r, ref, r.sent);
+            continue;
+        }
+        if (r.early) ++counters_.early_requests_resent_total;
+        r.early = false;
         transmit(r, ref, now);
     }
 }

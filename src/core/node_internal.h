@@ -140,6 +140,7 @@ struct Node::Rpc {
     Time hedge_at = NEVER;  // next hedge check (in rpc_hedges_)
     Time hedge_delay = 0;   // slow once unanswered this long after created
     bool retried = false;   // already sent again after its session closed
+    bool early = false;     // sent behind our ident on its dial's connection (sent = then)
     OwnerKind owner_kind = OwnerKind::none;
     uint64_t owner_id = 0;
     Bytes msg;  // the encoded request

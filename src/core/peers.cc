@@ -163,8 +163,10 @@ PeerRef Peers::connected(DialId dial, const PeerAddr& remote, Time now) {
     }
     const Dialing d = *it;
     dialing_.erase(it);
-    node_.on_dial_connected(dial);
     const PeerRef ref = add(false, dial, remote, d.has_expect ? &d.expect : nullptr, now);
+    // The Node may send its first request early, right behind our ident (docs/PROTOCOL.md
+    // 1.3), unless early requests are off here.
+    node_.on_dial_connected(dial, ref != 0 && scfg_.early_requests ? ref : 0, now);
     drain(now);
     return ref;
 }
@@ -205,12 +207,21 @@ void Peers::feed(Slot& s, ByteView bytes, Time now) {
                 info.remote = s.remote;
                 info.ident_port = ss.peer_port();
                 info.handshake_rtt = now - ss.started();
+                info.early_taken = ss.peer_took_early();
                 node_.on_session_open(s.ref, info, s.dial, now);
                 // A session that has proved its id may take the place of an idle one.
                 if (open_ > limits_.max_conns) evict_for(s, now);
                 break;
             }
             case SessionEvent::Type::data: node_.on_frame(s.ref, ev.payload, now); break;
+            case SessionEvent::Type::early: {
+                SessionInfo claimed;
+                claimed.id = ss.peer_id();
+                claimed.remote = s.remote;
+                claimed.ident_port = ss.peer_port();
+                node_.on_early_request(s.ref, claimed, ev.payload, now);
+                break;
+            }
             case SessionEvent::Type::closed: lost(s, ev.err, true, now); break;
         }
         if (n == 0 && ev.type == SessionEvent::Type::none) break;
@@ -404,10 +415,14 @@ void Peers::handle(const Action& a, Time now) {
     switch (a.kind) {
         case Action::Kind::send: {
             Slot* s = find(a.peer);
-            if (s == nullptr || s->closing || !s->open) return;
+            if (s == nullptr || s->closing) return;
             // A full queue or budget drops the frame: the session counts it and the
-            // requester's timeout deals with it (best-effort delivery, DESIGN 3.1).
-            if (s->session->send_data(a.payload, now) == Err::ok) {
+            // requester's timeout deals with it (best-effort delivery, DESIGN 3.1). Before
+            // the session opens it takes only our early request and the answer to the
+            // peer's.
+            const Err e = a.early ? s->session->send_early(a.payload, now)
+                                  : s->session->send_data(a.payload, now);
+            if (e == Err::ok) {
                 mark_dirty(*s);
                 touch(*s);
             }

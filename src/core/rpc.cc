@@ -69,15 +69,20 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
     return rid;
 }
 
-void Node::transmit(Rpc& r, PeerRef ref, Time now) {
+bool Node::attach(Rpc& r, PeerRef ref, Time sent) {
     auto cit = conns_.find(ref);
-    if (cit == conns_.end()) return;
+    if (cit == conns_.end()) return false;
     r.ref = ref;
-    r.sent = now;
+    r.sent = sent;
     cit->second->rids.push_back(r.rid);
     rpc_timeouts_.erase({r.deadline, r.rid});
-    r.deadline = now + cfg_.rpc_timeout;
+    r.deadline = sent + cfg_.rpc_timeout;
     rpc_timeouts_.insert({r.deadline, r.rid});
+    return true;
+}
+
+void Node::transmit(Rpc& r, PeerRef ref, Time now) {
+    if (!attach(r, ref, now)) return;
     Bytes& b = action_buffer();
     b = r.msg;  // kept: a request lost with its session is sent once more
     Action a;
@@ -226,8 +231,33 @@ void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
     rpc_done(*r, &c, &m, Err::ok, now);
 }
 
-void Node::on_dial_connected(DialId dial) {
-    if (auto it = dials_.find(dial); it != dials_.end()) it->second->connected = true;
+void Node::on_dial_connected(DialId dial, PeerRef ref, Time now) {
+    const InputCheck check{*this};
+    auto it = dials_.find(dial);
+    if (it == dials_.end()) return;
+    Dial& d = *it->second;
+    d.connected = true;
+    if (ref == 0) return;
+    // The first request still waiting goes right behind our ident if it is a read: a peer
+    // that answers early saves the round trip of the handshake's second half.
+    for (uint64_t rid : d.pending) {
+        auto rit = rpcs_.find(rid);
+        if (rit == rpcs_.end()) continue;
+        Rpc& r = *rit->second;
+        if (!is_read(r.op) || FRAME_HEADER_LEN + r.msg.size() > HANDSHAKE_MAX_FRAME_LEN) return;
+        r.early = true;
+        r.sent = now;
+        ++counters_.early_requests_sent_total;
+        Bytes& b = action_buffer();
+        b = r.msg;
+        Action a;
+        a.kind = Action::Kind::send;
+        a.peer = ref;
+        a.payload = b;
+        a.early = true;
+        actions_.push_back(a);
+        return;
+    }
 }
 
 // hedge_delay: how long a lookup query may go unanswered before it counts as slow. With

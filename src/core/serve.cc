@@ -51,6 +51,42 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     }
 }
 
+void Node::on_early_request(PeerRef ref, const SessionInfo& claimed, ByteView payload, Time now) {
+    const InputCheck check{*this};
+    if (conns_.count(ref) != 0) return;
+    // The requester has not proved its id yet: it is answered like a client, from a
+    // session the node does not keep (not in conns_, so nothing is ever sent to it but this
+    // answer, and the claimed id neither reaches the table nor routes our RPCs), and its
+    // request token comes from its host's bucket, as a client's does: claiming many ids
+    // buys no quota.
+    Conn c;
+    c.ref = ref;
+    c.id = claimed.id;
+    c.remote = claimed.remote;
+    SessionInfo as_client = claimed;
+    as_client.ident_port = 0;
+    c.rate = rate_key(as_client);
+    DhtMsg m;
+    DecodeHeader hdr;
+    const Err e = decode_dht(payload, cfg_.max_value_bytes, &m, &hdr);
+    if (e != Err::ok) {
+        counters_.frame_rejected(e);
+        if (hdr.answerable())
+            answer_undecodable(c, hdr,
+                               e == Err::string_too_long ? Code::too_large : Code::bad_request);
+        return;
+    }
+    if (!m.is_request() || !is_read(m.op)) {
+        // Nothing was asked of a peer that has not authenticated, and a store needs a proven
+        // sender: refused, told why when it was a request.
+        ++counters_.early_requests_refused_total;
+        if (m.is_request()) reply_error(c, m.op, m.rid, Code::bad_request);
+        return;
+    }
+    ++counters_.early_requests_served_total;
+    handle_request(c, m, now);
+}
+
 void Node::reply(Conn& c, DhtMsg& m) {
     m.f = MsgFlag::response;
     ++counters_.rpcs_served_total[static_cast<size_t>(op_index(m.op))]

@@ -47,6 +47,7 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
     ident.nonce = my_nonce_;
     ident.net = cfg.network;
     ident.port = cfg.listen_port;
+    ident.caps = cfg.early_requests ? CAP_EARLY_REQUEST : 0;
     queue_ctrl(ident);
 }
 
@@ -141,7 +142,16 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
                         return pos;
                     }
                 } else if (state_ != SessionState::open) {
-                    ++stats_.data_before_auth;
+                    // One request right behind the peer's ident is answered early; anything
+                    // else before its auth is dropped (docs/PROTOCOL.md 1.3).
+                    if (!cfg_->early_requests || !got_ident_ || early_got_) {
+                        ++stats_.data_before_auth;
+                        break;
+                    }
+                    early_got_ = true;
+                    ev->type = SessionEvent::Type::early;
+                    ev->payload = fe.payload;
+                    return pos;
                 } else {
                     ev->type = SessionEvent::Type::data;
                     ev->payload = fe.payload;
@@ -200,6 +210,7 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
             if (have_expect_ && peer_id_ != expect_) return close_with(Err::peer_id_mismatch, ev);
             peer_port_ = m.port;
+            peer_caps_ = m.caps;
             got_ident_ = true;
             uint8_t msg[AUTH_MSG_LEN];
             auth_message(m.nonce, m.pk, self_->keys.pk, msg);
@@ -226,7 +237,11 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
 }
 
 Err Session::send_data(ByteView payload, Time now) {
-    if (state_ != SessionState::open) return Err::session_closed;
+    if (state_ != SessionState::open) {
+        if (state_ == SessionState::closed || !early_got_ || early_answered_)
+            return Err::session_closed;
+        early_answered_ = true;
+    }
     const size_t frame = FRAME_HEADER_LEN + payload.size();
     if (tx_frames_queued_ + 1 > cfg_->tx_max_frames ||
         tx_.size() + inflight_ + frame > cfg_->tx_max_bytes ||
@@ -236,6 +251,19 @@ Err Session::send_data(ByteView payload, Time now) {
     }
     append_frame(tx_, FrameKind::data, payload);
     ++tx_frames_queued_;
+    ++stats_.tx_frames;
+    last_activity_ = now;
+    return Err::ok;
+}
+
+Err Session::send_early(ByteView payload, Time now) {
+    if (state_ == SessionState::open || state_ == SessionState::closed || early_sent_)
+        return Err::session_closed;
+    if (FRAME_HEADER_LEN + payload.size() > HANDSHAKE_MAX_FRAME_LEN) return Err::frame_too_large;
+    early_sent_ = true;
+    // Like the handshake's frames it bypasses the TX budget: the queue holds nothing else.
+    append_frame(tx_, FrameKind::data, payload);
+    charge_tx(FRAME_HEADER_LEN + payload.size(), true);
     ++stats_.tx_frames;
     last_activity_ = now;
     return Err::ok;

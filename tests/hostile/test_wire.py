@@ -11,7 +11,8 @@ import threading
 import time
 
 import cbor2
-from peer import (BAD_REQUEST, BUSY, CTRL, DATA, FIND_NODE, HELLO, PING, QUOTA, TOO_LARGE, Closed, Peer,
+from peer import (BAD_REQUEST, BUSY, CTRL, DATA, FIND_NODE, HELLO, OK, PING, PUT_VALUE, QUOTA, TOO_LARGE, Closed, Peer,
+                  blake3,
                   assert_rss_under, frame, msg, still_serving)
 
 import harness
@@ -493,6 +494,75 @@ def the_lookup_clients_alpha_reaches_its_engine():
     quiet.close()
     for n in nodes:
         assert n.stop() == 0
+
+
+def frames_until_data(p):
+    """The frames |p| reads up to and including the first Data frame, as (kind, decoded)."""
+    got = []
+    while not got or got[-1][0] != DATA:
+        kind, payload = p.frame()
+        got.append((kind, cbor2.loads(payload)))
+    return got
+
+
+@test
+def an_early_request_is_answered_once_as_to_a_stranger_and_a_store_never():
+    # The node's ident offers early requests (caps bit 0): one read right behind a dialer's
+    # ident is answered before the dialer's auth. A stranger that never authenticates tries
+    # to get more from that: a store sent early, then a second request, then a flood of
+    # early-request connections that each claim the same id and a listening port.
+    n = Node()
+    n.wait_ready()
+    before = {k: n.metric(k) for k in ("dht_early_requests_served_total", "dht_early_requests_refused_total")}
+    dropped = n.metric("dht_frames_rejected_total", {"reason": "data_before_auth"})
+    value = b"stored before auth?"
+    p = Peer("127.0.0.1", n.port, listen_port=9999)
+    p.send(HELLO + p.ident_frame() + frame(DATA, msg(PUT_VALUE, 1, key=blake3(value), val=value)) +
+           frame(DATA, msg(PING, 2)))
+    assert p.read_hello() == HELLO
+    got = frames_until_data(p)
+    kinds = [(k, m.get("t")) for k, m in got]
+    assert kinds == [(CTRL, "ident"), (CTRL, "auth"), (DATA, None)], kinds
+    assert got[0][1].get("caps", 0) & 1, got[0][1]
+    answer = got[-1][1]
+    assert (answer["rid"], answer.get("code")) == (1, BAD_REQUEST), answer
+    # The second request got nothing, and nothing was stored.
+    try:
+        kind, payload = p.frame(seconds=1)
+        raise AssertionError(f"a second answer before auth: {kind} {cbor2.loads(payload)}")
+    except (socket.timeout, Closed, EOFError):
+        pass
+    p.close()
+    poll(lambda: n.metric("dht_frames_rejected_total", {"reason": "data_before_auth"}) > dropped, 5,
+         "the second early frame counted as data before auth")
+    assert n.metric("dht_early_requests_refused_total") == before["dht_early_requests_refused_total"] + 1
+    assert n.metric("dht_values_stored") == 0
+    # A read is answered, behind the node's auth, as to a client; finishing the handshake
+    # then gives an ordinary session.
+    p = Peer("127.0.0.1", n.port)
+    p.send(HELLO + p.ident_frame() + frame(DATA, msg(PING, 3)))
+    assert p.read_hello() == HELLO
+    got = frames_until_data(p)
+    assert [m.get("t") for _, m in got] == ["ident", "auth", None], got
+    assert (got[-1][1]["rid"], got[-1][1].get("code", OK)) == (3, OK), got[-1][1]
+    peer_ident = got[0][1]
+    p.send(frame(CTRL, cbor2.dumps({"t": "auth", "sig": p.auth_sig(peer_ident["nonce"], peer_ident["pk"])})))
+    assert p.ping().get("code", OK) == OK
+    p.close()
+    assert n.metric("dht_early_requests_served_total") == before["dht_early_requests_served_total"] + 1
+    # 200 strangers claiming one id and a listening port, each with an early FIND_NODE and
+    # no auth: each is answered, none reaches the routing table.
+    claimed = os.urandom(32)
+    for i in range(200):
+        p = Peer("127.0.0.1", n.port, seed=claimed, listen_port=9999, timeout=5)
+        p.send(HELLO + p.ident_frame() + frame(DATA, msg(FIND_NODE, 10 + i, target=os.urandom(32))))
+        assert p.read_hello() == HELLO
+        answer = frames_until_data(p)[-1][1]
+        assert answer["rid"] == 10 + i and answer.get("code", OK) in (OK, QUOTA), answer
+        p.close()
+    assert n.get("/dht/peers").json()["count"] == 0
+    still_serving(n)
+    assert n.stop() == 0
 
 
 def still_serving_after_quota(node):

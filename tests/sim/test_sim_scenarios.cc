@@ -87,20 +87,32 @@ TEST(Scenario, HedgingRescuesTheTailWhenFivePercentAreSlow) {
 // query in flight (alpha 1) a GET waits for every node it asks, and hedging cuts the far
 // tail to less than half (p95 is reported; at p95 the network's own link tail dominates,
 // see docs/PERFORMANCE.md).
+//
+// The halving is measured where a new connection costs three round trips before its first
+// answer (no early requests): a slow node's cold RPC then costs 3 of its 10x round trips,
+// which the hedge saves. With early requests it costs 2, the unhedged tail itself shrinks
+// and less is left to halve; the hedged tail must then be no worse than without them.
 TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
-    ScenarioConfig c = base("slow");
-    c.slow = 0.05;
-    c.node.alpha = 1;
-    Sim sim(sim_config(c));
-    build_network(sim, c);
-    Unanswered u;
-    Tally get0, get1;
-    gets_without_then_with_hedging(sim, "5% slow (10x), alpha 1", get0, get1, u);
-    EXPECT_EQ(u.n, 0u);
-    EXPECT_EQ(get0.success(), 1.0);
-    EXPECT_EQ(get1.success(), 1.0);
-    EXPECT_LE(get1.latency_ms(0.99), 0.5 * get0.latency_ms(0.99));
-    EXPECT_LE(get1.latency_ms(0.95), get0.latency_ms(0.95));
+    Tally get0[2], get1[2];
+    for (int early = 0; early < 2; ++early) {
+        ScenarioConfig c = base("slow");
+        c.slow = 0.05;
+        c.node.alpha = 1;
+        c.early_share = early;
+        Sim sim(sim_config(c));
+        build_network(sim, c);
+        Unanswered u;
+        gets_without_then_with_hedging(
+            sim, early ? "5% slow (10x), alpha 1" : "5% slow (10x), alpha 1, no early requests",
+            get0[early], get1[early], u);
+        EXPECT_EQ(u.n, 0u);
+        EXPECT_EQ(get0[early].success(), 1.0);
+        EXPECT_EQ(get1[early].success(), 1.0);
+        EXPECT_LE(get1[early].latency_ms(0.95), get0[early].latency_ms(0.95));
+    }
+    EXPECT_LE(get1[0].latency_ms(0.99), 0.5 * get0[0].latency_ms(0.99));
+    EXPECT_LE(get1[1].latency_ms(0.99), get1[0].latency_ms(0.99));
+    EXPECT_LE(get0[1].latency_ms(0.99), get0[0].latency_ms(0.99));
 }
 
 // Lookups that end when what they need has answered: a node lookup when its k closest
@@ -128,10 +140,40 @@ TEST(Scenario, LookupsOnRealLinksEndWhenTheirNeedAnsweredAndStayExact) {
     EXPECT_EQ(put.success(), 1.0);
     EXPECT_GE(find.exact, find.exact_total * 99 / 100);
     EXPECT_GE(put.exact, put.exact_total * 99 / 100);
-    // Before these rules: FIND_NODE p95 1169 ms, PUT p95 1302 ms (docs/PERFORMANCE.md).
-    EXPECT_LE(find.latency_ms(0.95), 1000.0);
-    EXPECT_LE(put.latency_ms(0.95), 900.0);
-    EXPECT_LE(put.latency_ms(0.5), 400.0);
+    // Before these rules: FIND_NODE p95 1169 ms, PUT p95 1302 ms; with them but without
+    // early requests: 960 and 702 ms, PUT p50 344 ms (docs/PERFORMANCE.md).
+    EXPECT_LE(find.latency_ms(0.95), 700.0);
+    EXPECT_LE(put.latency_ms(0.95), 600.0);
+    EXPECT_LE(put.latency_ms(0.5), 300.0);
+}
+
+// A network halfway through the upgrade to early requests (docs/PROTOCOL.md 1.3): every
+// pair of old and new peers still talks, so lookups and puts all succeed, and stay as exact
+// as the old rules keep them (dht-sim --nodes 1000 --lookups 500 --seed 3 --scenario slow
+// --slow 0 --fast-crypto --latency-ms 20,100 --early-share S: exact 0.994 at S 0, 0.988 at
+// 0.5, 1.0 at 1; here 296/300 and 299/300).
+TEST(Scenario, AHalfUpgradedNetworkLooksUpAndStoresExactly) {
+    ScenarioConfig c = base("slow");
+    c.slow = 0;
+    c.lookups = 300;
+    c.early_share = 0.5;
+    Sim sim(sim_config(c));
+    build_network(sim, c);
+    Unanswered u;
+    Tally find, put;
+    std::vector<uint32_t> putters;
+    run_find_node(sim, c, find, u);
+    run_publish(sim, c, true, put, &putters, u);
+    std::printf(
+        "half upgraded, 20/100 ms links: FIND_NODE p50 %.0f p95 %.0f ms exact %u/%u; PUT p50 "
+        "%.0f p95 %.0f ms exact %u/%u\n",
+        find.latency_ms(0.5), find.latency_ms(0.95), find.exact, find.exact_total,
+        put.latency_ms(0.5), put.latency_ms(0.95), put.exact, put.exact_total);
+    EXPECT_EQ(u.n, 0u);
+    EXPECT_EQ(find.success(), 1.0);
+    EXPECT_EQ(put.success(), 1.0);
+    EXPECT_GE(find.exact, find.exact_total * 98 / 100);
+    EXPECT_GE(put.exact, put.exact_total * 98 / 100);
 }
 
 // The seeds' chaos SLO for loss: with half of all deliveries lost once (each then waits for

@@ -39,6 +39,7 @@ struct Remote {
     std::vector<std::pair<Op, Time>> got;  // requests it received, and when
     std::vector<NodeId> targets;           // the target of each FIND_NODE it received
     std::vector<Code> codes;               // the codes of the responses it received
+    size_t early = 0;                      // requests that came right behind the ident
 
     Remote(uint8_t seed, uint16_t port) : id(identity(seed)), rng(seed) {
         cfg.listen_port = port;
@@ -202,7 +203,9 @@ private:
             SessionEvent ev;
             const size_t n = r.s->recv(bytes, now, &ev);
             bytes = bytes.subspan(n);
-            if (ev.type == SessionEvent::Type::data) answer(r, ev.payload);
+            if (ev.type == SessionEvent::Type::early) ++r.early;
+            if (ev.type == SessionEvent::Type::data || ev.type == SessionEvent::Type::early)
+                answer(r, ev.payload);
             if (n == 0 && ev.type == SessionEvent::Type::none) break;
         }
         if (r.s) r.s->recv_done();
@@ -854,4 +857,42 @@ TEST(Engine, AnOwedPushToAPeerThatStaysBusyIsGivenUpAfterItsTries) {
     EXPECT_EQ(e.node().replication_owed(), 0u);
     EXPECT_EQ(e.node().counters().replication_given_up_total, owed);
     EXPECT_EQ(e.node().counters().replication_retries_total, 0u);
+}
+
+// A request to a peer without a session rides right behind our ident (docs/PROTOCOL.md
+// 1.3): a peer that answers early has it before its handshake ends, and answers it once; one
+// from before early requests drops it, and gets it again on the open session.
+TEST(Engine, AColdRequestRidesBehindTheIdentAndAnOldPeerGetsItAgain) {
+    for (const bool peer_early : {true, false}) {
+        SCOPED_TRACE(peer_early ? "the peer answers early" : "an old peer");
+        Engine e;
+        Remote& r = e.remote(4);
+        r.cfg.early_requests = peer_early;
+        const RequestId id = e.node().ping(r.addr, e.now);
+        e.peers().pump(e.now);
+        e.settle();
+        ASSERT_EQ(e.results.count(id), 1u);
+        EXPECT_EQ(e.results[id].err, Err::ok);
+        EXPECT_EQ(r.count(Op::ping), 1u) << "answered once";
+        EXPECT_EQ(r.early, peer_early ? 1u : 0u);
+        EXPECT_EQ(r.s->stats().data_before_auth, peer_early ? 0u : 1u);
+        const Counters& c = e.node().counters();
+        EXPECT_EQ(c.early_requests_sent_total, 1u);
+        EXPECT_EQ(c.early_requests_resent_total, peer_early ? 0u : 1u);
+        // With early requests off here, the request waits for the session, as before them.
+        Engine off(NodeConfig{}, [] {
+            SessionConfig sc;
+            sc.early_requests = false;
+            return sc;
+        }());
+        Remote& r2 = off.remote(5);
+        r2.cfg.early_requests = peer_early;
+        const RequestId id2 = off.node().ping(r2.addr, off.now);
+        off.peers().pump(off.now);
+        off.settle();
+        EXPECT_EQ(off.results[id2].err, Err::ok);
+        EXPECT_EQ(r2.early, 0u);
+        EXPECT_EQ(r2.s->stats().data_before_auth, 0u);
+        EXPECT_EQ(off.node().counters().early_requests_sent_total, 0u);
+    }
 }

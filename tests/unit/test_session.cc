@@ -23,6 +23,7 @@ std::string describe(const SessionEvent& ev) {
         case SessionEvent::Type::none: return "none";
         case SessionEvent::Type::opened: return "opened";
         case SessionEvent::Type::data: return "data:" + to_hex(ev.payload);
+        case SessionEvent::Type::early: return "early:" + to_hex(ev.payload);
         case SessionEvent::Type::closed: return std::string("closed:") + err_name(ev.err);
     }
     return "?";
@@ -169,15 +170,69 @@ TEST(Session, AuthBeforeIdentIsAViolation) {
 }
 
 TEST(Session, DataBeforeAuthIsDroppedAndCounted) {
-    Peer a(1, 11), b(2, 22);
+    // A peer without early requests (the protocol before CAP_EARLY_REQUEST) drops Data that
+    // precedes the auth; so does one with them for Data ahead of the ident, and for every
+    // frame after the one early request.
+    for (const bool early : {false, true}) {
+        Peer a(1, 11), b(2, 22);
+        a.cfg.early_requests = early;
+        a.start(0);
+        b.start(0);
+        Bytes from_b = drain(*b.s);  // hello + ident, no auth yet
+        const Bytes ahead = data_frame({7});
+        from_b.insert(from_b.begin() + HELLO_LEN, ahead.begin(), ahead.end());
+        for (const Bytes& f : {data_frame({9, 9}), data_frame({8})})
+            from_b.insert(from_b.end(), f.begin(), f.end());
+        const auto events = deliver(*a.s, from_b, 0);
+        const std::vector<std::string> want =
+            early ? std::vector<std::string>{"early:0909"} : std::vector<std::string>{};
+        EXPECT_EQ(events, want);
+        EXPECT_EQ(a.s->stats().data_before_auth, early ? 2u : 3u);
+        EXPECT_FALSE(a.s->is_open());
+        // Before the open, only the early request's one answer may be queued.
+        EXPECT_EQ(a.s->send_data(Bytes{1}, 0), early ? Err::ok : Err::session_closed);
+        EXPECT_EQ(a.s->send_data(Bytes{2}, 0), Err::session_closed);
+    }
+}
+
+TEST(Session, AnEarlyRequestIsAnsweredBehindTheResponderAuth) {
+    // a dials b and sends a request right behind its ident; b answers it before a's auth,
+    // and a reads the answer after b's auth opened the session: two flights, not three.
+    for (const bool b_early : {true, false}) {
+        Peer a(1, 11), b(2, 22);
+        b.cfg.early_requests = b_early;
+        a.start(0, &b.id.id);
+        b.start(0);
+        ASSERT_EQ(a.s->send_early(Bytes{5, 5}, 0), Err::ok);
+        EXPECT_EQ(a.s->send_early(Bytes{6}, 0), Err::session_closed);  // once per session
+        const Bytes a_first = drain(*a.s);
+        b.events = deliver(*b.s, a_first, msec(1));
+        if (b_early) {
+            EXPECT_EQ(b.events, std::vector<std::string>{"early:0505"});
+            ASSERT_EQ(b.s->send_data(Bytes{0xa0}, msec(1)), Err::ok);
+        } else {
+            EXPECT_TRUE(b.events.empty());
+            EXPECT_EQ(b.s->stats().data_before_auth, 1u);
+        }
+        a.events = deliver(*a.s, drain(*b.s), msec(2));
+        const std::vector<std::string> want = b_early
+                                                  ? std::vector<std::string>{"opened", "data:a0"}
+                                                  : std::vector<std::string>{"opened"};
+        EXPECT_EQ(a.events, want);
+        // Whether the peer takes early requests is known once its ident arrived; one that
+        // does not gets the request again on the open session.
+        EXPECT_EQ(a.s->peer_took_early(), b_early);
+        b.events = deliver(*b.s, drain(*a.s), msec(3));
+        EXPECT_EQ(b.events, std::vector<std::string>{"opened"});
+    }
+}
+
+TEST(Session, AnEarlyRequestIsBoundedToTheHandshakeFrameSize) {
+    Peer a(1, 11);
     a.start(0);
-    b.start(0);
-    Bytes from_b = drain(*b.s);  // hello + ident, no auth yet
-    const Bytes early = data_frame({9, 9});
-    from_b.insert(from_b.end(), early.begin(), early.end());
-    EXPECT_TRUE(deliver(*a.s, from_b, 0).empty());
-    EXPECT_EQ(a.s->stats().data_before_auth, 1u);
-    EXPECT_FALSE(a.s->is_open());
+    EXPECT_EQ(a.s->send_early(Bytes(HANDSHAKE_MAX_FRAME_LEN - FRAME_HEADER_LEN + 1, 1), 0),
+              Err::frame_too_large);
+    EXPECT_EQ(a.s->send_early(Bytes(HANDSHAKE_MAX_FRAME_LEN - FRAME_HEADER_LEN, 1), 0), Err::ok);
 }
 
 TEST(Session, SameStreamSplitAtEveryPointGivesSameEvents) {

@@ -99,7 +99,8 @@ std::string json_ctrl(const CtrlMsg& c) {
             return "{\"t\":\"ident\",\"v\":" + std::to_string(c.v) +
                    ",\"pk\":" + jbytes({c.pk.data(), 32}) +
                    ",\"nonce\":" + jbytes({c.nonce.data(), 32}) + ",\"net\":" + jstr(c.net) +
-                   ",\"port\":" + std::to_string(c.port) + "}";
+                   ",\"port\":" + std::to_string(c.port) +
+                   (c.caps != 0 ? ",\"caps\":" + std::to_string(c.caps) : std::string()) + "}";
         case CtrlType::auth: return "{\"t\":\"auth\",\"sig\":" + jbytes({c.sig.data(), 64}) + "}";
         case CtrlType::err:
             return "{\"t\":\"err\",\"code\":" + std::to_string(c.code) + ",\"msg\":" + jstr(c.msg) +
