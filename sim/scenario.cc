@@ -110,6 +110,12 @@ void Tally::into(Report& rep) const {
     rep.rpcs_per_lookup = total ? rpcs / total : 0;
     rep.lookups = total;
     if (exact_total > 0) rep.extra["exact_rate"] = static_cast<double>(exact) / exact_total;
+    if (!floor_ms.empty()) {
+        rep.extra["exact_floor_ms_p50"] = percentile(floor_ms, 0.50);
+        rep.extra["exact_floor_ms_p95"] = percentile(floor_ms, 0.95);
+        rep.extra["exact_floor_cold_ms_p50"] = percentile(floor_cold_ms, 0.50);
+        rep.extra["exact_floor_cold_ms_p95"] = percentile(floor_cold_ms, 0.95);
+    }
 }
 
 double Tally::latency_ms(double q) const {
@@ -179,6 +185,11 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
             t.exact += exact && at == truth.size() ? 1u : 0u;
         }
         ++t.exact_total;
+        Time longest = 0;
+        for (uint32_t h : sim.true_closest(i.target, c.node.k, i.host))
+            longest = std::max(longest, sim.link_latency(i.host, h));
+        t.floor_ms.push_back(2.0 * static_cast<double>(longest) / 1000);
+        t.floor_cold_ms.push_back(4.0 * static_cast<double>(longest) / 1000);
         if (!ok && std::getenv("DHT_SIM_DEBUG") != nullptr) {
             std::fprintf(
                 stderr,

@@ -96,6 +96,10 @@ struct Tally {
     // Accuracy beyond "success": closest answers equal to the true k closest, or publishes
     // that reached every one of the true replica closest.
     uint32_t exact = 0, exact_total = 0;
+    // The least time an exact closest answer could take: each of the true k closest must
+    // answer once, so the longest round trip from the requester to one of them, on an open
+    // session (floor_ms) or on a new connection, which costs two (floor_cold_ms).
+    std::vector<double> floor_ms, floor_cold_ms;
     void add(const core::RequestResult* r, bool success);
     void into(Report& rep) const;
     double latency_ms(double q) const;

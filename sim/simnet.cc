@@ -393,7 +393,7 @@ void Sim::dispatch(Event& e) {
     }
 }
 
-Time Sim::link_latency(uint32_t a, uint32_t b) {
+Time Sim::link_latency(uint32_t a, uint32_t b) const {
     // Per-pair base latency from a lognormal with the configured median and p99 (stable for
     // a pair, like geography), times slow_factor when a slow host is involved.
     uint64_t st = cfg_.seed ^ (uint64_t{std::min(a, b)} << 32) ^ std::max(a, b);

@@ -113,6 +113,8 @@ public:
     uint64_t events() const { return events_; }
     uint64_t bytes_delivered() const { return bytes_; }
     uint64_t rng_draw(uint64_t below);  // the simulator's own stream, for scenarios
+    // link_latency: the one-way latency between two hosts (fixed per pair).
+    Time link_latency(uint32_t a, uint32_t b) const;
 
     struct Host;
     struct Conn;
@@ -138,7 +140,6 @@ private:
     void liar_answer(Conn& c, int side, core::ByteView payload);
     void liar_flush(Conn& c, int side);
     const core::Crypto& crypto() const { return *crypto_; }
-    Time link_latency(uint32_t a, uint32_t b);
     bool reachable(uint32_t a, uint32_t b) const;
     void mix(uint64_t v);
     void check_node(uint32_t h);
