@@ -7,8 +7,11 @@
 //   3 LEN bytes...  the peer sends a Data frame with these bytes (once it is open)
 //   4 MS            advance time by MS*20 ms and fire both sessions' timers
 //   5               deliver our pending output to the peer
+//   6 LEN bytes...  the peer sends an early request with these bytes (before it is open)
+// Our session answers each early event it reports with one Data frame.
 // Invariants: an open session knows a peer id that is the BLAKE3 of the key it proved;
-// events after closed never appear; a session is never open with the wrong network.
+// events after closed never appear; a session is never open with the wrong network; an
+// early event comes at most once per session, and never once it is open.
 #include <cstdint>
 #include <cstdlib>
 
@@ -27,6 +30,7 @@ struct Side {
     SeededRng rng;
     Session s;
     bool closed = false;
+    int early = 0;
     Side(uint8_t seed, uint64_t rng_seed, Time now)
         : id(svcdht::test::identity(seed)),
           cfg(make_cfg()),
@@ -48,6 +52,11 @@ void feed(Side& side, ByteView bytes, Time now) {
         bytes = bytes.subspan(n);
         if (ev.type != SessionEvent::Type::none && side.closed) std::abort();
         if (ev.type == SessionEvent::Type::closed) side.closed = true;
+        if (ev.type == SessionEvent::Type::early) {
+            if (side.s.is_open() || ++side.early > 1) std::abort();
+            const uint8_t answer[] = {0xa0};
+            (void)side.s.send_data(answer, now);
+        }
         if (ev.type == SessionEvent::Type::opened &&
             side.s.peer_id() != node_id_of(side.s.peer_pk()))
             std::abort();
@@ -71,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto byte = [&]() -> uint8_t { return i < size ? data[i++] : 0; };
     int steps = 0;
     while (i < size && steps++ < 64) {
-        switch (byte() % 6) {
+        switch (byte() % 7) {
             case 0: {
                 const size_t len = std::min<size_t>(byte(), size - i);
                 feed(ours, {data + i, len}, now);
@@ -100,6 +109,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 5: feed(peer, take(ours), now); break;
+            case 6: {
+                const size_t len = std::min<size_t>(byte(), size - i);
+                (void)peer.s.send_early({data + i, len}, now);
+                i += len;
+                break;
+            }
         }
         if (ours.s.is_open() && ours.closed) std::abort();
     }

@@ -172,6 +172,9 @@ int corpus(const std::string& dir) {
         early.push_back(static_cast<uint8_t>(frame.size()));
         early.insert(early.end(), frame.begin(), frame.end());
         write_file(dir + "/fuzz_session/data_before_auth", early);
+        // The peer's request right behind its ident, answered before its auth arrives.
+        const Bytes early_request = {6, 3, 'a', 'b', 'c', 5, 1, 5, 1};
+        write_file(dir + "/fuzz_session/early_request", early_request);
         Bytes idle = honest;
         idle.push_back(4);
         idle.push_back(255);
