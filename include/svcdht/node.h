@@ -392,6 +392,9 @@ private:
     void handle_request(Conn& c, const DhtMsg& m, Time now);
     void refused_write(const Conn& c, const DhtMsg& m, const Key& key, Err e);
     void handle_response(Conn& c, const DhtMsg& m, Time now);
+    // decode_from decodes a Data payload from |c|; a bad one is counted, answered when it
+    // was a request we could read op, rid and f from, and false is returned.
+    bool decode_from(Conn& c, ByteView payload, DhtMsg* m);
     void reply(Conn& c, DhtMsg& m);
     void reply_error(Conn& c, Op op, uint64_t rid, Code code);
     void answer_undecodable(Conn& c, const DecodeHeader& hdr, Code code);

@@ -26,23 +26,25 @@ bool take_token(double& tokens, Time& at, Time now, uint32_t rate, uint32_t burs
 }
 }  // namespace
 
+bool Node::decode_from(Conn& c, ByteView payload, DhtMsg* m) {
+    DecodeHeader hdr;
+    const Err e = decode_dht(payload, cfg_.max_value_bytes, m, &hdr);
+    if (e == Err::ok) return true;
+    counters_.frame_rejected(e);
+    // A request we could read op, rid and f from is answered 1400 (DESIGN 3.2), so the
+    // requester does not wait out a timeout; 1413 when a string is over max_value_bytes.
+    if (hdr.answerable())
+        answer_undecodable(c, hdr, e == Err::string_too_long ? Code::too_large : Code::bad_request);
+    return false;
+}
+
 void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     const InputCheck check{*this};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     DhtMsg m;
-    DecodeHeader hdr;
-    const Err e = decode_dht(payload, cfg_.max_value_bytes, &m, &hdr);
-    if (e != Err::ok) {
-        counters_.frame_rejected(e);
-        // A request we could read op, rid and f from is answered 1400 (DESIGN 3.2), so the
-        // requester does not wait out a timeout; 1413 when a string is over max_value_bytes.
-        if (hdr.answerable())
-            answer_undecodable(c, hdr,
-                               e == Err::string_too_long ? Code::too_large : Code::bad_request);
-        return;
-    }
+    if (!decode_from(c, payload, &m)) return;
     if (m.is_request()) {
         if (c.routable) learn_contact(c.id, c.route, now);
         handle_request(c, m, now);
@@ -67,15 +69,7 @@ void Node::on_early_request(PeerRef ref, const SessionInfo& claimed, ByteView pa
     as_client.ident_port = 0;
     c.rate = rate_key(as_client);
     DhtMsg m;
-    DecodeHeader hdr;
-    const Err e = decode_dht(payload, cfg_.max_value_bytes, &m, &hdr);
-    if (e != Err::ok) {
-        counters_.frame_rejected(e);
-        if (hdr.answerable())
-            answer_undecodable(c, hdr,
-                               e == Err::string_too_long ? Code::too_large : Code::bad_request);
-        return;
-    }
+    if (!decode_from(c, payload, &m)) return;
     if (!m.is_request() || !is_read(m.op)) {
         // Nothing was asked of a peer that has not authenticated, and a store needs a proven
         // sender: refused, told why when it was a request.

@@ -863,36 +863,34 @@ TEST(Engine, AnOwedPushToAPeerThatStaysBusyIsGivenUpAfterItsTries) {
 // 1.3): a peer that answers early has it before its handshake ends, and answers it once; one
 // from before early requests drops it, and gets it again on the open session.
 TEST(Engine, AColdRequestRidesBehindTheIdentAndAnOldPeerGetsItAgain) {
-    for (const bool peer_early : {true, false}) {
-        SCOPED_TRACE(peer_early ? "the peer answers early" : "an old peer");
-        Engine e;
+    // cold_ping pings a remote that takes early requests or not, from a node that sends
+    // them or not, and returns the remote once the ping has ended Ok.
+    auto cold_ping = [](Engine& e, bool peer_early) -> Remote& {
         Remote& r = e.remote(4);
         r.cfg.early_requests = peer_early;
         const RequestId id = e.node().ping(r.addr, e.now);
         e.peers().pump(e.now);
         e.settle();
-        ASSERT_EQ(e.results.count(id), 1u);
+        EXPECT_EQ(e.results.count(id), 1u);
         EXPECT_EQ(e.results[id].err, Err::ok);
         EXPECT_EQ(r.count(Op::ping), 1u) << "answered once";
+        return r;
+    };
+    SessionConfig off;
+    off.early_requests = false;
+    for (const bool peer_early : {true, false}) {
+        SCOPED_TRACE(peer_early ? "the peer answers early" : "an old peer");
+        Engine e;
+        const Remote& r = cold_ping(e, peer_early);
         EXPECT_EQ(r.early, peer_early ? 1u : 0u);
         EXPECT_EQ(r.s->stats().data_before_auth, peer_early ? 0u : 1u);
-        const Counters& c = e.node().counters();
-        EXPECT_EQ(c.early_requests_sent_total, 1u);
-        EXPECT_EQ(c.early_requests_resent_total, peer_early ? 0u : 1u);
+        EXPECT_EQ(e.node().counters().early_requests_sent_total, 1u);
+        EXPECT_EQ(e.node().counters().early_requests_resent_total, peer_early ? 0u : 1u);
         // With early requests off here, the request waits for the session, as before them.
-        Engine off(NodeConfig{}, [] {
-            SessionConfig sc;
-            sc.early_requests = false;
-            return sc;
-        }());
-        Remote& r2 = off.remote(5);
-        r2.cfg.early_requests = peer_early;
-        const RequestId id2 = off.node().ping(r2.addr, off.now);
-        off.peers().pump(off.now);
-        off.settle();
-        EXPECT_EQ(off.results[id2].err, Err::ok);
+        Engine old(NodeConfig{}, off);
+        const Remote& r2 = cold_ping(old, peer_early);
         EXPECT_EQ(r2.early, 0u);
         EXPECT_EQ(r2.s->stats().data_before_auth, 0u);
-        EXPECT_EQ(off.node().counters().early_requests_sent_total, 0u);
+        EXPECT_EQ(old.node().counters().early_requests_sent_total, 0u);
     }
 }
