@@ -15,11 +15,6 @@ namespace svcdht::core {
 
 enum class CtrlType : uint8_t { ident, auth, err };
 
-// ident "caps" bits. CAP_EARLY_REQUEST: this side answers one read request (PING,
-// FIND_NODE, GET_PROVIDERS, GET_VALUE) that arrives right behind the peer's ident, before
-// the peer's auth (docs/PROTOCOL.md 1.3).
-inline constexpr uint64_t CAP_EARLY_REQUEST = 1;
-
 struct CtrlMsg {
     CtrlType t = CtrlType::err;
     // ident
@@ -28,7 +23,6 @@ struct CtrlMsg {
     std::array<uint8_t, 32> nonce{};
     std::string_view net;
     uint16_t port = 0;
-    uint64_t caps = 0;  // CAP_* bits; absent (0) from peers that predate them
     // auth
     Signature sig{};
     // err

@@ -18,6 +18,10 @@ namespace svcdht::core {
 inline constexpr std::array<uint8_t, 4> OAP_MAGIC = {'O', 'A', 'P', '1'};
 inline constexpr uint8_t OAP_VERSION = 1;
 inline constexpr uint32_t CAP_GOSSIP_V1 = 1u << 0;
+// CAP_EARLY_REQUEST: this side answers one read request (PING, FIND_NODE, GET_PROVIDERS,
+// GET_VALUE) that arrives right behind the peer's ident, before the peer's auth
+// (docs/PROTOCOL.md 1.3). Peers from before it leave the bit clear and ignore it.
+inline constexpr uint32_t CAP_EARLY_REQUEST = 1u << 1;
 
 enum class FrameKind : uint8_t { data = 0x01, ctrl = 0x02 };
 
@@ -27,6 +31,8 @@ void encode_hello(uint8_t out[HELLO_LEN], uint32_t caps = CAP_GOSSIP_V1);
 // check_hello validates a peer's HELLO.
 // Errors: bad_magic, bad_version, missing_caps. The caller closes the connection.
 [[nodiscard]] Err check_hello(const uint8_t in[HELLO_LEN]);
+// hello_caps returns the capability bits of a HELLO.
+uint32_t hello_caps(const uint8_t in[HELLO_LEN]);
 
 // append_frame appends one frame holding |payload| to |out|.
 void append_frame(Bytes& out, FrameKind kind, ByteView payload);

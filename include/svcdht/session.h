@@ -11,7 +11,6 @@
 
 #include "svcdht/budget.h"
 #include "svcdht/bytes.h"
-#include "svcdht/ctrl.h"
 #include "svcdht/env.h"
 #include "svcdht/err.h"
 #include "svcdht/frame.h"
@@ -21,6 +20,8 @@
 
 namespace svcdht::core {
 
+struct CtrlMsg;
+
 struct SessionConfig {
     std::string network = "ron";  // must equal the peer's ident "net"
     uint16_t listen_port = 0;     // our ident "port"; 0 = we accept no inbound sessions
@@ -29,7 +30,7 @@ struct SessionConfig {
     uint32_t max_frame_len = MAX_FRAME_LEN;
     uint32_t tx_max_frames = DEFAULT_TX_MAX_FRAMES;
     size_t tx_max_bytes = DEFAULT_TX_MAX_BYTES;
-    // early_requests: advertise CAP_EARLY_REQUEST in our ident and answer one read request
+    // early_requests: advertise CAP_EARLY_REQUEST in our HELLO and answer one read request
     // that arrives right behind the peer's ident, before its auth (docs/PROTOCOL.md 1.3).
     // Off, a session behaves as a peer from before the capability (tests, mixed networks in
     // the simulator).
@@ -119,12 +120,12 @@ public:
     // and retries).
     [[nodiscard]] Err send_data(ByteView payload, Time now);
     // send_early queues one Data frame right behind our ident, before the handshake ends: a
-    // read request the peer answers at once if its ident turns out to carry
+    // read request the peer answers at once if its HELLO turns out to carry
     // CAP_EARLY_REQUEST (peer_took_early), and drops otherwise. Once per session, at most
     // HANDSHAKE_MAX_FRAME_LEN with its header. Errors: session_closed (open or closed
     // already, or an early request was sent), frame_too_large.
     [[nodiscard]] Err send_early(ByteView payload, Time now);
-    // peer_took_early: we sent an early request and the peer's ident says it answers one.
+    // peer_took_early: we sent an early request and the peer's HELLO says it answers one.
     bool peer_took_early() const {
         return early_sent_ && got_ident_ && (peer_caps_ & CAP_EARLY_REQUEST) != 0;
     }
@@ -181,7 +182,7 @@ private:
     bool early_sent_ = false;      // we sent an early request
     bool early_got_ = false;       // the peer sent one (reported as an early event)
     bool early_answered_ = false;  // and we queued its answer
-    uint64_t peer_caps_ = 0;
+    uint32_t peer_caps_ = 0;       // from its HELLO
     uint8_t hello_have_ = 0;
     uint8_t violations_ = 0;
     uint16_t peer_port_ = 0;

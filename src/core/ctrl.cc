@@ -42,8 +42,6 @@ Err decode_ctrl(ByteView in, CtrlMsg* out) {
         } else if (k == "port") {
             e = read_port(r, &out->port);
             seen |= PORT;
-        } else if (k == "caps") {
-            e = r.read_uint(&out->caps);
         } else if (k == "sig") {
             e = read_fixed(r, out->sig.data(), out->sig.size());
             seen |= SIG;
@@ -84,7 +82,7 @@ void encode_ctrl(const CtrlMsg& m, Bytes& out) {
     CborWriter w(out);
     switch (m.t) {
         case CtrlType::ident:
-            w.write_map(m.caps != 0 ? 7 : 6);  // no caps: the ident of v1 as first published
+            w.write_map(6);
             w.write_tstr("t");
             w.write_tstr("ident");
             w.write_tstr("v");
@@ -97,10 +95,6 @@ void encode_ctrl(const CtrlMsg& m, Bytes& out) {
             w.write_tstr(m.net);
             w.write_tstr("port");
             w.write_uint(m.port);
-            if (m.caps != 0) {
-                w.write_tstr("caps");
-                w.write_uint(m.caps);
-            }
             break;
         case CtrlType::auth:
             w.write_map(2);

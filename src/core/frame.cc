@@ -18,8 +18,12 @@ void encode_hello(uint8_t out[HELLO_LEN], uint32_t caps) {
 Err check_hello(const uint8_t in[HELLO_LEN]) {
     if (std::memcmp(in, OAP_MAGIC.data(), OAP_MAGIC.size()) != 0) return Err::bad_magic;
     if (in[4] != OAP_VERSION) return Err::bad_version;
-    if ((load_be32(in + 5) & CAP_GOSSIP_V1) == 0) return Err::missing_caps;
+    if ((hello_caps(in) & CAP_GOSSIP_V1) == 0) return Err::missing_caps;
     return Err::ok;
+}
+
+uint32_t hello_caps(const uint8_t in[HELLO_LEN]) {
+    return load_be32(in + 5);
 }
 
 void append_frame(Bytes& out, FrameKind kind, ByteView payload) {

@@ -38,7 +38,7 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
     }
     env_.rng->fill(my_nonce_.data(), my_nonce_.size());
     uint8_t hello[HELLO_LEN];
-    encode_hello(hello);
+    encode_hello(hello, CAP_GOSSIP_V1 | (cfg.early_requests ? CAP_EARLY_REQUEST : 0));
     tx_.insert(tx_.end(), hello, hello + HELLO_LEN);
     charge_tx(HELLO_LEN, true);
     CtrlMsg ident;
@@ -47,7 +47,6 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
     ident.nonce = my_nonce_;
     ident.net = cfg.network;
     ident.port = cfg.listen_port;
-    ident.caps = cfg.early_requests ? CAP_EARLY_REQUEST : 0;
     queue_ctrl(ident);
 }
 
@@ -123,6 +122,7 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
             close_with(e, ev);
             return in.size();
         }
+        peer_caps_ = hello_caps(peer_hello_);
         state_ = SessionState::handshake;
     }
     while (pos < in.size()) {
@@ -210,7 +210,6 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
             if (have_expect_ && peer_id_ != expect_) return close_with(Err::peer_id_mismatch, ev);
             peer_port_ = m.port;
-            peer_caps_ = m.caps;
             got_ident_ = true;
             uint8_t msg[AUTH_MSG_LEN];
             auth_message(m.nonce, m.pk, self_->keys.pk, msg);

@@ -17,7 +17,9 @@ import nacl.signing
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
 
-HELLO = b"OAP1\x01\x00\x00\x00\x01"
+HELLO = b"OAP1\x01\x00\x00\x00\x01"  # what these peers send: GOSSIP_V1 only
+# What the node sends: GOSSIP_V1 and EARLY_REQUEST (docs/PROTOCOL.md 1.1).
+NODE_HELLO = b"OAP1\x01\x00\x00\x00\x03"
 DATA, CTRL = 1, 2
 PING, FIND_NODE, GET_PROVIDERS, ADD_PROVIDER, PUT_VALUE, GET_VALUE = 1, 2, 3, 4, 5, 6
 OK, BAD_REQUEST, NOT_FOUND, TOO_LARGE, QUOTA, BAD_SIG, STALE, NOT_READY, BUSY = (
@@ -211,7 +213,7 @@ class Peer:
     def handshake(self):
         """HELLO, ident, auth both ways; raises if the daemon refuses or its auth is bad."""
         self.send(HELLO + self.ident_frame())
-        assert self.read_hello() == HELLO
+        assert self.read_hello() == NODE_HELLO
         got_auth = False
         while not got_auth or self.peer_pk is None:
             kind, payload = self.frame()

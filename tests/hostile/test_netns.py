@@ -13,7 +13,7 @@ import time
 
 from nacl.signing import SigningKey
 
-from peer import ADD_PROVIDER, GET_PROVIDERS, HELLO, OK, PUT_VALUE, QUOTA, Peer, blake3, record, still_serving
+from peer import ADD_PROVIDER, GET_PROVIDERS, HELLO, NODE_HELLO, OK, PUT_VALUE, QUOTA, Peer, blake3, record, still_serving
 
 import harness
 from harness import Node, test
@@ -59,7 +59,7 @@ def hello_from(source, node_host, port):
             got += chunk
     except OSError:
         pass
-    return s, got == HELLO
+    return s, got == NODE_HELLO
 
 
 @test

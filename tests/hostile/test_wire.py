@@ -11,9 +11,8 @@ import threading
 import time
 
 import cbor2
-from peer import (BAD_REQUEST, BUSY, CTRL, DATA, FIND_NODE, HELLO, OK, PING, PUT_VALUE, QUOTA, TOO_LARGE, Closed, Peer,
-                  blake3,
-                  assert_rss_under, frame, msg, still_serving)
+from peer import (BAD_REQUEST, BUSY, CTRL, DATA, FIND_NODE, HELLO, NODE_HELLO, OK, PING, PUT_VALUE, QUOTA,
+                  TOO_LARGE, Closed, Peer, assert_rss_under, blake3, frame, msg, still_serving)
 
 import harness
 from harness import Node, poll, test
@@ -238,7 +237,7 @@ def forged_replayed_and_self_claiming_auth_is_refused():
     # A forged signature.
     p = Peer("127.0.0.1", n.port)
     p.send(HELLO + p.ident_frame())
-    assert p.read_hello() == HELLO
+    assert p.read_hello() == NODE_HELLO
     while True:
         kind, payload = p.frame()
         m = cbor2.loads(payload)
@@ -507,7 +506,7 @@ def frames_until_data(p):
 
 @test
 def an_early_request_is_answered_once_as_to_a_stranger_and_a_store_never():
-    # The node's ident offers early requests (caps bit 0): one read right behind a dialer's
+    # The node's HELLO offers early requests (EARLY_REQUEST): one read right behind a dialer's
     # ident is answered before the dialer's auth. A stranger that never authenticates tries
     # to get more from that: a store sent early, then a second request, then a flood of
     # early-request connections that each claim the same id and a listening port.
@@ -519,11 +518,10 @@ def an_early_request_is_answered_once_as_to_a_stranger_and_a_store_never():
     p = Peer("127.0.0.1", n.port, listen_port=9999)
     p.send(HELLO + p.ident_frame() + frame(DATA, msg(PUT_VALUE, 1, key=blake3(value), val=value)) +
            frame(DATA, msg(PING, 2)))
-    assert p.read_hello() == HELLO
+    assert p.read_hello() == NODE_HELLO
     got = frames_until_data(p)
     kinds = [(k, m.get("t")) for k, m in got]
     assert kinds == [(CTRL, "ident"), (CTRL, "auth"), (DATA, None)], kinds
-    assert got[0][1].get("caps", 0) & 1, got[0][1]
     answer = got[-1][1]
     assert (answer["rid"], answer.get("code")) == (1, BAD_REQUEST), answer
     # The second request got nothing, and nothing was stored.
@@ -541,7 +539,7 @@ def an_early_request_is_answered_once_as_to_a_stranger_and_a_store_never():
     # then gives an ordinary session.
     p = Peer("127.0.0.1", n.port)
     p.send(HELLO + p.ident_frame() + frame(DATA, msg(PING, 3)))
-    assert p.read_hello() == HELLO
+    assert p.read_hello() == NODE_HELLO
     got = frames_until_data(p)
     assert [m.get("t") for _, m in got] == ["ident", "auth", None], got
     assert (got[-1][1]["rid"], got[-1][1].get("code", OK)) == (3, OK), got[-1][1]
@@ -556,7 +554,7 @@ def an_early_request_is_answered_once_as_to_a_stranger_and_a_store_never():
     for i in range(200):
         p = Peer("127.0.0.1", n.port, seed=claimed, listen_port=9999, timeout=5)
         p.send(HELLO + p.ident_frame() + frame(DATA, msg(FIND_NODE, 10 + i, target=os.urandom(32))))
-        assert p.read_hello() == HELLO
+        assert p.read_hello() == NODE_HELLO
         answer = frames_until_data(p)[-1][1]
         assert answer["rid"] == 10 + i and answer.get("code", OK) in (OK, QUOTA), answer
         p.close()
@@ -584,7 +582,7 @@ def read_hello(s):
             got += chunk
     except OSError:
         return False
-    return got == HELLO
+    return got == NODE_HELLO
 
 
 def closed_soon(s, seconds=5):

@@ -46,7 +46,9 @@ def cbor(x):
     raise TypeError(x)
 
 
-HELLO = b"OAP1\x01\x00\x00\x00\x01"
+HELLO = b"OAP1\x01\x00\x00\x00\x01"  # what these tests send: GOSSIP_V1 only
+# What the node sends: GOSSIP_V1 and EARLY_REQUEST (docs/PROTOCOL.md 1.1).
+NODE_HELLO = b"OAP1\x01\x00\x00\x00\x03"
 
 
 def frame(kind, payload):
@@ -175,7 +177,7 @@ def raw_peer_sees_oap1_behaviour():
     node.wait_ready()
     # Wrong magic: the daemon closes.
     r = Raw(node)
-    assert r.hello() == HELLO
+    assert r.hello() == NODE_HELLO
     r.send(b"XXXX\x01\x00\x00\x00\x01")
     assert r.closed_within(5), "wrong magic must close the connection"
     r.close()

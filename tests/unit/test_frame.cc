@@ -87,6 +87,13 @@ TEST(Hello, EncodeAndCheck) {
     EXPECT_EQ(check_hello(bad), Err::missing_caps);
     encode_hello(bad, 0xffffffff);  // unknown extra capability bits are fine
     EXPECT_EQ(check_hello(bad), Err::ok);
+    // The node's own HELLO offers early requests next to GOSSIP_V1 (docs/PROTOCOL.md 1.1).
+    encode_hello(h, CAP_GOSSIP_V1 | CAP_EARLY_REQUEST);
+    EXPECT_EQ(to_hex({h, HELLO_LEN}),
+              "4f41503101"
+              "00000003");
+    EXPECT_EQ(hello_caps(h), CAP_GOSSIP_V1 | CAP_EARLY_REQUEST);
+    EXPECT_EQ(check_hello(h), Err::ok);
 }
 
 TEST(Frame, DecodesWholeStream) {

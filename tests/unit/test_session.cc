@@ -219,8 +219,8 @@ TEST(Session, AnEarlyRequestIsAnsweredBehindTheResponderAuth) {
                                                   ? std::vector<std::string>{"opened", "data:a0"}
                                                   : std::vector<std::string>{"opened"};
         EXPECT_EQ(a.events, want);
-        // Whether the peer takes early requests is known once its ident arrived; one that
-        // does not gets the request again on the open session.
+        // Whether the peer takes early requests is known from its HELLO, which arrives
+        // before any answer; one that does not gets the request again on the open session.
         EXPECT_EQ(a.s->peer_took_early(), b_early);
         b.events = deliver(*b.s, drain(*a.s), msec(3));
         EXPECT_EQ(b.events, std::vector<std::string>{"opened"});

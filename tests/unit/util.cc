@@ -225,8 +225,6 @@ Samples::Samples() : publisher_(identity(7)) {
     c.net = "ron";
     c.port = 9444;
     ctrl_.push_back({"ident", c});
-    c.caps = CAP_EARLY_REQUEST;
-    ctrl_.push_back({"ident_caps", c});
     c = {};
     c.t = CtrlType::auth;
     c.sig.fill(0x11);

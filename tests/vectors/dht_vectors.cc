@@ -99,8 +99,7 @@ std::string json_ctrl(const CtrlMsg& c) {
             return "{\"t\":\"ident\",\"v\":" + std::to_string(c.v) +
                    ",\"pk\":" + jbytes({c.pk.data(), 32}) +
                    ",\"nonce\":" + jbytes({c.nonce.data(), 32}) + ",\"net\":" + jstr(c.net) +
-                   ",\"port\":" + std::to_string(c.port) +
-                   (c.caps != 0 ? ",\"caps\":" + std::to_string(c.caps) : std::string()) + "}";
+                   ",\"port\":" + std::to_string(c.port) + "}";
         case CtrlType::auth: return "{\"t\":\"auth\",\"sig\":" + jbytes({c.sig.data(), 64}) + "}";
         case CtrlType::err:
             return "{\"t\":\"err\",\"code\":" + std::to_string(c.code) + ",\"msg\":" + jstr(c.msg) +
