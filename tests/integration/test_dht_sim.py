@@ -102,7 +102,15 @@ def hedge_after_reaches_the_lookups():
     a, _ = sim_json(*common, "--hedge-after", "250")
     b, _ = sim_json(*common, "--hedge-after", "40")
     assert a["event_hash"] != b["event_hash"], (a, b)
-    assert a["success_rate"] == 1 and b["success_rate"] == 1, (a, b)
+    assert a["unanswered"] == 0 and b["unanswered"] == 0, (a, b)
+    # Slow queries lend their slots six times sooner, so the slow nodes' tail is cut.
+    assert b["latency_ms"]["p95"] < a["latency_ms"]["p95"], (a, b)
+    # At the default every lookup finds the nearest node. A hedge delay of about one round
+    # trip marks queries on new connections late before they can answer (2 round trips),
+    # so lookups may end before the nodes that know the nearest have answered: success is
+    # not a property of that setting (it moved between 1.0 and 0.95 with a few bytes more
+    # or less in the handshake).
+    assert a["success_rate"] == 1, a
 
 
 @test
