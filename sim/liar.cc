@@ -19,7 +19,7 @@ void Sim::liar_connect(uint32_t h, uint32_t t) {
     e.b = t;
     e.at = now_ + 2 * link_latency(h, t);
     if (!hosts_[t]->up || !reachable(h, t)) return;
-    push(std::move(e));
+    push(e);
 }
 
 void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
@@ -37,6 +37,7 @@ void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
             c.closed[side] = true;
             c.liar[side].reset();
             if (!c.dead && !c.closed[1 - side]) fin(c, 1 - side);
+            release(c);
             return;
         }
         if (n == 0 && ev.type == SessionEvent::Type::none) break;

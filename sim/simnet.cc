@@ -150,18 +150,19 @@ void Sim::crash(uint32_t hi) {
     h.timer_at = NEVER;
     h.conn_of.clear();
     // Its connections go silent both ways: the peers notice only through timeouts.
-    for (uint32_t cid : h.conns) {
-        auto it = conns_.find(cid);
-        if (it == conns_.end()) continue;
-        Conn& c = *it->second;
-        c.dead = true;
-        for (int side = 0; side < 2; ++side) {
-            if (c.host[side] != hi) continue;
-            c.closed[side] = true;
-            c.liar[side].reset();
-        }
-    }
+    const std::vector<uint32_t> touching = std::move(h.conns);
     h.conns.clear();
+    for (uint32_t cid : touching) {
+        Conn* c = conn(cid);
+        if (c == nullptr) continue;
+        c->dead = true;
+        for (int side = 0; side < 2; ++side) {
+            if (c->host[side] != hi) continue;
+            c->closed[side] = true;
+            c->liar[side].reset();
+        }
+        release(*c);
+    }
 }
 
 void Sim::restart(uint32_t hi, const std::vector<uint32_t>& seeds) {
@@ -180,8 +181,8 @@ void Sim::restart_with_state(uint32_t hi, const std::vector<uint32_t>& seeds) {
 
 void Sim::partition(const std::vector<uint8_t>& group_of_host) {
     group_ = group_of_host;
-    for (auto& [id, c] : conns_)
-        if (!reachable(c->host[0], c->host[1])) c->dead = true;
+    for (auto& c : conns_)
+        if (c && !reachable(c->host[0], c->host[1])) c->dead = true;
 }
 
 void Sim::heal() {
@@ -275,12 +276,25 @@ RequestId Sim::put(uint32_t h, ByteView value) {
 // ---- the event loop
 // ------------------------------------------------------------------------------
 
-void Sim::push(Event e) {
-    e.seq = seq_++;
-    queue_.push_back(std::move(e));
-    std::push_heap(queue_.begin(), queue_.end(), [](const Event& x, const Event& y) {
-        return x.at != y.at ? x.at > y.at : x.seq > y.seq;
-    });
+namespace {
+template <class D>
+bool later(const D& x, const D& y) {
+    return x.at != y.at ? x.at > y.at : x.seq > y.seq;
+}
+}  // namespace
+
+void Sim::push(const Event& e) {
+    uint32_t i;
+    if (!free_events_.empty()) {
+        i = free_events_.back();
+        free_events_.pop_back();
+        events_tab_[i] = e;
+    } else {
+        i = static_cast<uint32_t>(events_tab_.size());
+        events_tab_.push_back(e);
+    }
+    queue_.push_back(Due{e.at, seq_++, i});
+    std::push_heap(queue_.begin(), queue_.end(), later<Due>);
 }
 
 void Sim::mix(uint64_t v) {
@@ -291,13 +305,15 @@ void Sim::mix(uint64_t v) {
 }
 
 void Sim::run_until(Time t) {
-    const auto later = [](const Event& x, const Event& y) {
-        return x.at != y.at ? x.at > y.at : x.seq > y.seq;
-    };
     while (!queue_.empty() && queue_.front().at <= t && !exhausted()) {
-        std::pop_heap(queue_.begin(), queue_.end(), later);
-        Event e = std::move(queue_.back());
+        std::pop_heap(queue_.begin(), queue_.end(), later<Due>);
+        const uint32_t ei = queue_.back().event;
         queue_.pop_back();
+        const Event e = events_tab_[ei];
+        free_events_.push_back(ei);
+        ByteView data;
+        if (e.payload != NO_PAYLOAD)
+            data = ByteView(payloads_[e.payload].bytes).subspan(e.off, e.len);
         now_ = std::max(now_, e.at);
         ++events_;
         mix(e.at);
@@ -305,42 +321,46 @@ void Sim::run_until(Time t) {
         mix(e.c);
         // Delivered bytes go into the hash eight at a time (it must see every byte, but
         // need not be a fine hash: it only has to tell two runs apart).
-        const size_t n = e.data.size();
+        const size_t n = data.size();
         size_t i = 0;
         for (; i + 8 <= n; i += 8) {
             uint64_t w;
-            std::memcpy(&w, e.data.data() + i, 8);
+            std::memcpy(&w, data.data() + i, 8);
             hash_ = (hash_ ^ w) * 0x9E3779B97F4A7C15ULL;
             hash_ ^= hash_ >> 29;
         }
-        for (; i < n; ++i) hash_ = (hash_ ^ e.data[i]) * 1099511628211ULL;
-        dispatch(e);
+        for (; i < n; ++i) hash_ = (hash_ ^ data[i]) * 1099511628211ULL;
+        dispatch(e, data);
+        if (e.payload != NO_PAYLOAD && --payloads_[e.payload].pieces == 0) {
+            Bytes().swap(payloads_[e.payload].bytes);
+            free_payloads_.push_back(e.payload);
+        }
     }
     now_ = std::max(now_, t);
 }
 
-void Sim::dispatch(Event& e) {
+void Sim::dispatch(const Event& e, ByteView data) {
     switch (e.kind) {
         case E_DELIVER: {
-            auto it = conns_.find(e.a);
-            if (it == conns_.end()) return;
-            Conn& c = *it->second;
+            Conn* cp = conn(e.a);
+            if (cp == nullptr) return;
+            Conn& c = *cp;
             const int side = static_cast<int>(e.b);
             if (c.dead || c.closed[side]) return;
-            bytes_ += e.data.size();
+            bytes_ += data.size();
             if (c.liar[side]) {
-                liar_receive(c, side, e.data);
+                liar_receive(c, side, data);
                 return;
             }
             const uint32_t h = c.host[side];
-            hosts_[h]->peers->received(c.ref[side], e.data, now_);
+            hosts_[h]->peers->received(c.ref[side], data, now_);
             after_input(h);
             return;
         }
         case E_FIN: {
-            auto it = conns_.find(e.a);
-            if (it == conns_.end()) return;
-            Conn& c = *it->second;
+            Conn* cp = conn(e.a);
+            if (cp == nullptr) return;
+            Conn& c = *cp;
             const int side = static_cast<int>(e.b);
             if (c.dead || c.closed[side]) return;
             c.closed[side] = true;
@@ -352,6 +372,8 @@ void Sim::dispatch(Event& e) {
                 hosts_[h]->peers->closed(c.ref[side], Err::peer_closed, now_);
                 after_input(h);
             }
+            // The pipe goes once both ends are closed (the FIN came from the other end).
+            if (Conn* still = conn(e.a)) release(*still);
             return;
         }
         case E_CONNECT: {
@@ -421,13 +443,13 @@ void Sim::connect(uint32_t hi, DialId dial, const PeerAddr& addr) {
         // Nobody answers: the SYN times out.
         e.kind = E_CONNECT_FAIL;
         e.at = now_ + cfg_.connect_timeout;
-        push(std::move(e));
+        push(e);
         return;
     }
     e.kind = E_CONNECT;
     e.b = it->second;
     e.at = now_ + 2 * link_latency(hi, it->second);  // SYN, SYN-ACK
-    push(std::move(e));
+    push(e);
 }
 
 void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
@@ -459,7 +481,8 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
         c.ref[1] = t.peers->accepted(c.remote[1], now_);
     }
     const uint32_t id = c.id;
-    conns_.emplace(id, std::move(cp));
+    if (conns_.size() <= id) conns_.resize(id + 1);
+    conns_[id] = std::move(cp);
     for (int side = 0; side < 2; ++side) {
         Host& x = *hosts_[c.host[side]];
         x.conns.push_back(id);
@@ -503,7 +526,7 @@ void Sim::route(uint32_t hi, const PeerEvent& e) {
         case PeerEvent::Kind::close: {
             auto it = h.conn_of.find(e.ref);
             if (it == h.conn_of.end()) return;
-            Conn& c = *conns_.at(it->second);
+            Conn& c = *conn(it->second);
             h.conn_of.erase(it);
             const int side = c.host[0] == hi && c.ref[0] == e.ref ? 0 : 1;
             if (e.flush) {
@@ -514,6 +537,7 @@ void Sim::route(uint32_t hi, const PeerEvent& e) {
             }
             c.closed[side] = true;
             if (!c.dead && !c.closed[1 - side]) fin(c, 1 - side);
+            release(c);
             h.peers->closed(e.ref, Err::session_closed, now_);  // the simulated socket is gone
             return;
         }
@@ -527,7 +551,7 @@ void Sim::flush(uint32_t hi) {
     for (PeerRef ref : dirty_) {
         auto it = h.conn_of.find(ref);
         if (it == h.conn_of.end()) continue;
-        Conn& c = *conns_.at(it->second);
+        Conn& c = *conn(it->second);
         const int side = c.ref[0] == ref && c.host[0] == hi ? 0 : 1;
         Bytes out;
         h.peers->take_tx(ref, &out);
@@ -552,6 +576,17 @@ void Sim::transmit(Conn& c, int from, Bytes&& out) {
     for (size_t i = 1; i < pieces; ++i) cuts[ncuts++] = 1 + rng_.below(out.size() - 1);
     std::sort(cuts, cuts + ncuts);
     cuts[ncuts++] = out.size();
+    // The buffer itself travels; each piece is a range of it.
+    uint32_t p;
+    if (!free_payloads_.empty()) {
+        p = free_payloads_.back();
+        free_payloads_.pop_back();
+    } else {
+        p = static_cast<uint32_t>(payloads_.size());
+        payloads_.emplace_back();
+    }
+    payloads_[p].bytes = std::move(out);
+    payloads_[p].pieces = 0;
     size_t prev = 0;
     for (size_t i = 0; i < ncuts; ++i) {
         const size_t cut = cuts[i];
@@ -561,13 +596,11 @@ void Sim::transmit(Conn& c, int from, Bytes&& out) {
         e.a = c.id;
         e.b = static_cast<uint32_t>(to);
         e.at = arrive;
-        if (prev == 0 && cut == out.size()) {
-            e.data = std::move(out);  // one piece: the buffer itself travels
-        } else {
-            e.data.assign(out.begin() + static_cast<std::ptrdiff_t>(prev),
-                          out.begin() + static_cast<std::ptrdiff_t>(cut));
-        }
-        push(std::move(e));
+        e.payload = p;
+        e.off = static_cast<uint32_t>(prev);
+        e.len = static_cast<uint32_t>(cut - prev);
+        ++payloads_[p].pieces;
+        push(e);
         prev = cut;
     }
 }
@@ -579,7 +612,20 @@ void Sim::fin(Conn& c, int to) {
     e.b = static_cast<uint32_t>(to);
     e.at = std::max(now_ + c.base, c.last_arrival[to]);
     c.last_arrival[to] = e.at;
-    push(std::move(e));
+    push(e);
+}
+
+void Sim::release(Conn& c) {
+    if (!c.closed[0] || !c.closed[1]) return;
+    const uint32_t id = c.id;
+    for (uint32_t h : c.host) {
+        auto& v = hosts_[h]->conns;
+        auto it = std::find(v.begin(), v.end(), id);
+        if (it == v.end()) continue;  // a crash took the host's list already
+        *it = v.back();
+        v.pop_back();
+    }
+    conns_[id].reset();
 }
 
 void Sim::arm_timer(uint32_t hi) {
@@ -593,7 +639,7 @@ void Sim::arm_timer(uint32_t hi) {
     e.b = h.incarnation;
     e.at = std::max(d, now_);
     h.timer_at = e.at;
-    push(std::move(e));
+    push(e);
 }
 
 void Sim::check_node(uint32_t hi) {

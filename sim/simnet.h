@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "svcdht/env.h"
@@ -121,9 +120,16 @@ public:
 
 private:
     enum EventKind : uint8_t { E_DELIVER = 1, E_FIN, E_CONNECT, E_CONNECT_FAIL, E_TIMER };
+    static constexpr uint32_t NO_PAYLOAD = UINT32_MAX;
     struct Event;
-    void push(Event e);
-    void dispatch(Event& e);
+    struct Due;
+    struct Payload;
+    void push(const Event& e);
+    void dispatch(const Event& e, core::ByteView data);
+    // conn returns the pipe |id| while either end is open, else null; release frees a pipe
+    // once both ends are closed (its id is never reused: ids go into the event hash).
+    Conn* conn(uint32_t id) const { return id < conns_.size() ? conns_[id].get() : nullptr; }
+    void release(Conn& c);
     // after_input routes a host's Peers outputs, writes what its sessions queued, and
     // re-arms its timer: what the libuv adapter does after each callback.
     void after_input(uint32_t h);
@@ -154,11 +160,15 @@ private:
     uint64_t hash_ = 1469598103934665603ULL;
     uint64_t events_ = 0;
     uint64_t bytes_ = 0;
-    std::vector<Event> queue_;
+    std::vector<Due> queue_;  // a binary min-heap on (at, seq)
+    std::vector<Event> events_tab_;
+    std::vector<uint32_t> free_events_;
+    std::vector<Payload> payloads_;
+    std::vector<uint32_t> free_payloads_;
     std::vector<std::unique_ptr<Host>> hosts_;
     std::map<core::PeerAddr, uint32_t> by_addr_;
     std::map<core::NodeId, uint32_t> by_id_;
-    std::unordered_map<uint32_t, std::unique_ptr<Conn>> conns_;
+    std::vector<std::unique_ptr<Conn>> conns_;  // by id; null once released (and for id 0)
     uint32_t next_conn_ = 1;
     std::vector<uint8_t> group_;
     std::vector<core::PeerRef> dirty_;

@@ -15,14 +15,30 @@ namespace svcdht::sim {
 
 using namespace core;
 
+// What an event does. The queue itself orders small Due records (time, sequence, index of
+// the Event in a slot table), so a heap sift moves 24 bytes and never a payload; delivered
+// bytes are a range of one transmission's buffer, shared by the pieces it was split into.
 struct Sim::Event {
     Time at = 0;
-    uint64_t seq = 0;
     uint8_t kind = 0;
-    uint32_t a = 0;  // host or conn
-    uint32_t b = 0;  // side, target host or incarnation
-    uint64_t c = 0;  // dial id
-    Bytes data;
+    uint32_t a = 0;                 // host or conn
+    uint32_t b = 0;                 // side, target host or incarnation
+    uint64_t c = 0;                 // dial id
+    uint32_t payload = NO_PAYLOAD;  // E_DELIVER: payloads_[payload].bytes[off, off + len)
+    uint32_t off = 0;
+    uint32_t len = 0;
+};
+
+struct Sim::Due {
+    Time at;
+    uint64_t seq;
+    uint32_t event;  // index in events_
+};
+
+// One transmission's bytes, alive until the last piece that carries them is dispatched.
+struct Sim::Payload {
+    Bytes bytes;
+    uint32_t pieces = 0;
 };
 
 struct Sim::Host {
@@ -43,7 +59,7 @@ struct Sim::Host {
     Time timer_at = NEVER;
     std::map<RequestId, RequestResult> results;
     std::unordered_map<PeerRef, uint32_t> conn_of;  // a session's pipe
-    std::vector<uint32_t> conns;                    // pipes touching this host
+    std::vector<uint32_t> conns;                    // open pipes touching this host
 };
 
 // A TCP connection: an ordered byte pipe with an end on each host. An honest end is a
