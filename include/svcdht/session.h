@@ -6,7 +6,9 @@
 // embedder moves bytes in (recv) and out (take_tx) and arms a timer at next_deadline().
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "svcdht/budget.h"
@@ -165,9 +167,20 @@ private:
     void violation(uint16_t code, const char* msg, SessionEvent* ev);
     void close_with(Err why, SessionEvent* ev);
 
+    // What only the handshake needs, freed once the session opens or closes: an open
+    // session is what a node holds hundreds of.
+    struct Handshake {
+        NodeId expect;
+        std::array<uint8_t, 32> my_nonce{};
+        uint8_t peer_hello[HELLO_LEN] = {};
+        uint8_t hello_have = 0;
+        bool have_expect = false;
+    };
+
     const SessionConfig* cfg_;
     const Identity* self_;
-    Env env_;
+    const Crypto* crypto_;
+    std::unique_ptr<Handshake> hs_;
     size_t recv_some(ByteView in, Time now, SessionEvent* ev);
     void charge_tx(size_t n, bool forced);
     void note_partial(Time now);
@@ -177,20 +190,15 @@ private:
     Time partial_since_ = NEVER;  // a partial frame is buffered since then
     SessionState state_ = SessionState::hello;
     Err close_reason_ = Err::ok;
-    bool have_expect_ = false;
     bool got_ident_ = false;
     bool early_sent_ = false;      // we sent an early request
     bool early_got_ = false;       // the peer sent one (reported as an early event)
     bool early_answered_ = false;  // and we queued its answer
     uint32_t peer_caps_ = 0;       // from its HELLO
-    uint8_t hello_have_ = 0;
     uint8_t violations_ = 0;
     uint16_t peer_port_ = 0;
-    uint8_t peer_hello_[HELLO_LEN] = {};
-    NodeId expect_;
     NodeId peer_id_;
     PublicKey peer_pk_{};
-    std::array<uint8_t, 32> my_nonce_{};
     SessionBudgets budgets_;
     FrameDecoder dec_;
     Bytes tx_;

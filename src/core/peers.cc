@@ -11,7 +11,11 @@
 namespace svcdht::core {
 
 struct Peers::Slot {
-    std::unique_ptr<Session> session;
+    Slot(const SessionConfig& cfg, const Identity& self, Env env, Time now, const NodeId* expect,
+         SessionBudgets budgets)
+        : session(cfg, self, env, now, expect, budgets) {}
+
+    Session session;  // in the slot: one allocation and one pointer less per connection
     PeerRef ref = 0;
     DialId dial = 0;  // ours: the dial this connection answers (0 when inbound)
     PeerAddr remote;
@@ -100,14 +104,13 @@ PeerRef Peers::add(bool inbound, DialId dial, const PeerAddr& remote, const Node
         slots_.emplace_back();
         gens_.push_back(0);
     }
-    auto s = std::make_unique<Slot>();
+    auto s = std::make_unique<Slot>(scfg_, self_, env_, now, expect,
+                                    SessionBudgets{&rx_budget_, &tx_budget_});
     s->ref = (uint64_t{++gens_[i]} << 32) | i;  // generation from 1: a ref is never 0
     s->inbound = inbound;
     s->dial = dial;
     s->remote = remote;
     s->arrival = ++arrivals_;
-    s->session = std::make_unique<Session>(scfg_, self_, env_, now, expect,
-                                           SessionBudgets{&rx_budget_, &tx_budget_});
     Slot& slot = *s;
     slots_[i] = std::move(s);
     ++live_;
@@ -191,7 +194,7 @@ void Peers::received(PeerRef ref, ByteView bytes, Time now) {
 }
 
 void Peers::feed(Slot& s, ByteView bytes, Time now) {
-    Session& ss = *s.session;
+    Session& ss = s.session;
     while (!bytes.empty() && !s.closing) {
         SessionEvent ev;
         const size_t n = ss.recv(bytes, now, &ev);
@@ -234,7 +237,7 @@ void Peers::feed(Slot& s, ByteView bytes, Time now) {
 }
 
 void Peers::sent(PeerRef ref, size_t n) {
-    if (Slot* s = find(ref)) s->session->tx_done(n);
+    if (Slot* s = find(ref)) s->session.tx_done(n);
 }
 
 void Peers::lost(Slot& s, Err why, bool flush, Time now) {
@@ -243,7 +246,7 @@ void Peers::lost(Slot& s, Err why, bool flush, Time now) {
     --live_;
     // Every session's counters reach the Node, authenticated or not: data before auth and
     // bad frames are exactly what strangers send.
-    node_.add_session_stats(s.session->stats());
+    node_.add_session_stats(s.session.stats());
     if (s.open) {
         --open_;
         node_.on_session_closed(s.ref, why, now);
@@ -251,11 +254,11 @@ void Peers::lost(Slot& s, Err why, bool flush, Time now) {
         if (s.inbound) --handshaking_in_;
         if (s.dial != 0) node_.on_dial_failed(s.dial, why, now);
     }
-    s.session->close(why);
+    s.session.close(why);
     PeerEvent e;
     e.kind = PeerEvent::Kind::close;
     e.ref = s.ref;
-    e.flush = flush && s.session->has_tx();
+    e.flush = flush && s.session.has_tx();
     emit(e);
 }
 
@@ -302,10 +305,10 @@ void Peers::evict_for(const Slot& opened, Time now) {
     bool victim_contact = true;
     for (auto& s : slots_) {
         if (!s || s.get() == &opened || s->closing || !s->open) continue;
-        const bool contact = node_.table().contains(s->session->peer_id());
-        const Time d = s->session->next_deadline();
+        const bool contact = node_.table().contains(s->session.peer_id());
+        const Time d = s->session.next_deadline();
         if (victim == nullptr || (victim_contact && !contact) ||
-            (contact == victim_contact && d < victim->session->next_deadline())) {
+            (contact == victim_contact && d < victim->session.next_deadline())) {
             victim = s.get();
             victim_contact = contact;
         }
@@ -313,7 +316,7 @@ void Peers::evict_for(const Slot& opened, Time now) {
     if (victim == nullptr) return;
     ++stats_.evicted_idle;
     if (env_.log != nullptr && env_.log->enabled(LogLevel::warn)) {
-        const std::string peer = victim->session->peer_id().hex();
+        const std::string peer = victim->session.peer_id().hex();
         const LogField f[] = {{"peer_id", peer}, {"contact", victim_contact ? "true" : "false"}};
         env_.log->log(LogLevel::warn, "idle session evicted: max_conns reached", f);
     }
@@ -327,7 +330,7 @@ void Peers::close_all() {
         --live_;
         if (s->open) --open_;
         if (s->inbound && !s->open) --handshaking_in_;
-        s->session->close(Err::shutting_down);
+        s->session.close(Err::shutting_down);
         PeerEvent e;
         e.kind = PeerEvent::Kind::close;
         e.ref = s->ref;
@@ -346,7 +349,7 @@ void Peers::close_all() {
 // ---- timers -----------------------------------------------------------------------------------
 
 void Peers::touch(Slot& s) {
-    const Time d = s.session->next_deadline();
+    const Time d = s.session.next_deadline();
     if (d == NEVER || d >= s.armed) return;
     s.armed = d;
     timers_.push_back({d, s.ref});
@@ -369,7 +372,7 @@ void Peers::on_timer(Time now) {
         if (s == nullptr || s->closing || at != s->armed) continue;
         s->armed = NEVER;
         SessionEvent ev;
-        s->session->on_timer(now, &ev);
+        s->session.on_timer(now, &ev);
         if (ev.type == SessionEvent::Type::closed) {
             lost(*s, ev.err, true, now);
         } else {
@@ -420,8 +423,8 @@ void Peers::handle(const Action& a, Time now) {
             // requester's timeout deals with it (best-effort delivery, DESIGN 3.1). Before
             // the session opens it takes only our early request and the answer to the
             // peer's.
-            const Err e = a.early ? s->session->send_early(a.payload, now)
-                                  : s->session->send_data(a.payload, now);
+            const Err e = a.early ? s->session.send_early(a.payload, now)
+                                  : s->session.send_data(a.payload, now);
             if (e == Err::ok) {
                 mark_dirty(*s);
                 touch(*s);
@@ -495,7 +498,7 @@ void Peers::take_dirty(std::vector<PeerRef>& out) {
         Slot* s = find(ref);
         if (s == nullptr) continue;
         s->dirty = false;
-        if (s->session->has_tx()) out.push_back(ref);
+        if (s->session.has_tx()) out.push_back(ref);
     }
     dirty_.clear();
 }
@@ -506,7 +509,7 @@ void Peers::take_tx(PeerRef ref, Bytes* out) {
         out->clear();
         return;
     }
-    s->session->take_tx(out);
+    s->session.take_tx(out);
 }
 
 // ---- views ------------------------------------------------------------------------------------
@@ -514,7 +517,7 @@ void Peers::take_tx(PeerRef ref, Bytes* out) {
 SessionStats Peers::live_session_stats() const {
     SessionStats sum;
     for (const auto& s : slots_)
-        if (s && !s->closing) sum += s->session->stats();
+        if (s && !s->closing) sum += s->session.stats();
     return sum;
 }
 
@@ -529,7 +532,7 @@ void Peers::check_invariants() const {
         ++live;
         open += s->open ? 1 : 0;
         hs += s->inbound && !s->open ? 1 : 0;
-        SVCDHT_CHECK(s->open == s->session->is_open(), "a slot's open flag is its session's");
+        SVCDHT_CHECK(s->open == s->session.is_open(), "a slot's open flag is its session's");
     }
     SVCDHT_CHECK(live == live_ && open == open_ && hs == handshaking_in_,
                  "the connection counts match the slots");

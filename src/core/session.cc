@@ -27,16 +27,17 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
                  const NodeId* expect, SessionBudgets budgets)
     : cfg_(&cfg),
       self_(&self),
-      env_(env),
+      crypto_(env.crypto),
+      hs_(std::make_unique<Handshake>()),
       started_(now),
       last_activity_(now),
       budgets_(budgets),
       dec_(std::min(HANDSHAKE_MAX_FRAME_LEN, cfg.max_frame_len), budgets.rx) {
     if (expect != nullptr) {
-        have_expect_ = true;
-        expect_ = *expect;
+        hs_->have_expect = true;
+        hs_->expect = *expect;
     }
-    env_.rng->fill(my_nonce_.data(), my_nonce_.size());
+    env.rng->fill(hs_->my_nonce.data(), hs_->my_nonce.size());
     uint8_t hello[HELLO_LEN];
     encode_hello(hello, CAP_GOSSIP_V1 | (cfg.early_requests ? CAP_EARLY_REQUEST : 0));
     tx_.insert(tx_.end(), hello, hello + HELLO_LEN);
@@ -44,7 +45,7 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
     CtrlMsg ident;
     ident.t = CtrlType::ident;
     ident.pk = self.keys.pk;
-    ident.nonce = my_nonce_;
+    ident.nonce = hs_->my_nonce;
     ident.net = cfg.network;
     ident.port = cfg.listen_port;
     queue_ctrl(ident);
@@ -87,6 +88,7 @@ void Session::close(Err why) {
     if (state_ == SessionState::closed) return;
     state_ = SessionState::closed;
     close_reason_ = why;
+    hs_.reset();
     dec_.abandon();
     partial_since_ = NEVER;
 }
@@ -112,17 +114,18 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
     if (state_ == SessionState::closed) return in.size();
     size_t pos = 0;
     if (state_ == SessionState::hello) {
-        const size_t take = std::min<size_t>(HELLO_LEN - hello_have_, in.size());
-        std::memcpy(peer_hello_ + hello_have_, in.data(), take);
-        hello_have_ = static_cast<uint8_t>(hello_have_ + take);
+        Handshake& hs = *hs_;
+        const size_t take = std::min<size_t>(HELLO_LEN - hs.hello_have, in.size());
+        std::memcpy(hs.peer_hello + hs.hello_have, in.data(), take);
+        hs.hello_have = static_cast<uint8_t>(hs.hello_have + take);
         pos = take;
         stats_.rx_bytes += take;
-        if (hello_have_ < HELLO_LEN) return pos;
-        if (Err e = check_hello(peer_hello_); e != Err::ok) {
+        if (hs.hello_have < HELLO_LEN) return pos;
+        if (Err e = check_hello(hs.peer_hello); e != Err::ok) {
             close_with(e, ev);
             return in.size();
         }
-        peer_caps_ = hello_caps(peer_hello_);
+        peer_caps_ = hello_caps(hs.peer_hello);
         state_ = SessionState::handshake;
     }
     while (pos < in.size()) {
@@ -208,14 +211,15 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             peer_pk_ = m.pk;
             peer_id_ = node_id_of(m.pk);
             if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
-            if (have_expect_ && peer_id_ != expect_) return close_with(Err::peer_id_mismatch, ev);
+            if (hs_->have_expect && peer_id_ != hs_->expect)
+                return close_with(Err::peer_id_mismatch, ev);
             peer_port_ = m.port;
             got_ident_ = true;
             uint8_t msg[AUTH_MSG_LEN];
             auth_message(m.nonce, m.pk, self_->keys.pk, msg);
             CtrlMsg auth;
             auth.t = CtrlType::auth;
-            auth.sig = env_.crypto->sign(self_->keys.sk, {msg, sizeof msg});
+            auth.sig = crypto_->sign(self_->keys.sk, {msg, sizeof msg});
             queue_ctrl(auth);
             return;
         }
@@ -223,10 +227,11 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (!got_ident_ || state_ == SessionState::open)
                 return close_with(Err::protocol_violation, ev);
             uint8_t msg[AUTH_MSG_LEN];
-            auth_message(my_nonce_, self_->keys.pk, peer_pk_, msg);
-            if (!env_.crypto->verify(peer_pk_, {msg, sizeof msg}, m.sig))
+            auth_message(hs_->my_nonce, self_->keys.pk, peer_pk_, msg);
+            if (!crypto_->verify(peer_pk_, {msg, sizeof msg}, m.sig))
                 return close_with(Err::auth_failed, ev);
             state_ = SessionState::open;
+            hs_.reset();
             dec_.set_max_len(cfg_->max_frame_len);
             ev->type = SessionEvent::Type::opened;
             return;
