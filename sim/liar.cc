@@ -90,7 +90,7 @@ void Sim::liar_answer(Conn& c, int side, ByteView payload) {
     switch (m.op) {
         case Op::ping:
             r.has_obs = true;
-            r.obs = c.remote[side];
+            r.obs = remote(c, side);
             break;
         case Op::find_node: fabricate(); break;
         case Op::get_providers:

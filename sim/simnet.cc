@@ -461,14 +461,11 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
     c.host[0] = hi;
     c.host[1] = ti;
     c.base = link_latency(hi, ti);
-    c.remote[0] = t.addr;
-    c.remote[1] = h.addr;
-    c.remote[1].port = static_cast<uint16_t>(32768 + c.id % 28000);  // ephemeral
     if (h.hostile) {
         c.liar[0] =
             std::make_unique<Session>(h.scfg, h.ident, Env{h.rng.get(), &crypto(), nullptr}, now_);
     } else {
-        c.ref[0] = h.peers->connected(dial, c.remote[0], now_);
+        c.ref[0] = h.peers->connected(dial, remote(c, 0), now_);
         if (c.ref[0] == 0) {  // the dial was given up meanwhile
             after_input(hi);
             return;
@@ -478,7 +475,7 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
         c.liar[1] =
             std::make_unique<Session>(t.scfg, t.ident, Env{t.rng.get(), &crypto(), nullptr}, now_);
     } else {
-        c.ref[1] = t.peers->accepted(c.remote[1], now_);
+        c.ref[1] = t.peers->accepted(remote(c, 1), now_);
     }
     const uint32_t id = c.id;
     if (conns_.size() <= id) conns_.resize(id + 1);
@@ -613,6 +610,12 @@ void Sim::fin(Conn& c, int to) {
     e.at = std::max(now_ + c.base, c.last_arrival[to]);
     c.last_arrival[to] = e.at;
     push(e);
+}
+
+PeerAddr Sim::remote(const Conn& c, int side) const {
+    PeerAddr a = hosts_[c.host[1 - side]]->addr;
+    if (side == 1) a.port = static_cast<uint16_t>(32768 + c.id % 28000);  // ephemeral
+    return a;
 }
 
 void Sim::release(Conn& c) {

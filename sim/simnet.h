@@ -130,6 +130,9 @@ private:
     // once both ends are closed (its id is never reused: ids go into the event hash).
     Conn* conn(uint32_t id) const { return id < conns_.size() ? conns_[id].get() : nullptr; }
     void release(Conn& c);
+    // remote: the address end |side| of |c| sees for the other end (the dialer's port is an
+    // ephemeral one).
+    core::PeerAddr remote(const Conn& c, int side) const;
     // after_input routes a host's Peers outputs, writes what its sessions queued, and
     // re-arms its timer: what the libuv adapter does after each callback.
     void after_input(uint32_t h);

@@ -73,7 +73,6 @@ struct Sim::Conn {
     bool dead = false;  // blackholed: nothing gets through any more
     Time last_arrival[2] = {0, 0};
     Time base = 0;
-    PeerAddr remote[2];  // the address each end sees for the other
 };
 
 }  // namespace svcdht::sim
