@@ -288,6 +288,9 @@ public:
     const Store& store() const { return store_; }
     Readiness readiness() const;
     size_t active_sessions() const { return conns_.size(); }
+    // rate_buckets: inbound request token buckets held (requesters still owing tokens, and
+    // refilled ones not swept yet).
+    size_t rate_buckets() const { return rate_buckets_.size(); }
     size_t pending_queries() const { return lookups_.size() + publishes_.size(); }
     size_t rpcs_inflight() const { return rpcs_.size(); }
     // lookups_inflight counts the lookups running, by purpose (lookup_purpose_name).
@@ -539,6 +542,7 @@ private:
     double write_tokens_ = 0;
     Time write_tokens_at_ = 0;
     std::map<RateKey, RateBucket> rate_buckets_;  // at most MAX_RATE_BUCKETS
+    size_t rate_sweep_at_ = 0;                    // its size at which full buckets go next
 
     // Scratch space reused by request handlers, so answering allocates little.
     std::vector<Contact> scratch_contacts_;

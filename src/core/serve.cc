@@ -133,7 +133,10 @@ Node::RateKey Node::rate_key(const SessionInfo& info) {
 bool Node::take_peer_token(const RateKey& key, Time now) {
     auto it = rate_buckets_.find(key);
     if (it == rate_buckets_.end()) {
-        if (rate_buckets_.size() >= MAX_RATE_BUCKETS) prune_rate_buckets(now);
+        if (rate_buckets_.size() >= std::max(rate_sweep_at_, RATE_SWEEP_MIN)) {
+            prune_rate_buckets(now);
+            rate_sweep_at_ = std::min(MAX_RATE_BUCKETS, 2 * rate_buckets_.size());
+        }
         it =
             rate_buckets_.emplace(key, RateBucket{static_cast<double>(cfg_.peer_burst), now}).first;
     }

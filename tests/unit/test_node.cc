@@ -315,6 +315,51 @@ TEST(Node, QuotaFollowsThePeerAcrossReconnectsAndClientsByHost) {
     }
 }
 
+TEST(Node, RateBucketsOfRequestersThatRefilledAreForgottenAndDebtIsKept) {
+    // Port 0: clients, one bucket per host. The first host spends its burst; then 5,000
+    // other hosts ask once each, 20 us apart: a bucket refills one token in 5 ms, so about
+    // 250 of them owe tokens at any time.
+    Harness h(0, 200, 400);
+    for (uint64_t rid = 1; rid <= 401; ++rid) {
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, rid), &m, &keep));
+        ASSERT_EQ(m.code, rid <= 400 ? Code::ok : Code::quota_exceeded) << rid;
+    }
+    SessionInfo info;
+    info.id = identity(23).id;
+    info.ident_port = 0;
+    size_t most = 0;
+    for (uint32_t i = 0; i < 5000; ++i) {
+        h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+        info.remote =
+            PeerAddr::v4(10, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 1, 40000);
+        h.node->on_session_open(PEER, info, 0, h.now);
+        h.drain();
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, 1000 + i), &m, &keep));
+        ASSERT_EQ(m.code, Code::ok);
+        most = std::max(most, h.node->rate_buckets());
+        h.now += 20;  // microseconds
+    }
+    // 5,000 requesters, of whom at most a few hundred are remembered at any time.
+    EXPECT_LE(most, 512u);
+    // The first host's debt survived every sweep: 100 ms refilled 20 of its 400 tokens.
+    h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+    info.remote = PeerAddr::v4(198, 51, 100, 9, 40001);
+    h.node->on_session_open(PEER, info, 0, h.now);
+    h.drain();
+    int ok = 0;
+    for (uint64_t rid = 9000; rid < 9030; ++rid) {
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, rid), &m, &keep));
+        ok += m.code == Code::ok;
+    }
+    EXPECT_EQ(ok, 20);
+}
+
 TEST(Node, FindNodeAnswersAtMostKAndNeverTheRequester) {
     Harness h;
     // Twenty-five more peers open sessions and enter the table.
