@@ -467,11 +467,14 @@ private:
     RoutingTable table_;
     Store store_;
 
-    std::unordered_map<PeerRef, std::unique_ptr<Conn>>
-        conns_;  // looked up, never iterated into outputs
+    // Open sessions, each Conn in its map node (their addresses do not move); looked up,
+    // never iterated into outputs.
+    std::unordered_map<PeerRef, Conn> conns_;
     // Sessions per authenticated peer, oldest first; we send on the newest (an older one may
     // be dead: the peer restarted without us noticing yet).
-    std::unordered_map<NodeId, std::vector<PeerRef>, NodeIdHash> by_id_;
+    // The newest open session of each peer; older ones (both sides dialed at once) hang
+    // off it through Conn::older, newest first.
+    std::unordered_map<NodeId, PeerRef, NodeIdHash> by_id_;
     std::map<DialId, std::unique_ptr<Dial>> dials_;
     std::unordered_map<NodeId, DialId, NodeIdHash> dial_by_id_;
     std::map<uint64_t, std::unique_ptr<Rpc>> rpcs_;

@@ -118,7 +118,7 @@ void Node::persisted(bool ok) {
         r.op = a.op;
         r.rid = a.rid;
         r.code = ok ? Code::ok : code_for_err(Err::store_unavailable);
-        reply(*it->second, r);
+        reply(it->second, r);
     }
     std::vector<std::unique_ptr<RequestResult>> results;
     results.swap(held_results_);

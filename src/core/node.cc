@@ -104,8 +104,8 @@ bool Node::poll(Action* out) {
 Node::Conn* Node::conn_for(const NodeId& id) {
     auto it = by_id_.find(id);
     if (it == by_id_.end()) return nullptr;
-    auto c = conns_.find(it->second.back());
-    return c == conns_.end() ? nullptr : c->second.get();
+    auto c = conns_.find(it->second);
+    return c == conns_.end() ? nullptr : &c->second;
 }
 
 DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
@@ -133,17 +133,17 @@ DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
 void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Time now) {
     const InputCheck check{*this};
     if (info.id == self_->id || conns_.count(ref) != 0) return;
-    auto c = std::make_unique<Conn>();
-    c->ref = ref;
-    c->id = info.id;
-    c->remote = info.remote;
-    c->route = info.remote;
-    c->route.port = info.ident_port;
-    c->routable = info.ident_port != 0 && info.remote.valid();
-    c->rate = rate_key(info);
-    Conn& conn = *c;
-    conns_.emplace(ref, std::move(c));
-    by_id_[info.id].push_back(ref);
+    Conn& conn = conns_[ref];
+    conn.ref = ref;
+    conn.id = info.id;
+    conn.remote = info.remote;
+    conn.route = info.remote;
+    conn.route.port = info.ident_port;
+    conn.routable = info.ident_port != 0 && info.remote.valid();
+    conn.rate = rate_key(info);
+    PeerRef& newest = by_id_[info.id];
+    conn.older = newest;
+    newest = ref;
     ++counters_.sessions_opened_total;
     if (conn.routable) {
         learn_contact(conn.id, conn.route, now);
@@ -237,13 +237,28 @@ void Node::on_session_closed(PeerRef ref, Err why, Time now) {
     const InputCheck check{*this};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
-    const NodeId id = it->second->id;
-    const std::vector<uint64_t> lost = std::move(it->second->rids);
+    const NodeId id = it->second.id;
+    const PeerRef older = it->second.older;
+    const std::vector<uint64_t> lost = std::move(it->second.rids);
     conns_.erase(it);
     // Another session with the same peer (both sides dialed at once), if any, takes over.
     if (auto bit = by_id_.find(id); bit != by_id_.end()) {
-        std::erase(bit->second, ref);
-        if (bit->second.empty()) by_id_.erase(bit);
+        if (bit->second == ref) {
+            if (older != 0) {
+                bit->second = older;
+            } else {
+                by_id_.erase(bit);
+            }
+        } else {
+            for (PeerRef r = bit->second; r != 0;) {
+                Conn& c = conns_.at(r);
+                if (c.older == ref) {
+                    c.older = older;
+                    break;
+                }
+                r = c.older;
+            }
+        }
     }
     const Err e = why == Err::ok ? Err::session_closed : why;
     for (uint64_t rid : lost) {
@@ -407,16 +422,20 @@ void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogFi
 
 void Node::check_invariants() const {
     table_.check_invariants();
-    for (const auto& [id, refs] : by_id_) {
-        SVCDHT_CHECK(!refs.empty(), "a peer id in by_id_ has sessions");
-        for (PeerRef ref : refs) {
+    size_t chained = 0;
+    for (const auto& [id, newest] : by_id_) {
+        SVCDHT_CHECK(newest != 0, "a peer id in by_id_ has sessions");
+        for (PeerRef ref = newest; ref != 0; ++chained) {
             auto it = conns_.find(ref);
-            SVCDHT_CHECK(it != conns_.end() && it->second->id == id,
+            SVCDHT_CHECK(it != conns_.end() && it->second.id == id,
                          "by_id_ names open sessions of that peer");
+            SVCDHT_CHECK(chained < conns_.size(), "a peer's sessions chain ends");
+            ref = it->second.older;
         }
     }
+    SVCDHT_CHECK(chained == conns_.size(), "every open session is its peer's in by_id_");
     for (const auto& [ref, c] : conns_)
-        for (uint64_t rid : c->rids) {
+        for (uint64_t rid : c.rids) {
             auto it = rpcs_.find(rid);
             SVCDHT_CHECK(it != rpcs_.end() && it->second->ref == ref,
                          "a session's RPC list names RPCs sent on it");

@@ -106,6 +106,7 @@ struct Node::Conn {
     PeerAddr route;   // remote ip + ident port
     bool routable = false;
     RateKey rate;                // its inbound request token bucket in rate_buckets_
+    PeerRef older = 0;           // the peer's session opened before this one, still open
     std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session
 };
 

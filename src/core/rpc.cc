@@ -74,7 +74,7 @@ bool Node::attach(Rpc& r, PeerRef ref, Time sent) {
     if (cit == conns_.end()) return false;
     r.ref = ref;
     r.sent = sent;
-    cit->second->rids.push_back(r.rid);
+    cit->second.rids.push_back(r.rid);
     rpc_timeouts_.erase({r.deadline, r.rid});
     r.deadline = sent + cfg_.rpc_timeout;
     rpc_timeouts_.insert({r.deadline, r.rid});
@@ -95,7 +95,7 @@ void Node::transmit(Rpc& r, PeerRef ref, Time now) {
 void Node::detach(const Rpc& r) {
     if (r.ref == 0) return;
     auto cit = conns_.find(r.ref);
-    if (cit != conns_.end()) std::erase(cit->second->rids, r.rid);
+    if (cit != conns_.end()) std::erase(cit->second.rids, r.rid);
 }
 
 std::unique_ptr<Node::Rpc> Node::take_rpc(uint64_t rid) {

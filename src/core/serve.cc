@@ -42,7 +42,7 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     const InputCheck check{*this};
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
-    Conn& c = *it->second;
+    Conn& c = it->second;
     DhtMsg m;
     if (!decode_from(c, payload, &m)) return;
     if (m.is_request()) {

@@ -360,6 +360,37 @@ TEST(Node, RateBucketsOfRequestersThatRefilledAreForgottenAndDebtIsKept) {
     EXPECT_EQ(ok, 20);
 }
 
+TEST(Node, TheNewestOpenSessionOfAPeerCarriesItsRequests) {
+    // Three sessions with one peer (both sides dialed at once, then a reconnect): requests
+    // go out on the newest open one, and closing sessions hands over newest first.
+    Harness h;
+    SessionInfo info;
+    info.id = h.peer.id;
+    info.remote = PeerAddr::v4(198, 51, 100, 9, 40001);
+    info.ident_port = 9444;
+    for (PeerRef ref : {PeerRef{8}, PeerRef{9}}) h.node->on_session_open(ref, info, 0, h.now);
+    (void)h.drain();
+    h.node->check_invariants();
+    const auto sent_on = [&h]() {
+        (void)h.node->closest(h.peer.id, h.now);
+        std::vector<PeerRef> refs;
+        Action a;
+        while (h.node->poll(&a))
+            if (a.kind == Action::Kind::send) refs.push_back(a.peer);
+        return refs;
+    };
+    EXPECT_EQ(sent_on(), std::vector<PeerRef>{9});
+    h.node->on_session_closed(8, Err::peer_closed, h.now);  // the middle one
+    h.node->check_invariants();
+    EXPECT_EQ(sent_on(), std::vector<PeerRef>{9});
+    h.node->on_session_closed(9, Err::peer_closed, h.now);
+    h.node->check_invariants();
+    EXPECT_EQ(sent_on(), std::vector<PeerRef>{PEER});
+    h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+    h.node->check_invariants();
+    EXPECT_EQ(h.node->active_sessions(), 0u);
+}
+
 TEST(Node, FindNodeAnswersAtMostKAndNeverTheRequester) {
     Harness h;
     // Twenty-five more peers open sessions and enter the table.
