@@ -142,6 +142,9 @@ private:
     DiversityConfig div_;
     std::vector<Bucket> buckets_;  // grows to the deepest prefix length seen
     size_t size_ = 0;
+    // closest()'s gathered candidates, kept so that answering a FIND_NODE allocates nothing
+    // (8 bytes per contact at most; the table is used from one thread).
+    mutable std::vector<const Contact*> gathered_;
     // Table-wide counts per /16 (IPv4) or /32 (IPv6) group, kept sorted by key.
     std::vector<std::pair<uint64_t, uint32_t>> wide_groups_;
     void wide_add(const PeerAddr& a, int delta);

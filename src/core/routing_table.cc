@@ -293,22 +293,27 @@ void RoutingTable::closest(const NodeId& target, size_t n, std::vector<Contact>&
     //   bucket c (first differing bit with the target is below c), then every bucket
     //   deeper than c (first differing bit exactly c), then buckets c-1, c-2, ..., 0.
     // Each class is strictly nearer than the next, so we stop after the class that brings
-    // the count to n and sort only what was gathered.
+    // the count to n and sort only what was gathered. The deeper buckets are one class, often
+    // most of the table: what is gathered and sorted are pointers, and only the n winners are
+    // copied, so |out| (a caller's reused scratch) never grows past n contacts.
     const int nb = static_cast<int>(buckets_.size());
     const int c = common_prefix_len(self_, target);
+    std::vector<const Contact*>& got = gathered_;
+    got.clear();
     auto take = [&](int i) {
         for (const Contact& ct : buckets_[static_cast<size_t>(i)].live)
-            if (!skip_failing || ct.fails == 0) out.push_back(ct);
+            if (!skip_failing || ct.fails == 0) got.push_back(&ct);
     };
     if (c < nb) take(c);
-    if (out.size() < n)
+    if (got.size() < n)
         for (int i = c + 1; i < nb; ++i) take(i);
-    for (int i = std::min(c, nb) - 1; i >= 0 && out.size() < n; --i) take(i);
-    const size_t m = std::min(n, out.size());
+    for (int i = std::min(c, nb) - 1; i >= 0 && got.size() < n; --i) take(i);
+    const size_t m = std::min(n, got.size());
     std::partial_sort(
-        out.begin(), out.begin() + static_cast<std::ptrdiff_t>(m), out.end(),
-        [&](const Contact& a, const Contact& b) { return closer_to(target, a.id, b.id); });
-    out.resize(m);
+        got.begin(), got.begin() + static_cast<std::ptrdiff_t>(m), got.end(),
+        [&](const Contact* a, const Contact* b) { return closer_to(target, a->id, b->id); });
+    out.reserve(m);
+    for (size_t i = 0; i < m; ++i) out.push_back(*got[i]);
 }
 
 NodeId RoutingTable::random_id_in_bucket(int i, const NodeId& rnd) const {
