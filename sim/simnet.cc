@@ -148,7 +148,6 @@ void Sim::crash(uint32_t hi) {
     h.peers.reset();
     h.node.reset();
     h.timer_at = NEVER;
-    h.conn_of.clear();
     // Its connections go silent both ways: the peers notice only through timeouts.
     const std::vector<uint32_t> touching = std::move(h.conns);
     h.conns.clear();
@@ -368,7 +367,6 @@ void Sim::dispatch(const Event& e, ByteView data) {
             if (c.liar[side]) {
                 c.liar[side].reset();
             } else {
-                hosts_[h]->conn_of.erase(c.ref[side]);
                 hosts_[h]->peers->closed(c.ref[side], Err::peer_closed, now_);
                 after_input(h);
             }
@@ -483,7 +481,7 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
     for (int side = 0; side < 2; ++side) {
         Host& x = *hosts_[c.host[side]];
         x.conns.push_back(id);
-        if (c.ref[side] != 0) x.conn_of[c.ref[side]] = id;
+        if (c.ref[side] != 0) x.peers->set_tag(c.ref[side], id);
     }
     if (!t.hostile && c.ref[1] == 0) {  // refused (a per-host cap): the dialer sees a close
         c.closed[1] = true;
@@ -521,10 +519,10 @@ void Sim::route(uint32_t hi, const PeerEvent& e) {
         case PeerEvent::Kind::dial: connect(hi, e.dial, e.addr); return;
         case PeerEvent::Kind::cancel_dial: return;  // a late connect is refused by Peers
         case PeerEvent::Kind::close: {
-            auto it = h.conn_of.find(e.ref);
-            if (it == h.conn_of.end()) return;
-            Conn& c = *conn(it->second);
-            h.conn_of.erase(it);
+            Conn* cp = conn(static_cast<uint32_t>(h.peers->tag(e.ref)));
+            if (cp == nullptr) return;
+            Conn& c = *cp;
+            h.peers->set_tag(e.ref, 0);  // handled: the slot goes with closed() below
             const int side = c.host[0] == hi && c.ref[0] == e.ref ? 0 : 1;
             if (e.flush) {
                 Bytes last;
@@ -546,9 +544,9 @@ void Sim::flush(uint32_t hi) {
     Host& h = *hosts_[hi];
     h.peers->take_dirty(dirty_);
     for (PeerRef ref : dirty_) {
-        auto it = h.conn_of.find(ref);
-        if (it == h.conn_of.end()) continue;
-        Conn& c = *conn(it->second);
+        Conn* cp = conn(static_cast<uint32_t>(h.peers->tag(ref)));
+        if (cp == nullptr) continue;
+        Conn& c = *cp;
         const int side = c.ref[0] == ref && c.host[0] == hi ? 0 : 1;
         Bytes out;
         h.peers->take_tx(ref, &out);

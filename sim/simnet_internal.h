@@ -5,7 +5,6 @@
 
 #include <map>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "mem_store.h"
@@ -58,8 +57,8 @@ struct Sim::Host {
     uint32_t incarnation = 0;
     Time timer_at = NEVER;
     std::map<RequestId, RequestResult> results;
-    std::unordered_map<PeerRef, uint32_t> conn_of;  // a session's pipe
-    std::vector<uint32_t> conns;                    // open pipes touching this host
+    // Open pipes touching this host. Each session of its Peers carries its pipe id as tag.
+    std::vector<uint32_t> conns;
 };
 
 // A TCP connection: an ordered byte pipe with an end on each host. An honest end is a

@@ -136,6 +136,11 @@ public:
     size_t rx_budget_used() const { return rx_budget_.used; }
     size_t tx_budget_used() const { return tx_budget_.used; }
     const PeerAddr* remote(PeerRef ref) const;
+    // set_tag and tag: one word the embedder keeps with a connection (its socket or pipe),
+    // so that it needs no map of its own from refs. tag is 0 until set, and for a ref whose
+    // slot is gone (after closed()).
+    void set_tag(PeerRef ref, uint64_t tag);
+    uint64_t tag(PeerRef ref) const;
     void set_limits(const PeerLimits& limits);
     // close_all closes every connection (close outputs, no Node notification): shutdown.
     void close_all();

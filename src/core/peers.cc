@@ -22,6 +22,7 @@ struct Peers::Slot {
     PeerAddr host;  // the per-host key, when counted
     uint64_t arrival = 0;
     Time armed = NEVER;  // the deadline in timers_ for this slot
+    uint64_t tag = 0;    // the embedder's (set_tag)
     bool inbound = false;
     bool open = false;
     bool closing = false;  // the embedder was asked to close it; the Node knows
@@ -77,6 +78,15 @@ const Peers::Slot* Peers::find(PeerRef ref) const {
 const PeerAddr* Peers::remote(PeerRef ref) const {
     const Slot* s = find(ref);
     return s == nullptr ? nullptr : &s->remote;
+}
+
+void Peers::set_tag(PeerRef ref, uint64_t tag) {
+    if (Slot* s = find(ref)) s->tag = tag;
+}
+
+uint64_t Peers::tag(PeerRef ref) const {
+    const Slot* s = find(ref);
+    return s == nullptr ? 0 : s->tag;
 }
 
 void Peers::set_limits(const PeerLimits& limits) {

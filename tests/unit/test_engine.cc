@@ -403,6 +403,26 @@ TEST(Engine, ADialThatNeverConnectsIsGivenUpAfterFiveSecondsAndSeedsBackOff) {
     EXPECT_EQ(e.node().counters().bootstrap_dial_failures_total, 4u);
 }
 
+TEST(Engine, AConnectionsTagStaysWithItsSlotAndGoesWithIt) {
+    Engine e;
+    Remote& r = e.seed(12);
+    const PeerRef first = r.ref;
+    ASSERT_NE(first, 0u);
+    EXPECT_EQ(e.peers().tag(first), 0u) << "0 until set";
+    e.peers().set_tag(first, 42);
+    EXPECT_EQ(e.peers().tag(first), 42u);
+    e.drop(r);
+    EXPECT_EQ(e.peers().tag(first), 0u) << "the slot is gone";
+    // A new connection takes the freed slot under a new generation: the old ref reaches
+    // nothing, and the new one starts untagged.
+    const PeerRef next = e.peers().accepted(PeerAddr::v4(203, 0, 113, 77, 40000), e.now);
+    ASSERT_NE(next, 0u);
+    ASSERT_NE(next, first);
+    e.peers().set_tag(first, 7);
+    EXPECT_EQ(e.peers().tag(next), 0u);
+    EXPECT_EQ(e.peers().tag(first), 0u);
+}
+
 TEST(Engine, ASeedThatAnswersCountsOneDialAndNoFailure) {
     Engine e;
     e.seed(12);
