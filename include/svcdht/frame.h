@@ -99,10 +99,10 @@ private:
     State state_ = State::header;
     uint8_t hdr_[4] = {0, 0, 0, 0};
     uint8_t hdr_have_ = 0;
+    bool pending_clear_ = false;  // buf_ held the last event's payload
     uint32_t len_ = 0;            // frame length being read (kind + payload)
     uint32_t discard_ = 0;        // bytes still to skip
     Bytes buf_;                   // partial frame (kind + payload), only when split
-    bool pending_clear_ = false;  // buf_ held the last event's payload
 };
 
 }  // namespace svcdht::core
