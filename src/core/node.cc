@@ -137,8 +137,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     conn.ref = ref;
     conn.id = info.id;
     conn.remote = info.remote;
-    conn.route = info.remote;
-    conn.route.port = info.ident_port;
+    conn.ident_port = info.ident_port;
     conn.routable = info.ident_port != 0 && info.remote.valid();
     conn.rate = rate_key(info);
     PeerRef& newest = by_id_[info.id];
@@ -146,7 +145,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     newest = ref;
     ++counters_.sessions_opened_total;
     if (conn.routable) {
-        learn_contact(conn.id, conn.route, now);
+        learn_contact(conn.id, conn.route(), now);
         // The handshake timed a round trip: a contact that only ever dialed us (we sent it
         // no RPC yet) has an RTT too.
         if (info.handshake_rtt > 0) table_.rtt_first_sample(conn.id, info.handshake_rtt);
@@ -196,7 +195,7 @@ Contact Node::session_contact(const Conn& c) const {
     if (const Contact* ct = table_.find(c.id)) return *ct;
     Contact made;
     made.id = c.id;
-    made.addr = c.route;
+    made.addr = c.route();
     return made;
 }
 

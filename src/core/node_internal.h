@@ -102,9 +102,15 @@ ProviderInfo provider_info(const StoredRecord& s, uint64_t now_unix);
 struct Node::Conn {
     PeerRef ref = 0;
     NodeId id;
-    PeerAddr remote;  // socket address
-    PeerAddr route;   // remote ip + ident port
+    PeerAddr remote;          // socket address
+    uint16_t ident_port = 0;  // the port its ident names (0: a client)
     bool routable = false;
+    // route: where it takes sessions, the remote ip with its ident port.
+    PeerAddr route() const {
+        PeerAddr a = remote;
+        a.port = ident_port;
+        return a;
+    }
     RateKey rate;                // its inbound request token bucket in rate_buckets_
     PeerRef older = 0;           // the peer's session opened before this one, still open
     std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session

@@ -225,7 +225,7 @@ void Node::handle_response(Conn& c, const DhtMsg& m, Time now) {
         if (table_.contains(c.id)) {
             table_.rpc_ok(c.id, rtt, now);
         } else {
-            learn_contact(c.id, c.route, now);
+            learn_contact(c.id, c.route(), now);
         }
     }
     rpc_done(*r, &c, &m, Err::ok, now);

@@ -46,7 +46,7 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     DhtMsg m;
     if (!decode_from(c, payload, &m)) return;
     if (m.is_request()) {
-        if (c.routable) learn_contact(c.id, c.route, now);
+        if (c.routable) learn_contact(c.id, c.route(), now);
         handle_request(c, m, now);
     } else {
         handle_response(c, m, now);
