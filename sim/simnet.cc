@@ -280,18 +280,22 @@ template <class D>
 bool later(const D& x, const D& y) {
     return x.at != y.at ? x.at > y.at : x.seq > y.seq;
 }
+// take_slot returns a free index of |table| (from |free|, else a new element at the end).
+template <class T>
+uint32_t take_slot(std::vector<T>& table, std::vector<uint32_t>& free) {
+    if (free.empty()) {
+        table.emplace_back();
+        return static_cast<uint32_t>(table.size() - 1);
+    }
+    const uint32_t i = free.back();
+    free.pop_back();
+    return i;
+}
 }  // namespace
 
 void Sim::push(const Event& e) {
-    uint32_t i;
-    if (!free_events_.empty()) {
-        i = free_events_.back();
-        free_events_.pop_back();
-        events_tab_[i] = e;
-    } else {
-        i = static_cast<uint32_t>(events_tab_.size());
-        events_tab_.push_back(e);
-    }
+    const uint32_t i = take_slot(events_tab_, free_events_);
+    events_tab_[i] = e;
     queue_.push_back(Due{e.at, seq_++, i});
     std::push_heap(queue_.begin(), queue_.end(), later<Due>);
 }
@@ -572,14 +576,7 @@ void Sim::transmit(Conn& c, int from, Bytes&& out) {
     std::sort(cuts, cuts + ncuts);
     cuts[ncuts++] = out.size();
     // The buffer itself travels; each piece is a range of it.
-    uint32_t p;
-    if (!free_payloads_.empty()) {
-        p = free_payloads_.back();
-        free_payloads_.pop_back();
-    } else {
-        p = static_cast<uint32_t>(payloads_.size());
-        payloads_.emplace_back();
-    }
+    const uint32_t p = take_slot(payloads_, free_payloads_);
     payloads_[p].bytes = std::move(out);
     payloads_[p].pieces = 0;
     size_t prev = 0;
