@@ -3,7 +3,8 @@
 //
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
-//           [--hedge-after MS] [--adaptive-hedge] [--hop-budget H] [--early-share F]
+//           [--hedge-after MS] [--adaptive-hedge] [--rpc-timeout MS] [--fixed-timeout]
+//           [--hop-budget H] [--early-share F]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
 //           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
 //           [--json]
@@ -57,7 +58,7 @@ void usage(FILE* f) {
         "               [--slow PCT] [--churn PCT] [--hostile PCT] [--alpha A] [--beta B] [--k K]\n"
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--adaptive-hedge] "
         "[--hop-budget H]\n"
-        "               [--early-share F]\n"
+        "               [--rpc-timeout MS] [--fixed-timeout] [--early-share F]\n"
         "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
@@ -250,6 +251,11 @@ int main(int argc, char** argv) {
             *r.field = static_cast<uint32_t>(n);
         } else if (a == "--adaptive-hedge") {
             c.node.adaptive_hedge = true;
+        } else if (a == "--fixed-timeout") {
+            c.node.adaptive_timeout = false;
+        } else if (a == "--rpc-timeout") {
+            need(v && parse_u64(v, &n) && core::RPC_TIMEOUT_MS_RANGE.holds(n));
+            c.node.rpc_timeout = core::msec(n);
         } else if (a == "--hedge-after") {
             need(v && parse_u64(v, &n) && core::HEDGE_AFTER_MS_RANGE.holds(n));
             c.node.hedge_after = core::msec(n);

@@ -93,6 +93,13 @@ inline constexpr Range HOP_BUDGET_RANGE{1, 32};
 inline constexpr uint64_t DEFAULT_RPC_TIMEOUT_MS = 1500;
 inline constexpr Range RPC_TIMEOUT_MS_RANGE{50, 60000};
 inline constexpr uint64_t DEFAULT_HEDGE_AFTER_MS = 250;
+// With adaptive_timeout an RPC is given the round trips it needs times srtt + 4 rttvar
+// (RFC 6298), never less than rpc_timeout and never more than this many times it: a peer
+// that answers ever slower cannot hold our RPCs longer than that. Twice covers links of
+// 400 ms one way (a query on a new connection answered after 2 round trips of up to
+// 1.6 s together); four times let a GET with one query in flight and no hedge wait on
+// nodes ten times slower than the rest until its deadline (docs/PERFORMANCE.md).
+inline constexpr Time ADAPTIVE_TIMEOUT_MAX_FACTOR = 2;
 // The adaptive hedge delay never goes below this (loopback and LAN round trips are
 // microseconds; hedging on scheduling noise would only add RPCs).
 inline constexpr Time MIN_HEDGE_DELAY = msec(10);

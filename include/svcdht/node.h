@@ -62,6 +62,14 @@ struct NodeConfig {
     // Off by default: it waits on a peer known to be slow, and so loses the tail rescue
     // with 5 % slow nodes (docs/PERFORMANCE.md has both).
     bool adaptive_hedge = false;
+    // adaptive_timeout: an RPC fails once it outlasts the round trips it needs (one from its
+    // transmission on a session; a lookup query still waiting for its connection is given
+    // up after three from when it began) times the peer's smoothed RTT plus four
+    // deviations (the node's estimate, handshakes included, for a peer not timed yet),
+    // clamped to [rpc_timeout, ADAPTIVE_TIMEOUT_MAX_FACTOR * rpc_timeout] (twice it). It
+    // only ever waits longer than the fixed rpc_timeout: on far links, where a new
+    // connection's round trips take longer than rpc_timeout, good peers are not failed.
+    bool adaptive_timeout = true;
     Time lookup_deadline = msec(DEFAULT_DEADLINE_MS);
     Time refresh_interval = secs(15 * 60);
     uint64_t ttl_secs = DEFAULT_TTL_SECS;
@@ -299,6 +307,12 @@ public:
     // replication_owed counts the pushes to closer nodes still owed: the peer (or the
     // node) had no room for another RPC, and they are tried again with a doubling delay.
     size_t replication_owed() const;
+    // net_rtt: the round trip across all peers (answered RPCs and handshakes, either side),
+    // RFC 6298 smoothing; rpc_timeout_now: what an RPC to a peer not timed yet is given on
+    // an open session now (rpc_timeout unless adaptive_timeout has samples calling for
+    // more).
+    const RttEstimate& net_rtt() const { return net_rtt_; }
+    Time rpc_timeout_now() const { return rpc_timeout_for(nullptr, 1); }
     uint64_t unix_now(Time now) const;
     // add_session_stats folds a finished session's counters into the node's; the totals
     // of every session that ended are session_totals().
@@ -388,6 +402,11 @@ private:
     void rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, Time now);
     void hedge_check(uint64_t rid, Time now);
     Time hedge_delay(const Rpc& r) const;
+    // estimate_for: the peer's RTT estimate (|r| null: none), else the node's.
+    RttEstimate estimate_for(const Rpc* r) const;
+    // rpc_timeout_for: how long |r| (null: an RPC to a peer not timed yet) may take for
+    // |trips| round trips before it fails (NodeConfig::adaptive_timeout).
+    Time rpc_timeout_for(const Rpc* r, Time trips) const;
     static RateKey rate_key(const SessionInfo& info);
     StoreSource store_source(const Conn& c) const;
     bool take_peer_token(const RateKey& key, Time now);
@@ -526,7 +545,7 @@ private:
     // (erased when the RPC ends) rather than in the lazy heap: no spurious wake-ups.
     std::set<std::pair<Time, uint64_t>> rpc_timeouts_;
     std::set<std::pair<Time, uint64_t>> rpc_hedges_;
-    RttEstimate net_rtt_;  // round trips of answered RPCs, all peers together
+    RttEstimate net_rtt_;  // round trips of answered RPCs and handshakes, all peers
     uint64_t timer_seq_ = 0;
 
     std::vector<Action> actions_;

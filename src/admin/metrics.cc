@@ -241,6 +241,14 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_replication_owed",
           "Replication pushes owed to peers that had no room for them, waiting for a retry",
           static_cast<double>(node.replication_owed()));
+    gauge("dht_rtt_smoothed_seconds",
+          "Smoothed round trip to peers, answered RPCs and handshakes together (0: none yet)",
+          static_cast<double>(node.net_rtt().srtt_us) / 1e6);
+    gauge("dht_rtt_deviation_seconds", "Mean deviation of those round trips",
+          static_cast<double>(node.net_rtt().rttvar_us) / 1e6);
+    gauge("dht_rpc_timeout_seconds",
+          "What an RPC to a peer not timed yet is given on an open session now",
+          static_cast<double>(node.rpc_timeout_now()) / 1e6);
     gauge("dht_store_persistent", "1 when the store is kept on disk (amnesia off)",
           net.persistent ? 1 : 0);
     gauge("dht_store_writes_refused",

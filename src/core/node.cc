@@ -150,6 +150,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         // no RPC yet) has an RTT too.
         if (info.handshake_rtt > 0) table_.rtt_first_sample(conn.id, info.handshake_rtt);
     }
+    if (info.handshake_rtt > 0) net_rtt_.add(info.handshake_rtt);
     if (resweep_ && joined_ && !draining_ && table_.size() >= cfg_.k) {
         resweep_ = false;
         start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);

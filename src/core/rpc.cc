@@ -76,7 +76,7 @@ bool Node::attach(Rpc& r, PeerRef ref, Time sent) {
     r.sent = sent;
     cit->second.rids.push_back(r.rid);
     rpc_timeouts_.erase({r.deadline, r.rid});
-    r.deadline = sent + cfg_.rpc_timeout;
+    r.deadline = sent + rpc_timeout_for(&r, 1);
     rpc_timeouts_.insert({r.deadline, r.rid});
     return true;
 }
@@ -113,7 +113,7 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
     std::unique_ptr<Rpc> r = take_rpc(rid);
     if (!r) return;
     if (why == Err::timeout) {
-        // No answer on an established session within rpc_timeout: the connection is most
+        // No answer on an established session within its RPC timeout: the connection is most
         // likely dead (the peer crashed or the path broke), so it is hung up and the next
         // request dials afresh.
         if (r->ref != 0 && conns_.count(r->ref) != 0) {
@@ -260,18 +260,30 @@ void Node::on_dial_connected(DialId dial, PeerRef ref, Time now) {
     }
 }
 
+RttEstimate Node::estimate_for(const Rpc* r) const {
+    if (const Contact* c = r != nullptr && r->know_id ? table_.find(r->peer) : nullptr;
+        c != nullptr && c->rtt_us != 0)
+        return {c->rtt_us, c->rttvar_us};
+    return net_rtt_;
+}
+
+Time Node::rpc_timeout_for(const Rpc* r, Time trips) const {
+    const RttEstimate e = estimate_for(r);
+    if (!cfg_.adaptive_timeout || !e.known()) return cfg_.rpc_timeout;
+    return std::clamp<Time>(trips * e.bound(), cfg_.rpc_timeout,
+                            ADAPTIVE_TIMEOUT_MAX_FACTOR * cfg_.rpc_timeout);
+}
+
 // hedge_delay: how long a lookup query may go unanswered before it counts as slow. With
 // adaptive_hedge, the round trips it needs (one on an open session; three when it waits
 // for a dial: TCP, the handshake, then the request) times the peer's smoothed RTT plus four
 // deviations, or the node's estimate across all peers for a peer it has not timed yet.
 Time Node::hedge_delay(const Rpc& r) const {
     if (!cfg_.adaptive_hedge) return cfg_.hedge_after;
-    RttEstimate e = net_rtt_;
-    if (const Contact* c = r.know_id ? table_.find(r.peer) : nullptr; c && c->rtt_us != 0)
-        e = {c->rtt_us, c->rttvar_us};
+    const RttEstimate e = estimate_for(&r);
     if (!e.known()) return cfg_.hedge_after;
     const Time trips = r.ref != 0 ? 1 : 3;
-    return std::clamp<Time>(trips * e.bound(), MIN_HEDGE_DELAY, cfg_.rpc_timeout);
+    return std::clamp<Time>(trips * e.bound(), MIN_HEDGE_DELAY, rpc_timeout_for(&r, trips));
 }
 
 void Node::hedge_check(uint64_t rid, Time now) {
@@ -288,7 +300,8 @@ void Node::hedge_check(uint64_t rid, Time now) {
     // delays: that peer is most likely gone. A join or refresh only fills the table and
     // needs no exact answer: its queries are late as soon as they are slow. A query is
     // abandoned (stops blocking even when nearest) by its RPC timeout once connected, or
-    // here if its connection is still not up rpc_timeout after it began.
+    // here if its session is still not open after the RPC timeout of three round trips
+    // (TCP, the handshake, the request) from when it began.
     Candidate& c = *lit->second->lk.find(r.peer);
     const Time slow_at = r.created + r.hedge_delay;
     auto dit = r.ref == 0 ? dials_.find(r.dial) : dials_.end();
@@ -315,8 +328,9 @@ void Node::hedge_check(uint64_t rid, Time now) {
             lit->second->lk.mark_late(r.peer);
         }
         if (r.ref == 0) {
-            if (r.created + cfg_.rpc_timeout > now) {
-                next = std::min(next, r.created + cfg_.rpc_timeout);
+            const Time abandon_at = r.created + rpc_timeout_for(&r, 3);
+            if (abandon_at > now) {
+                next = std::min(next, abandon_at);
             } else {
                 lit->second->lk.mark_abandoned(r.peer);
             }

@@ -89,6 +89,7 @@ struct Config {
     bool exempt_private = true;
     bool require_pq = false;
     bool adaptive_hedge = false;
+    bool adaptive_timeout = true;
 
     // For every key: where its value came from ("default", "file PATH", "env NAME",
     // "flag --x") and the effective value as text.

@@ -84,7 +84,8 @@ std::vector<KeyDef> engine_keys() {
             .flag = "--rpc-timeout",
             .metavar = "MS",
             .unit = "ms",
-            .help = "an RPC unanswered this long after it was sent fails",
+            .help = "an RPC unanswered this long after it was sent fails (with "
+                    "adaptive_timeout: at least this long)",
             .u = &Config::rpc_timeout_ms,
         },
         {
@@ -113,6 +114,18 @@ std::vector<KeyDef> engine_keys() {
                     "smoothed RTT plus four deviations, not after the fixed hedge_after_ms; "
                     "more exact on far links, slower past peers that are slow",
             .b = &Config::adaptive_hedge,
+        },
+        {
+            .key = "adaptive_timeout",
+            .type = K::boolean,
+            .def = "true",
+            .env = "RON_DHT_ADAPTIVE_TIMEOUT",
+            .flag = "--adaptive-timeout",
+            .metavar = "BOOL",
+            .help = "give an RPC the round trips it needs times the peer's smoothed RTT plus "
+                    "four deviations when that is longer than rpc_timeout_ms (at most twice "
+                    "it); false: every RPC fails after rpc_timeout_ms",
+            .b = &Config::adaptive_timeout,
         },
         {
             .key = "deadline_ms",

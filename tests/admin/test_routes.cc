@@ -318,6 +318,10 @@ TEST(Routes, MetricsShowLookupsInFlightReplicationAndStoreLimits) {
     has(text, "dht_replication_sampled_keys 0");
     has(text, "dht_replication_owed 0");
     has(text, "dht_replication_given_up_total 0");
+    // No round trip timed yet: RPCs get rpc_timeout_ms.
+    has(text, "dht_rtt_smoothed_seconds 0");
+    has(text, "dht_rtt_deviation_seconds 0");
+    has(text, "dht_rpc_timeout_seconds 1.500000");
     has(text, "dht_store_max_bytes 67108864");
     has(text, "dht_store_max_records 100000");
     has(text, "dht_bootstrap_seeds_configured 2");

@@ -256,6 +256,11 @@ def metrics_move_as_operations_happen():
     assert b.metric("dht_peer_connections_total", {"direction": "outbound"}) >= 1
     assert a.metric("dht_peer_connections_total", {"direction": "inbound"}) >= 1
     assert a.metric("dht_io_errors_total") == 0
+    # Both timed the other (a only ever accepted: its sample is the inbound handshake's or
+    # an answer on that session); loopback round trips are far below rpc_timeout_ms.
+    for n in (a, b):
+        assert n.metric("dht_rtt_smoothed_seconds") > 0
+        assert n.metric("dht_rpc_timeout_seconds") == 1.5
     for n in (a, b):
         assert n.stop() == 0
 

@@ -92,18 +92,24 @@ TEST(Scenario, HedgingRescuesTheTailWhenFivePercentAreSlow) {
 // answer (no early requests): a slow node's cold RPC then costs 3 of its 10x round trips,
 // which the hedge saves. With early requests it costs 2, the unhedged tail itself shrinks
 // and less is left to halve; the hedged tail must then be no worse than without them.
+// The halving is measured with the fixed RPC timeout too: the adaptive one also cuts the
+// unhedged tail (p99 without early requests 1,743 -> 1,328 ms, with them 1,205 -> 824),
+// which again leaves less to halve (1,328 vs 675 ms hedged; docs/PERFORMANCE.md).
 TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
     Tally get0[2], get1[2];
     for (int early = 0; early < 2; ++early) {
         ScenarioConfig c = base("slow");
         c.slow = 0.05;
         c.node.alpha = 1;
+        c.node.adaptive_timeout = early == 1;
         c.early_share = early;
         Sim sim(sim_config(c));
         build_network(sim, c);
         Unanswered u;
         gets_without_then_with_hedging(
-            sim, early ? "5% slow (10x), alpha 1" : "5% slow (10x), alpha 1, no early requests",
+            sim,
+            early ? "5% slow (10x), alpha 1"
+                  : "5% slow (10x), alpha 1, no early requests, fixed timeout",
             get0[early], get1[early], u);
         EXPECT_EQ(u.n, 0u);
         EXPECT_EQ(get0[early].success(), 1.0);
@@ -184,6 +190,32 @@ TEST(Scenario, HalfTheDeliveriesLostKeepsEveryLookupWithinSevenHops) {
     EXPECT_EQ(r.success_rate, 1.0);
     EXPECT_LE(r.hops_p99, 7);
     EXPECT_EQ(r.extra.at("unanswered"), 0);
+}
+
+// The other chaos SLO adds 300 ms of latency (320/400 ms one way). Its p95 < 800 ms cannot
+// be met (a query on a new connection alone takes 2 round trips of 640+ ms; see
+// docs/PERFORMANCE.md), but lookups must still find the true k closest. With the adaptive
+// hedge a query waits for the round trips it needs; the adaptive RPC timeout lets it: with
+// the fixed 1.5 s, a query to a new peer is given up before its answer can be back, and
+// about half of the lookups miss one of the k closest (dht-sim --nodes 1000 --lookups 300
+// --seed 3 --scenario slow --slow 0 --fast-crypto --latency-ms 320,400 --adaptive-hedge
+// [--fixed-timeout]: exact 1.0 against 0.497).
+TEST(Scenario, FarLinksStayExactWhenTheTimeoutFollowsTheRoundTrips) {
+    ScenarioConfig c = base("slow");
+    c.slow = 0;
+    c.lookups = 300;
+    c.latency_median = msec(320);
+    c.latency_p99 = msec(400);
+    c.node.adaptive_hedge = true;
+    const Report adaptive = run_scenario(c);
+    show("320/400 ms, adaptive hedge and timeout", adaptive);
+    c.node.adaptive_timeout = false;
+    const Report fixed = run_scenario(c);
+    show("320/400 ms, adaptive hedge, fixed timeout", fixed);
+    EXPECT_EQ(adaptive.success_rate, 1.0);
+    EXPECT_GE(adaptive.extra.at("exact_rate"), 0.99);
+    EXPECT_EQ(adaptive.extra.at("unanswered"), 0);
+    EXPECT_LT(fixed.extra.at("exact_rate"), 0.9);
 }
 
 TEST(Scenario, QuarterOfNodesCrashReplicaThree) {

@@ -488,6 +488,50 @@ TEST(Engine, AnAdaptiveHedgeFollowsTheMeasuredRoundTripsNotTheFixedDelay) {
     EXPECT_EQ(b.count(Op::find_node), 1u) << "hedged at the floor, long before 250 ms";
 }
 
+// With adaptive_timeout an RPC on an open session is given the peer's smoothed RTT plus
+// four deviations when that is longer than rpc_timeout, at most twice rpc_timeout;
+// without it, rpc_timeout. slow_then_silent has a peer answer |holds| pings after the delay
+// the node would give the next one (less 1 ms), then go silent, and returns how long the
+// node waits on the silent ping before it hangs up.
+TEST(Engine, AnRpcTimeoutFollowsThePeersRoundTripsBetweenTheFixedOneAndTwiceIt) {
+    auto slow_then_silent = [](bool adaptive, int holds, Time first_hold) {
+        NodeConfig c = no_hedges();
+        c.adaptive_timeout = adaptive;
+        Engine e(c);
+        Remote& r = e.remote(4);
+        Time hold = first_hold;
+        for (int i = 0; i < holds; ++i) {
+            r.hold = true;
+            const RequestId id = e.node().ping(r.addr, e.now);
+            e.peers().pump(e.now);
+            e.settle();
+            e.advance(e.now + hold);
+            e.release(r);
+            EXPECT_EQ(e.results.at(id).err, Err::ok) << "answered within its timeout";
+            hold = e.node().rpc_timeout_now() - msec(1);
+        }
+        r.answers = false;
+        const size_t closes = e.count(PeerEvent::Kind::close);
+        (void)e.node().ping(r.addr, e.now);
+        e.peers().pump(e.now);
+        e.settle();
+        const Time sent = r.got.back().second;
+        e.advance(sent + secs(30));
+        EXPECT_EQ(e.count(PeerEvent::Kind::close), closes + 1);
+        EXPECT_EQ(e.node().counters().timeout_total, 1u);
+        return e.times(PeerEvent::Kind::close).back() - sent;
+    };
+    // One answer after 800 ms: srtt 800, rttvar 400, so 2.4 s (RFC 6298's first sample).
+    EXPECT_EQ(slow_then_silent(true, 1, msec(800)), msec(2400));
+    EXPECT_EQ(slow_then_silent(false, 1, msec(800)), msec(1500)) << "fixed: rpc_timeout";
+    // A peer answering at once is still given rpc_timeout, never less.
+    EXPECT_EQ(slow_then_silent(true, 1, 0), msec(1500));
+    // Answers each just inside the last timeout push the estimate up: 2.4 s, then 3.8 and
+    // 5.4, which the ceiling holds at twice rpc_timeout.
+    EXPECT_EQ(slow_then_silent(true, 2, msec(800)), msec(3000));
+    EXPECT_EQ(slow_then_silent(true, 3, msec(800)), msec(3000));
+}
+
 TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
     NodeConfig c;
     c.alpha = 1;
