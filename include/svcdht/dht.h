@@ -55,6 +55,11 @@ struct DhtSettings {
     core::SessionConfig session;
     // Connection caps and memory budgets of the peer side.
     core::PeerLimits limits;
+    // TCP Fast Open: a dial to a host that gave this kernel a cookie before sends its first
+    // bytes (HELLO, ident, an early request) in the SYN, saving a round trip, and the
+    // listener takes such SYNs. The kernel must allow each side: sysctl
+    // net.ipv4.tcp_fastopen bit 1 for dials (the default), bit 2 for the listener.
+    bool tcp_fastopen = true;
     // Where the node logs (nullptr: nowhere). Must outlive the Dht.
     core::LogSink* log = nullptr;
     // A durable store (docs/PERSISTENCE.md): records, values and the routing table's
@@ -91,6 +96,8 @@ struct DhtMetrics {
     uint64_t stored_records = 0, stored_values = 0, stored_bytes = 0;
     uint64_t rx_budget_used = 0, tx_budget_used = 0;  // bytes of the node-wide budgets
     uint64_t accept_paused = 0, io_errors = 0;
+    // Connections whose SYN carried data the other side took (TCP Fast Open), by side.
+    uint64_t fastopen_dialed = 0, fastopen_accepted = 0;
     // The durable store (all 0 without one).
     bool persistent = false;
     bool writes_refused = false;  // the last commit failed: writes get store_unavailable

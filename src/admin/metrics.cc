@@ -295,6 +295,12 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     o.header("dht_accept_paused_total", "counter",
              "Times accepting stopped with every connection slot taken");
     o.sample("dht_accept_paused_total", "", static_cast<double>(net.accept_paused));
+    o.header("dht_tcp_fastopen_total", "counter",
+             "Peer connections whose SYN carried data the other side took (TCP Fast Open)");
+    o.sample("dht_tcp_fastopen_total", label("side", "dialed"),
+             static_cast<double>(net.fastopen_dialed));
+    o.sample("dht_tcp_fastopen_total", label("side", "accepted"),
+             static_cast<double>(net.fastopen_accepted));
     o.header("dht_peer_connections_total", "counter",
              "Peer TCP connections accepted (inbound) and dialed (outbound)");
     o.sample("dht_peer_connections_total", label("direction", "inbound"),

@@ -36,6 +36,7 @@ struct NetMetrics {
     core::SessionStats session_stats;  // every session, open and closed, summed
     uint64_t accepted = 0, dialed = 0, accept_paused = 0, rejected_per_ip = 0, evicted_idle = 0,
              io_errors = 0;
+    uint64_t fastopen_dialed = 0, fastopen_accepted = 0;
     uint64_t handshaking = 0, handshakes_evicted = 0, rx_budget_used = 0, tx_budget_used = 0;
     uint64_t admin_connections = 0, admin_rejected = 0;
     // The durable store (persistent false: amnesia, nothing on disk).

@@ -28,6 +28,18 @@ std::vector<KeyDef> build_table() {
             .s = &Config::listen,
         },
         {
+            .key = "tcp_fastopen",
+            .type = K::boolean,
+            .def = "true",
+            .env = "RON_DHT_TCP_FASTOPEN",
+            .flag = "--tcp-fastopen",
+            .metavar = "BOOL",
+            .help = "TCP Fast Open: a dial to a peer host seen before sends its first bytes in "
+                    "the SYN, and the listener takes such SYNs; each side also needs the kernel "
+                    "to allow it (sysctl net.ipv4.tcp_fastopen: 1 dialing, 2 listening, 3 both)",
+            .b = &Config::tcp_fastopen,
+        },
+        {
             .key = "admin_bind",
             .type = K::address,
             .def = "127.0.0.1:5301",

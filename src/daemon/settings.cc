@@ -80,6 +80,7 @@ DhtSettings dht_settings(const Config& c, bool client) {
     d.node = node_settings(c);
     d.session = session_settings(c);
     d.limits = peer_limits(c);
+    d.tcp_fastopen = c.tcp_fastopen;
     // A client (ping, lookup) never touches the store a daemon may hold.
     if (!client && !c.amnesia) {
         d.persist.data_dir = c.data_dir;

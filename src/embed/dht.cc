@@ -305,6 +305,7 @@ bool Dht::start(std::string* err) {
     opts.listen = m.s.listen;
     opts.seeds = m.s.bootstrap;
     opts.limits = m.s.limits;
+    opts.tcp_fastopen = m.s.tcp_fastopen;
     m.net = std::make_unique<io::Net>(m.loop, opts, m.s.log);
     if (!m.net->bind(err)) {
         m.stopped = true;
@@ -458,6 +459,8 @@ DhtMetrics Dht::metrics() const {
     d.tx_budget_used = s.tx_budget_used;
     d.accept_paused = s.accept_paused;
     d.io_errors = s.io_errors;
+    d.fastopen_dialed = s.fastopen_dialed;
+    d.fastopen_accepted = s.fastopen_accepted;
     if (m.disk) {
         const DhtMetrics& ps = m.persist_stats;
         d.persistent = true;

@@ -2,10 +2,21 @@
 // One peer connection on libuv (see conn.h).
 #include "io/conn.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "io/addr.h"
 #include "io/net.h"
 
 namespace svcdht::io {
+
+bool set_fastopen(uv_tcp_t* tcp, int option, uint32_t value) {
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(tcp), &fd) != 0) return false;
+    const int v = static_cast<int>(value);
+    return setsockopt(fd, IPPROTO_TCP, option, &v, sizeof v) == 0;
+}
 
 namespace {
 struct WriteReq {
@@ -15,8 +26,10 @@ struct WriteReq {
 };
 }  // namespace
 
-Conn::Conn(Net& net, uv_loop_t* uv) : net_(net) {
-    uv_tcp_init(uv, &tcp_);
+Conn::Conn(Net& net, uv_loop_t* uv, unsigned family) : net_(net) {
+    // Out of sockets (or descriptors), the handle is made without one: the connect then
+    // fails and the dial with it, as before.
+    if (uv_tcp_init_ex(uv, &tcp_, family) != 0) uv_tcp_init(uv, &tcp_);
     tcp_.data = this;
     net_.adopt(this);
 }
@@ -37,14 +50,33 @@ void Conn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<Conn*>(s->data);
     if (nread == 0 || c->closing_) return;
     if (nread < 0) {
-        if (nread != UV_EOF) c->net_.io_error();
-        c->close(false, true, nread == UV_EOF ? core::Err::peer_closed : core::Err::io);
+        // A Fast Open dial completes before the SYN leaves: a refused one shows here, as
+        // the first read, and is the dial failing, not an I/O error of a connection.
+        const bool refused = nread == UV_ECONNREFUSED && c->dial != 0 && !c->fastopen_checked_;
+        if (nread != UV_EOF && !refused) c->net_.io_error();
+        c->close(false, true,
+                 refused           ? core::Err::unreachable
+                 : nread == UV_EOF ? core::Err::peer_closed
+                                   : core::Err::io);
     } else {
+        if (!c->fastopen_checked_) c->check_fastopen();
         c->net_.peers_mut().received(
             c->ref_, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)},
             now_us());
     }
     c->net_.after_input();
+}
+
+void Conn::check_fastopen() {
+    fastopen_checked_ = true;
+    if (!net_.tcp_fastopen()) return;
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0) return;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+        (info.tcpi_options & TCPI_OPT_SYN_DATA) != 0)
+        net_.fastopen_used(dial != 0);
 }
 
 void Conn::write(core::Bytes&& bytes) {

@@ -17,10 +17,17 @@ namespace svcdht::io {
 
 class Net;
 
+// set_fastopen sets a TCP Fast Open option on |tcp|'s socket: TCP_FASTOPEN with a
+// listener's queue length, or TCP_FASTOPEN_CONNECT (1) on a socket about to connect. False
+// where the kernel refuses it; the socket then works as before.
+bool set_fastopen(uv_tcp_t* tcp, int option, uint32_t value);
+
 class Conn {
 public:
     // A new Conn owns an initialised uv_tcp_t; the caller accepts into it or connects it.
-    Conn(Net& net, uv_loop_t* uv);
+    // With an address |family| the socket exists at once (its options can be set before
+    // the connect).
+    Conn(Net& net, uv_loop_t* uv, unsigned family = AF_UNSPEC);
     Conn(const Conn&) = delete;
     Conn& operator=(const Conn&) = delete;
 
@@ -51,6 +58,8 @@ private:
     static void on_write(uv_write_t* req, int status);
     static void on_shutdown(uv_shutdown_t* req, int status);
     static void on_closed(uv_handle_t* h);
+    // check_fastopen counts the connection once if its SYN carried data the other side took.
+    void check_fastopen();
 
     Net& net_;
     uv_tcp_t tcp_{};
@@ -58,6 +67,7 @@ private:
     core::PeerRef ref_ = 0;
     bool reading_ = false;
     bool closing_ = false;
+    bool fastopen_checked_ = false;  // the first read asked the kernel about the SYN
     core::Time closing_since_ = 0;
 };
 

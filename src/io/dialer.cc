@@ -2,6 +2,9 @@
 // Outbound connections and seed name resolution (see dialer.h).
 #include "io/dialer.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "io/addr.h"
 #include "io/conn.h"
 #include "io/net.h"
@@ -18,11 +21,14 @@ Dialer::Dialer(Net& net, uv_loop_t* uv) : net_(net), uv_(uv) {
 }
 
 void Dialer::dial(core::DialId id, const core::PeerAddr& addr) {
-    auto* c = new Conn(net_, uv_);
-    c->dial = id;
-    c->remote = addr;
     sockaddr_storage sa;
     to_sockaddr(addr, &sa);
+    auto* c = new Conn(net_, uv_, sa.ss_family);
+    c->dial = id;
+    c->remote = addr;
+    // With a cookie from this host the connect completes at once, and the first write (our
+    // HELLO, ident and early request) goes out in the SYN; without one, as before.
+    if (net_.tcp_fastopen()) (void)set_fastopen(c->tcp(), TCP_FASTOPEN_CONNECT, 1);
     c->connect_req.data = c;
     if (uv_tcp_connect(&c->connect_req, c->tcp(), reinterpret_cast<sockaddr*>(&sa), on_connect) !=
         0) {

@@ -2,13 +2,17 @@
 // The peer listener (see listener.h).
 #include "io/listener.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "io/addr.h"
 #include "io/conn.h"
 #include "io/net.h"
 
 namespace svcdht::io {
 
-bool Listener::bind(uv_loop_t* uv, const std::string& addr, std::string* err) {
+bool Listener::bind(uv_loop_t* uv, const std::string& addr, uint32_t fastopen_queue,
+                    std::string* err) {
     sockaddr_storage sa;
     if (!parse_addr(addr, &sa)) {
         *err = "listen address " + addr + " is not a numeric IP:PORT";
@@ -18,6 +22,7 @@ bool Listener::bind(uv_loop_t* uv, const std::string& addr, std::string* err) {
     tcp_.data = this;
     open_ = true;
     int r = uv_tcp_bind(&tcp_, reinterpret_cast<sockaddr*>(&sa), 0);
+    if (r == 0 && fastopen_queue > 0) (void)set_fastopen(&tcp_, TCP_FASTOPEN, fastopen_queue);
     if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_), 511, on_connection);
     if (r != 0) {
         *err = "cannot listen on " + addr + ": " + uv_strerror(r);

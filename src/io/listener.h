@@ -20,7 +20,10 @@ public:
     Listener& operator=(const Listener&) = delete;
 
     // bind listens on |addr| ("0.0.0.0:9444", "[::]:0"); false with a message on failure.
-    bool bind(uv_loop_t* uv, const std::string& addr, std::string* err);
+    // |fastopen_queue| > 0 takes TCP Fast Open SYNs, at most that many not yet accepted
+    // (the kernel answers the rest with a plain handshake); where the kernel refuses the
+    // option, the listener works without it.
+    bool bind(uv_loop_t* uv, const std::string& addr, uint32_t fastopen_queue, std::string* err);
     bool bound() const { return listening_; }
     uint16_t port() const { return port_; }
     // resume accepts a connection left in the backlog, if accepting paused and Peers has

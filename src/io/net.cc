@@ -37,7 +37,8 @@ Net::~Net() = default;
 
 bool Net::bind(std::string* err) {
     if (opts_.listen.empty()) return true;
-    return listener_.bind(uv_, opts_.listen, err);
+    return listener_.bind(uv_, opts_.listen, opts_.tcp_fastopen ? opts_.limits.handshake_cap() : 0,
+                          err);
 }
 
 void Net::start(core::Node& node, const core::SessionConfig& scfg, const core::Identity& self,
@@ -58,6 +59,8 @@ NetStats Net::stats() const {
     }
     s.accept_paused = listener_.paused_count();
     s.io_errors = io_errors_;
+    s.fastopen_dialed = fastopen_dialed_;
+    s.fastopen_accepted = fastopen_accepted_;
     return s;
 }
 

@@ -44,12 +44,18 @@ struct NetOptions {
     std::string listen;              // empty: client mode, no listener (ping, lookup)
     std::vector<std::string> seeds;  // host:port, names resolved with getaddrinfo
     core::PeerLimits limits;
+    // TCP Fast Open: dials send their first bytes in the SYN to a host that gave this
+    // kernel a cookie before, and the listener takes such SYNs (when the kernel's
+    // net.ipv4.tcp_fastopen allows each side). Off: plain connects and accepts.
+    bool tcp_fastopen = true;
 };
 
 struct NetStats {  // for /metrics
     core::PeerStats peers;
     uint64_t accept_paused = 0, io_errors = 0;
     size_t rx_budget_used = 0, tx_budget_used = 0;
+    // Connections whose SYN carried data the other side took (TCP Fast Open).
+    uint64_t fastopen_dialed = 0, fastopen_accepted = 0;
 };
 
 class Net {
@@ -103,6 +109,8 @@ public:
     void conn_closing(Conn* c);
     void conn_freed(Conn* c);
     void io_error() { ++io_errors_; }
+    bool tcp_fastopen() const { return opts_.tcp_fastopen; }
+    void fastopen_used(bool dialed) { ++(dialed ? fastopen_dialed_ : fastopen_accepted_); }
     void after_input();  // route Peers' outputs after an input from a callback
 
 private:
@@ -125,6 +133,7 @@ private:
     bool handles_open_ = false;
     bool closing_all_ = false;
     size_t conns_ = 0;  // Conns allocated and not yet freed
+    uint64_t fastopen_dialed_ = 0, fastopen_accepted_ = 0;
     std::unordered_map<core::PeerRef, Conn*> by_ref_;
     std::vector<Conn*> lingering_;  // closing gracefully, cut after CLOSE_LINGER
     std::map<core::RequestId, RequestWaiter*> waiters_;
