@@ -8,7 +8,6 @@
 import os
 import socket
 import subprocess
-import sys
 import time
 
 from nacl.signing import SigningKey
@@ -17,21 +16,6 @@ from peer import ADD_PROVIDER, GET_PROVIDERS, HELLO, NODE_HELLO, OK, PUT_VALUE, 
 
 import harness
 from harness import Node, test
-
-INSIDE = "SVC_DHT_IN_NETNS"
-
-
-def enter_namespace():
-    """Re-executes this script in a new network namespace; returns only when already in one."""
-    if os.environ.get(INSIDE):
-        return
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        print("1..0 # SKIP network namespaces are not allowed here: " + probe.stderr.decode().strip())
-        sys.exit(0)
-    os.environ[INSIDE] = "1"
-    os.execvp("unshare", ["unshare", "-n", "--", sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
-
 
 def setup_addresses():
     cmds = [["ip", "link", "set", "lo", "up"]]
@@ -146,6 +130,6 @@ def many_hosts_of_one_network_hold_only_that_networks_share():
 
 
 if __name__ == "__main__":
-    enter_namespace()
+    harness.enter_netns(__file__)
     setup_addresses()
     harness.main()

@@ -222,6 +222,20 @@ class Node:
             return f.read()
 
 
+def enter_netns(script):
+    """Re-executes |script| (with this process's arguments) in a network namespace of its
+    own (unshare -n) and returns only when already in one. Where namespaces are not allowed,
+    prints a TAP plan that skips everything and exits."""
+    if os.environ.get("SVC_DHT_IN_NETNS"):
+        return
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        print("1..0 # SKIP network namespaces are not allowed here: " + probe.stderr.decode().strip())
+        sys.exit(0)
+    os.environ["SVC_DHT_IN_NETNS"] = "1"
+    os.execvp("unshare", ["unshare", "-n", "--", sys.executable, os.path.abspath(script)] + sys.argv[1:])
+
+
 def cluster(n, *args, seeds_per_node=1):
     """Starts n nodes: the first standalone, each other one bootstrapping off the first."""
     first = Node(*args)

@@ -4,27 +4,12 @@
 # cookie cache belong to a network namespace, so the test re-runs itself inside one of its
 # own (unshare -n) and sets the switch there; nothing outside changes. Where namespaces are
 # not allowed, every test is skipped. Prints TAP.
-import os
 import subprocess
-import sys
 
 import harness
 from harness import Node, run, test
 
-INSIDE = "SVC_DHT_IN_NETNS"
 SYSCTL = "/proc/sys/net/ipv4/tcp_fastopen"
-
-
-def enter_namespace():
-    """Re-executes this script in a new network namespace; returns only when already in one."""
-    if os.environ.get(INSIDE):
-        return
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        print("1..0 # SKIP network namespaces are not allowed here: " + probe.stderr.decode().strip())
-        sys.exit(0)
-    os.environ[INSIDE] = "1"
-    os.execvp("unshare", ["unshare", "-n", "--", sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
 
 
 def kernel_fastopen(value):
@@ -123,6 +108,6 @@ def the_log_says_when_the_kernel_keeps_fast_open_from_the_listener():
 
 
 if __name__ == "__main__":
-    enter_namespace()
+    harness.enter_netns(__file__)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     harness.main()
