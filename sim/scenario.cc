@@ -290,6 +290,11 @@ void run_gets(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t
     for (const Issued& i : issued) {
         const RequestResult* r = sim.result(i.host, i.id);
         t.add(r, r != nullptr && r->err == Err::ok && !r->value.empty());
+        if (std::getenv("DHT_SIM_DEBUG") != nullptr && (r == nullptr || r->err != Err::ok))
+            std::fprintf(stderr, "get from host %u key %s: %s rpcs %u hops %u elapsed %.0f ms\n",
+                         i.host, i.target.short_hex().c_str(), r ? err_name(r->err) : "unanswered",
+                         r ? r->rpcs : 0, r ? r->hops : 0,
+                         r ? static_cast<double>(r->elapsed) / 1e3 : 0.0);
     }
 }
 

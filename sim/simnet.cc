@@ -119,6 +119,7 @@ void Sim::boot(uint32_t hi, const std::vector<uint32_t>& seeds, bool with_state)
     NodeConfig nc = cfg_.node;
     nc.listen_port = h.addr.port;
     nc.unix_epoch_offset_us = SIM_UNIX_EPOCH_US;
+    nc.idle_timeout = h.scfg.idle_timeout;  // as the daemon's composition does
     const Env env{h.rng.get(), &crypto(), nullptr};
     h.node = std::make_unique<Node>(nc, h.ident, env, now_);
     h.peers = std::make_unique<Peers>(*h.node, h.scfg, h.ident, env, cfg_.limits);

@@ -35,6 +35,8 @@ namespace svcdht::core {
     X(replication_short_total, "dht_replication_short_total",                                      \
       "Publish and replication rounds that confirmed fewer copies than replica")                   \
     X(sessions_opened_total, "dht_sessions_opened_total", "Sessions that completed the handshake") \
+    X(keepalive_pings_total, "dht_keepalive_pings_total",                                          \
+      "Pings sent to keep sessions to routing-table contacts open (warm_sessions)")                \
     X(replications_total, "dht_replications_total",                                                \
       "Records and values pushed to a closer or newly responsible node")                           \
     X(replication_retries_total, "dht_replication_retries_total",                                  \

@@ -100,6 +100,9 @@ inline constexpr uint64_t DEFAULT_HEDGE_AFTER_MS = 250;
 // 1.6 s together); four times let a GET with one query in flight and no hedge wait on
 // nodes ten times slower than the rest until its deadline (docs/PERFORMANCE.md).
 inline constexpr Time ADAPTIVE_TIMEOUT_MAX_FACTOR = 2;
+// Sessions to routing-table contacts kept open by pings (NodeConfig::warm_sessions).
+inline constexpr uint32_t DEFAULT_WARM_SESSIONS = 32;
+inline constexpr Range WARM_SESSIONS_RANGE{0, 4096};
 // The adaptive hedge delay never goes below this (loopback and LAN round trips are
 // microseconds; hedging on scheduling noise would only add RPCs).
 inline constexpr Time MIN_HEDGE_DELAY = msec(10);

@@ -70,6 +70,13 @@ struct NodeConfig {
     // only ever waits longer than the fixed rpc_timeout: on far links, where a new
     // connection's round trips take longer than rpc_timeout, good peers are not failed.
     bool adaptive_timeout = true;
+    // warm_sessions: how many sessions to routing-table contacts are kept open, the nearest
+    // buckets first. Once such a session has been quiet for half of idle_timeout it gets a
+    // PING, so neither end's idle timeout closes it and a lookup that starts at that
+    // contact needs no new connection. 0: every session idles out. idle_timeout is the
+    // sessions' own (SessionConfig::idle_timeout; the embedding copies it here).
+    uint32_t warm_sessions = DEFAULT_WARM_SESSIONS;
+    Time idle_timeout = DEFAULT_IDLE_TIMEOUT;
     Time lookup_deadline = msec(DEFAULT_DEADLINE_MS);
     Time refresh_interval = secs(15 * 60);
     uint64_t ttl_secs = DEFAULT_TTL_SECS;
@@ -296,6 +303,9 @@ public:
     const Store& store() const { return store_; }
     Readiness readiness() const;
     size_t active_sessions() const { return conns_.size(); }
+    // warm_sessions: the sessions to routing-table contacts the last keepalive round kept
+    // open (NodeConfig::warm_sessions).
+    uint32_t warm_sessions() const { return warm_; }
     // rate_buckets: inbound request token buckets held (requesters still owing tokens, and
     // refilled ones not swept yet).
     size_t rate_buckets() const { return rate_buckets_.size(); }
@@ -464,6 +474,8 @@ private:
     void seed_up(const Contact& seed, Time now);
     void sweep_buckets(Time now);
     void maintenance(Time now);
+    void keepalive(Time now);
+    void arm_keepalive(Time at);
     void warm_up(const Conn& c, Time now);
     uint32_t warm_required() const;
     // hold_ack keeps the 1000 Ok of a stored write for the next commit (with a journal);
@@ -511,6 +523,8 @@ private:
     // (on_session_open). A join through seeds is left as it was: a seed is a node that
     // knows the network.
     bool resweep_ = false;
+    Time keepalive_at_ = NEVER;  // the keepalive timer entry that counts (lazy cancellation)
+    uint32_t warm_ = 0;
     bool join_running_ = false;
     uint64_t join_lookup_ = 0;
     bool draining_ = false;

@@ -249,6 +249,9 @@ std::string render_metrics(NodeView& v, const HttpMetrics& http) {
     gauge("dht_rpc_timeout_seconds",
           "What an RPC to a peer not timed yet is given on an open session now",
           static_cast<double>(node.rpc_timeout_now()) / 1e6);
+    gauge("dht_warm_sessions",
+          "Sessions to routing-table contacts kept open by pings at the last keepalive round",
+          static_cast<double>(node.warm_sessions()));
     gauge("dht_store_persistent", "1 when the store is kept on disk (amnesia off)",
           net.persistent ? 1 : 0);
     gauge("dht_store_writes_refused",

@@ -140,6 +140,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
     conn.ident_port = info.ident_port;
     conn.routable = info.ident_port != 0 && info.remote.valid();
     conn.rate = rate_key(info);
+    conn.kept = now;
     PeerRef& newest = by_id_[info.id];
     conn.older = newest;
     newest = ref;
@@ -151,6 +152,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         if (info.handshake_rtt > 0) table_.rtt_first_sample(conn.id, info.handshake_rtt);
     }
     if (info.handshake_rtt > 0) net_rtt_.add(info.handshake_rtt);
+    if (conn.routable && table_.contains(conn.id)) arm_keepalive(now + cfg_.idle_timeout / 4 * 3);
     if (resweep_ && joined_ && !draining_ && table_.size() >= cfg_.k) {
         resweep_ = false;
         start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
@@ -371,6 +373,9 @@ void Node::on_timer(Time now) {
                 timer(maintenance_at_, TimerKind::maintenance, 0);
                 break;
             }
+            case TimerKind::keepalive:
+                if (e.at == keepalive_at_) keepalive(now);
+                break;
             default: break;
         }
     }
@@ -414,6 +419,7 @@ void Node::apply_reloadable(const NodeConfig& c) {
     cfg_.peer_burst = c.peer_burst;
     cfg_.node_rate = c.node_rate;
     cfg_.node_write_rate = c.node_write_rate;
+    cfg_.idle_timeout = c.idle_timeout;
 }
 
 void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {

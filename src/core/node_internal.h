@@ -31,7 +31,7 @@ struct Node::InputCheck {
 
 // Timer kinds in the node's heap. Entries are checked when they fire (lazy cancellation):
 // an RPC, lookup or dial that ended in the meantime makes its entry a no-op.
-enum class TimerKind : uint8_t { lookup_deadline = 1, dial_timeout, seed, maintenance };
+enum class TimerKind : uint8_t { lookup_deadline = 1, dial_timeout, seed, maintenance, keepalive };
 
 // Who is waiting for an RPC.
 enum class OwnerKind : uint8_t {
@@ -41,6 +41,7 @@ enum class OwnerKind : uint8_t {
     evict_ping,  // ping-before-evict of a stale contact
     api_ping,    // owner_id = request id
     replicate,   // a push to a closer node; nobody waits
+    keepalive,   // a warm session's ping (NodeConfig::warm_sessions); nobody waits
 };
 
 // Why a lookup runs (lookup_purpose_name, in this order).
@@ -114,6 +115,7 @@ struct Node::Conn {
     RateKey rate;                // its inbound request token bucket in rate_buckets_
     PeerRef older = 0;           // the peer's session opened before this one, still open
     std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session
+    Time kept = 0;               // its last frame in, or our last keepalive ping on it
 };
 
 struct Node::Dial {

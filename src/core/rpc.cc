@@ -189,6 +189,7 @@ void Node::rpc_done(const Rpc& r, const Conn* c, const DhtMsg* answer, Err why, 
                              answer != nullptr && answer->code == Code::ok ? &c->id : nullptr, now);
             break;
         case OwnerKind::evict_ping: table_.ping_done(r.peer); break;
+        case OwnerKind::keepalive: break;  // the answer (or the failure) spoke for itself
         case OwnerKind::api_ping: {
             auto rit = requests_.find(r.owner_id);
             if (rit == requests_.end()) break;

@@ -43,6 +43,7 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     auto it = conns_.find(ref);
     if (it == conns_.end()) return;
     Conn& c = it->second;
+    c.kept = now;
     DhtMsg m;
     if (!decode_from(c, payload, &m)) return;
     if (m.is_request()) {

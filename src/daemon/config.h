@@ -90,6 +90,7 @@ struct Config {
     bool require_pq = false;
     bool adaptive_hedge = false;
     bool adaptive_timeout = true;
+    uint64_t warm_sessions = 0;
     bool tcp_fastopen = true;
 
     // For every key: where its value came from ("default", "file PATH", "env NAME",

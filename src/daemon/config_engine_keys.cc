@@ -128,6 +128,20 @@ std::vector<KeyDef> engine_keys() {
             .b = &Config::adaptive_timeout,
         },
         {
+            .key = "warm_sessions",
+            .type = K::uint,
+            .def = decimal<core::DEFAULT_WARM_SESSIONS>,
+            .min = core::WARM_SESSIONS_RANGE.min,
+            .max = core::WARM_SESSIONS_RANGE.max,
+            .env = "RON_DHT_WARM_SESSIONS",
+            .flag = "--warm-sessions",
+            .metavar = "N",
+            .help = "sessions to routing-table contacts kept open (the nearest buckets "
+                    "first) by a ping once quiet for half of idle_timeout_ms; 0: every "
+                    "session idles out",
+            .u = &Config::warm_sessions,
+        },
+        {
             .key = "deadline_ms",
             .type = K::uint,
             .def = decimal<core::DEFAULT_DEADLINE_MS>,

@@ -19,6 +19,7 @@ core::NodeConfig node_settings(const Config& c) {
     n.hedge_after = core::msec(c.hedge_after_ms);
     n.adaptive_hedge = c.adaptive_hedge;
     n.adaptive_timeout = c.adaptive_timeout;
+    n.warm_sessions = static_cast<uint32_t>(c.warm_sessions);
     n.lookup_deadline = core::msec(c.deadline_ms);
     n.refresh_interval = core::secs(c.refresh_secs);
     n.ttl_secs = c.ttl_secs;

@@ -231,6 +231,7 @@ struct Dht::Impl final : io::RequestWaiter, io::FlushHook {
     core::NodeConfig node_config(uint16_t port) const {
         core::NodeConfig n = s.node;
         n.listen_port = port;
+        n.idle_timeout = scfg.idle_timeout;  // the keepalive follows the sessions' own
         if (n.seeds_expected == 0) n.seeds_expected = static_cast<uint32_t>(s.bootstrap.size());
         if (n.unix_epoch_offset_us == 0) n.unix_epoch_offset_us = io::unix_epoch_offset_us();
         return n;

@@ -322,6 +322,8 @@ TEST(Routes, MetricsShowLookupsInFlightReplicationAndStoreLimits) {
     has(text, "dht_rtt_smoothed_seconds 0");
     has(text, "dht_rtt_deviation_seconds 0");
     has(text, "dht_rpc_timeout_seconds 1.500000");
+    has(text, "dht_warm_sessions 0");
+    has(text, "dht_keepalive_pings_total 0");
     has(text, "dht_store_max_bytes 67108864");
     has(text, "dht_store_max_records 100000");
     has(text, "dht_bootstrap_seeds_configured 2");

@@ -266,6 +266,30 @@ def metrics_move_as_operations_happen():
 
 
 @test
+def warm_sessions_outlive_the_idle_timeout_and_others_close():
+    """With a 1 s idle timeout, the session between a node and its seed stays open through
+    many timeouts while each keeps it warm with pings (warm_sessions, the default), and
+    closes after one without them."""
+    for warm in ("32", "0"):
+        args = ("--idle-timeout", "1000", "--warm-sessions", warm)
+        a, b = cluster(2, *args)
+        if warm == "0":
+            poll(lambda: a.metric("dht_active_sessions") == 0 and b.metric("dht_active_sessions") == 0,
+                 15, "the idle session to close on both sides")
+            assert a.metric("dht_keepalive_pings_total") == 0 and b.metric("dht_keepalive_pings_total") == 0
+        else:
+            # A ping per 750 ms of quiet: 8 of them take at least 6 s, six idle timeouts.
+            poll(lambda: a.metric("dht_keepalive_pings_total") + b.metric("dht_keepalive_pings_total") >= 8,
+                 30, "eight keepalive pings")
+            for n in (a, b):
+                assert n.metric("dht_active_sessions") == 1, n.logs()[-2000:]
+                assert n.metric("dht_warm_sessions") == 1
+            assert b.metric("dht_peer_connections_total", {"direction": "outbound"}) == 1, "never redialed"
+        for n in (a, b):
+            assert n.stop() == 0
+
+
+@test
 def promtool_accepts_live_metrics():
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing (tools/install-deps.sh installs the prometheus package)"

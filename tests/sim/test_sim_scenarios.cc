@@ -95,6 +95,11 @@ TEST(Scenario, HedgingRescuesTheTailWhenFivePercentAreSlow) {
 // The halving is measured with the fixed RPC timeout too: the adaptive one also cuts the
 // unhedged tail (p99 without early requests 1,743 -> 1,328 ms, with them 1,205 -> 824),
 // which again leaves less to halve (1,328 vs 675 ms hedged; docs/PERFORMANCE.md).
+//
+// Without the hedge, a GET with one query in flight that meets two of the slow nodes in a
+// row can run into its 5 s deadline: at most one of the 500 may (over seeds 3 to 7 of this
+// network, one seed had one such miss, seed 6 without warm sessions and seed 3 with them).
+// Every hedged GET must succeed.
 TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
     Tally get0[2], get1[2];
     for (int early = 0; early < 2; ++early) {
@@ -112,7 +117,7 @@ TEST(Scenario, HedgingHalvesTheGetTailWithOneQueryInFlight) {
                   : "5% slow (10x), alpha 1, no early requests, fixed timeout",
             get0[early], get1[early], u);
         EXPECT_EQ(u.n, 0u);
-        EXPECT_EQ(get0[early].success(), 1.0);
+        EXPECT_GE(get0[early].success(), 0.998);
         EXPECT_EQ(get1[early].success(), 1.0);
         EXPECT_LE(get1[early].latency_ms(0.95), get0[early].latency_ms(0.95));
     }
@@ -235,9 +240,14 @@ TEST(Scenario, QuarterOfNodesCrashReplicaEight) {
     EXPECT_GE(r.found_after_churn, 0.999);
 }
 
+// Six hours of virtual time: warm sessions are off here, because their pings (a few per
+// node per minute) would be four fifths of the run's events and its time (dht-sim --scenario
+// gradual --nodes 500 --lookups 1000 --seed 3 --fast-crypto: 50.6 million events against 9.4
+// without them); found_after_churn is 1.0 either way, and lookups are faster with them.
 TEST(Scenario, GradualChurnOverSixHours) {
     ScenarioConfig c = base("gradual");
     c.nodes = 500;
+    c.node.warm_sessions = 0;
     const Report r = run_scenario(c);
     show("25% replaced over 6 h, 500 nodes, 1000 keys", r);
     EXPECT_GE(r.found_after_churn, 0.999);

@@ -532,6 +532,35 @@ TEST(Engine, AnRpcTimeoutFollowsThePeersRoundTripsBetweenTheFixedOneAndTwiceIt) 
     EXPECT_EQ(slow_then_silent(true, 3, msec(800)), msec(3000));
 }
 
+// warm_sessions: the session to a routing-table contact gets a PING once it has been quiet
+// for three quarters of the idle timeout, so it outlives the timeout; without warm
+// sessions the same session idles out after it.
+TEST(Engine, ASessionToATableContactIsKeptOpenByPingsOrIdlesOutWithoutWarmSessions) {
+    for (const uint32_t warm : {DEFAULT_WARM_SESSIONS, 0u}) {
+        NodeConfig c;
+        c.warm_sessions = warm;
+        Engine e(c);
+        Remote& seed = e.seed(21);
+        ASSERT_TRUE(e.node().table().contains(seed.id.id));
+        ASSERT_EQ(e.node().active_sessions(), 1u);
+        const size_t pings = seed.count(Op::ping);
+        const Time opened = e.now;
+        e.advance(opened + secs(5 * 60));
+        if (warm == 0) {
+            EXPECT_EQ(seed.count(Op::ping), pings);
+            EXPECT_EQ(e.node().active_sessions(), 0u) << "idled out";
+            EXPECT_EQ(e.node().warm_sessions(), 0u);
+            continue;
+        }
+        // One ping per 45 s of quiet: five minutes take six.
+        EXPECT_EQ(seed.count(Op::ping) - pings, 6u);
+        EXPECT_EQ(e.node().counters().keepalive_pings_total, 6u);
+        EXPECT_EQ(e.node().active_sessions(), 1u) << "kept open";
+        EXPECT_EQ(e.node().warm_sessions(), 1u);
+        EXPECT_EQ(seed.got.back().second - seed.got[seed.got.size() - 2].second, secs(45));
+    }
+}
+
 TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
     NodeConfig c;
     c.alpha = 1;
