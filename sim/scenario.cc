@@ -68,6 +68,7 @@ SimConfig sim_config(const ScenarioConfig& c) {
     s.loss = c.loss;
     s.fast_crypto = c.fast_crypto;
     s.early_share = c.early_share;
+    s.fastopen = c.fastopen;
     s.check_invariants = c.check_invariants;
     s.max_events = c.max_events;
     s.node = c.node;
@@ -538,7 +539,7 @@ void build_network(Sim& sim, const ScenarioConfig& c) {
                          i + 1, c.nodes, static_cast<double>(sim.now()) / 1e6, wall);
         }
     }
-    sim.run_until(sim.now() + secs(30));
+    sim.run_until(sim.now() + c.settle);
 }
 
 Report run_scenario(const ScenarioConfig& c) {

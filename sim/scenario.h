@@ -41,9 +41,15 @@ struct ScenarioConfig {
     std::string op = "find_node";
     bool fast_crypto = false;
     double early_share = 1;  // SimConfig::early_share
+    bool fastopen = false;   // SimConfig::fastopen
     bool check_invariants = false;
     bool progress = false;  // a line on stderr per tenth of the network started
     Time join_interval = core::msec(20);
+    // settle: how long the network runs after the last start before the measured
+    // operations. Within the session idle timeout (60 s) the join's sessions are still open
+    // and most operations reuse them; past it, they dial again, as in a network that has
+    // been up for a while.
+    Time settle = core::secs(30);
     Time gradual_span = core::secs(6 * 3600);
 };
 

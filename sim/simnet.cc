@@ -379,7 +379,8 @@ void Sim::dispatch(const Event& e, ByteView data) {
             if (Conn* still = conn(e.a)) release(*still);
             return;
         }
-        case E_CONNECT: {
+        case E_CONNECT:
+        case E_FASTOPEN: {
             Host& h = *hosts_[e.a];
             if (!h.up) return;
             Host& t = *hosts_[e.b];
@@ -390,7 +391,7 @@ void Sim::dispatch(const Event& e, ByteView data) {
                 }
                 return;
             }
-            open_pipe(e.a, e.b, e.c);
+            open_pipe(e.a, e.b, e.c, e.kind == E_FASTOPEN);
             return;
         }
         case E_CONNECT_FAIL: {
@@ -449,21 +450,33 @@ void Sim::connect(uint32_t hi, DialId dial, const PeerAddr& addr) {
         push(e);
         return;
     }
-    e.kind = E_CONNECT;
     e.b = it->second;
-    e.at = now_ + 2 * link_latency(hi, it->second);  // SYN, SYN-ACK
+    const std::vector<uint32_t>& ck = hosts_[hi]->cookies;
+    if (cfg_.fastopen && std::binary_search(ck.begin(), ck.end(), it->second)) {
+        e.kind = E_FASTOPEN;
+        e.at = now_ + link_latency(hi, it->second);  // the SYN with the first write
+    } else {
+        e.kind = E_CONNECT;
+        e.at = now_ + 2 * link_latency(hi, it->second);  // SYN, SYN-ACK
+    }
     push(e);
 }
 
-void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial) {
+void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial, bool syn_data) {
     Host& h = *hosts_[hi];
     Host& t = *hosts_[ti];
+    if (cfg_.fastopen) {  // the SYN-ACK brought a cookie (or the one used was good)
+        std::vector<uint32_t>& ck = h.cookies;
+        auto at = std::lower_bound(ck.begin(), ck.end(), ti);
+        if (at == ck.end() || *at != ti) ck.insert(at, ti);
+    }
     auto cp = std::make_unique<Conn>();
     Conn& c = *cp;
     c.id = next_conn_++;
     c.host[0] = hi;
     c.host[1] = ti;
     c.base = link_latency(hi, ti);
+    c.syn_data = syn_data;
     if (h.hostile) {
         c.liar[0] =
             std::make_unique<Session>(h.scfg, h.ident, Env{h.rng.get(), &crypto(), nullptr}, now_);
@@ -568,6 +581,10 @@ void Sim::transmit(Conn& c, int from, Bytes&& out) {
     // without tripling the number of events.
     Time arrive = now_ + c.base * (90 + rng_.below(21)) / 100;
     if (cfg_.loss > 0 && rng_.unit() < cfg_.loss) arrive += std::max<Time>(msec(200), 2 * c.base);
+    if (c.syn_data && from == 0) {  // the dialer's first write came with the SYN
+        arrive = now_;
+        c.syn_data = false;
+    }
     arrive = std::max(arrive, c.last_arrival[to]);
     c.last_arrival[to] = arrive;
     const size_t pieces = out.size() > 2 && rng_.below(10) < 3 ? 2 + rng_.below(2) : 1;

@@ -45,6 +45,14 @@ struct SimConfig {
     // The share of honest hosts that take early requests (docs/PROTOCOL.md 1.3); the others
     // behave as peers from before that capability, to measure a network mid-upgrade.
     double early_share = 1;
+    // fastopen: TCP Fast Open on every host, both sides (net.ipv4.tcp_fastopen = 3, the
+    // daemon's tcp_fastopen). A dial to a host this host has connected to before (it holds
+    // that host's cookie) sends its first write with the SYN: the listener accepts one
+    // one-way latency later with those bytes, instead of a round trip later and then one
+    // more one-way for the bytes. A first dial to a host is an ordinary one that also
+    // fetches the cookie. Off by default: the kernel's default takes Fast Open SYNs on no
+    // listener.
+    bool fastopen = false;
     bool check_invariants = false;  // run Node::check_invariants after every event
     core::NodeConfig node;          // the template every honest host starts from
     core::PeerLimits limits;        // every honest host's connection limits
@@ -119,7 +127,15 @@ public:
     struct Conn;
 
 private:
-    enum EventKind : uint8_t { E_DELIVER = 1, E_FIN, E_CONNECT, E_CONNECT_FAIL, E_TIMER };
+    // E_FASTOPEN: a Fast Open SYN, carrying the dialer's first write, reaches the listener.
+    enum EventKind : uint8_t {
+        E_DELIVER = 1,
+        E_FIN,
+        E_CONNECT,
+        E_CONNECT_FAIL,
+        E_TIMER,
+        E_FASTOPEN
+    };
     static constexpr uint32_t NO_PAYLOAD = UINT32_MAX;
     struct Event;
     struct Due;
@@ -142,7 +158,7 @@ private:
     void transmit(Conn& c, int from, core::Bytes&& bytes);
     void fin(Conn& c, int to);
     void connect(uint32_t h, core::DialId dial, const core::PeerAddr& addr);
-    void open_pipe(uint32_t h, uint32_t t, core::DialId dial);
+    void open_pipe(uint32_t h, uint32_t t, core::DialId dial, bool syn_data);
     // The adversary: hostile hosts answer with raw Sessions and lies (liar.cc).
     void liar_connect(uint32_t h, uint32_t t);
     void liar_receive(Conn& c, int side, core::ByteView bytes);

@@ -59,6 +59,8 @@ struct Sim::Host {
     std::map<RequestId, RequestResult> results;
     // Open pipes touching this host. Each session of its Peers carries its pipe id as tag.
     std::vector<uint32_t> conns;
+    // SimConfig::fastopen: the hosts this one holds a Fast Open cookie for, sorted.
+    std::vector<uint32_t> cookies;
 };
 
 // A TCP connection: an ordered byte pipe with an end on each host. An honest end is a
@@ -72,6 +74,7 @@ struct Sim::Conn {
     bool dead = false;  // blackholed: nothing gets through any more
     Time last_arrival[2] = {0, 0};
     Time base = 0;
+    bool syn_data = false;  // the dialer's first write rode the SYN: it is there already
 };
 
 }  // namespace svcdht::sim

@@ -4,7 +4,7 @@
 //   dht-sim --nodes N --lookups L --seed S [--latency-ms MEDIAN,P99] [--loss P] [--slow PCT]
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
 //           [--hedge-after MS] [--adaptive-hedge] [--rpc-timeout MS] [--fixed-timeout]
-//           [--hop-budget H] [--early-share F] [--warm-sessions N]
+//           [--hop-budget H] [--early-share F] [--fastopen] [--settle S] [--warm-sessions N]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
 //           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
 //           [--json]
@@ -59,7 +59,7 @@ void usage(FILE* f) {
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--adaptive-hedge] "
         "[--hop-budget H]\n"
         "               [--rpc-timeout MS] [--fixed-timeout] [--early-share F]\n"
-        "               [--warm-sessions N]\n"
+        "               [--fastopen] [--settle S] [--warm-sessions N]\n"
         "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
@@ -255,6 +255,11 @@ int main(int argc, char** argv) {
         } else if (a == "--warm-sessions") {
             need(v && parse_u64(v, &n) && core::WARM_SESSIONS_RANGE.holds(n));
             c.node.warm_sessions = static_cast<uint32_t>(n);
+        } else if (a == "--settle") {
+            need(v && parse_u64(v, &n) && n <= 86400);
+            c.settle = core::secs(n);
+        } else if (a == "--fastopen") {
+            c.fastopen = true;
         } else if (a == "--fixed-timeout") {
             c.node.adaptive_timeout = false;
         } else if (a == "--rpc-timeout") {
