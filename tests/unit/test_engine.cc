@@ -561,6 +561,39 @@ TEST(Engine, ASessionToATableContactIsKeptOpenByPingsOrIdlesOutWithoutWarmSessio
     }
 }
 
+// Warm sessions go to the farthest buckets first (where lookups for most keys begin): with
+// room for one, a contact of the lowest bucket keeps its session and the rest idle out.
+TEST(Engine, WarmSessionsGoToTheFarthestBucketsFirst) {
+    NodeConfig c;
+    c.warm_sessions = 1;
+    Engine e(c);
+    std::vector<Remote*> rs;
+    for (uint8_t n = 21; n < 29; ++n) {
+        Remote& r = e.remote(n);
+        r.addr = PeerAddr::v4(10, n, 0, 1, r.addr.port);  // private: no diversity cap
+        (void)e.node().ping(r.addr, e.now);
+        e.peers().pump(e.now);
+        e.settle();
+        rs.push_back(&r);
+    }
+    ASSERT_EQ(e.node().active_sessions(), rs.size());
+    const RoutingTable& t = e.node().table();
+    int lowest = 256, highest = -1;
+    for (const Remote* r : rs) {
+        lowest = std::min(lowest, t.bucket_index(r->id.id));
+        highest = std::max(highest, t.bucket_index(r->id.id));
+    }
+    ASSERT_LT(lowest, highest) << "the remotes span more than one bucket";
+    e.advance(e.now + secs(5 * 60));
+    EXPECT_EQ(e.node().active_sessions(), 1u);
+    EXPECT_EQ(e.node().warm_sessions(), 1u);
+    for (const Remote* r : rs) {
+        if (r->ref == 0) continue;
+        EXPECT_EQ(t.bucket_index(r->id.id), lowest) << "the one kept is in the farthest bucket";
+        EXPECT_EQ(r->count(Op::ping), 7u) << "its first ping, then six to keep it";
+    }
+}
+
 TEST(Engine, ASecondSlowQueryWithBetaSpentCountsTheHedgeBudgetExhausted) {
     NodeConfig c;
     c.alpha = 1;
