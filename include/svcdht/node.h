@@ -70,11 +70,12 @@ struct NodeConfig {
     // only ever waits longer than the fixed rpc_timeout: on far links, where a new
     // connection's round trips take longer than rpc_timeout, good peers are not failed.
     bool adaptive_timeout = true;
-    // warm_sessions: how many sessions to routing-table contacts are kept open, the nearest
-    // buckets first. Once such a session has been quiet for half of idle_timeout it gets a
-    // PING, so neither end's idle timeout closes it and a lookup that starts at that
-    // contact needs no new connection. 0: every session idles out. idle_timeout is the
-    // sessions' own (SessionConfig::idle_timeout; the embedding copies it here).
+    // warm_sessions: how many sessions to routing-table contacts are kept open, the farthest
+    // buckets first (where lookups for most keys begin). Once such a session has been quiet
+    // for three quarters of idle_timeout it gets a PING, so neither end's idle timeout
+    // closes it and a lookup that starts at that contact needs no new connection. 0: every
+    // session idles out. idle_timeout is the sessions' own (SessionConfig::idle_timeout; the
+    // embedding copies it here).
     uint32_t warm_sessions = DEFAULT_WARM_SESSIONS;
     Time idle_timeout = DEFAULT_IDLE_TIMEOUT;
     Time lookup_deadline = msec(DEFAULT_DEADLINE_MS);

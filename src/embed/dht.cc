@@ -41,6 +41,7 @@ const char* check_node_config(const core::NodeConfig& c) {
     if (!HOP_BUDGET_RANGE.holds(c.hop_budget)) return "hop_budget is outside 1..32";
     if (!RPC_TIMEOUT_MS_RANGE.holds(c.rpc_timeout / 1000))
         return "rpc_timeout is outside 50 ms..60 s";
+    if (!WARM_SESSIONS_RANGE.holds(c.warm_sessions)) return "warm_sessions is outside 0..4096";
     if (!HEDGE_AFTER_MS_RANGE.holds(c.hedge_after / 1000))
         return "hedge_after is outside 1 ms..60 s";
     if (!DEADLINE_MS_RANGE.holds(c.lookup_deadline / 1000))

@@ -88,6 +88,10 @@ TEST_F(DhtTest, SettingsOutsideTheEngineRangesAreRefused) {
     EXPECT_FALSE(Dht::create(&loop_, s, random_seed(), &err));
     EXPECT_NE(err.find("beta"), std::string::npos) << err;
     s = local();
+    s.node.warm_sessions = 4097;
+    EXPECT_FALSE(Dht::create(&loop_, s, random_seed(), &err));
+    EXPECT_NE(err.find("warm_sessions"), std::string::npos) << err;
+    s = local();
     s.node.network.clear();
     EXPECT_FALSE(Dht::create(&loop_, s, random_seed(), &err));
     EXPECT_EQ(check_node_config(local().node), nullptr);
