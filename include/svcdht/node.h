@@ -325,10 +325,6 @@ public:
     const RttEstimate& net_rtt() const { return net_rtt_; }
     Time rpc_timeout_now() const { return rpc_timeout_for(nullptr, 1); }
     uint64_t unix_now(Time now) const;
-    // add_session_stats folds a finished session's counters into the node's; the totals
-    // of every session that ended are session_totals().
-    void add_session_stats(const SessionStats& s);
-    const SessionStats& session_totals() const { return session_totals_; }
     // apply_reloadable takes the limits SIGHUP may change (store, request rates, value
     // size) from |c|; the other fields of |c| are ignored.
     void apply_reloadable(const NodeConfig& c);
@@ -495,7 +491,6 @@ private:
     const Identity* self_;
     Env env_;
     Counters counters_;
-    SessionStats session_totals_;
     RoutingTable table_;
     Store store_;
 

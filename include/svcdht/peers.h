@@ -130,9 +130,9 @@ public:
     size_t handshaking() const { return handshaking_in_; }
     size_t connections() const { return live_; }  // not closing
     const PeerStats& stats() const { return stats_; }
-    // live_session_stats sums the counters of sessions still open (closed ones were folded
-    // into the Node's counters already).
-    SessionStats live_session_stats() const;
+    // session_stats: the counters of every session this Peers ran, open or ended (each
+    // session counts into these totals directly).
+    const SessionStats& session_stats() const { return session_totals_; }
     size_t rx_budget_used() const { return rx_budget_.used; }
     size_t tx_budget_used() const { return tx_budget_.used; }
     const PeerAddr* remote(PeerRef ref) const;
@@ -172,6 +172,7 @@ private:
     ByteBudget rx_budget_;
     ByteBudget tx_budget_;
     PeerStats stats_;
+    SessionStats session_totals_;
 
     std::vector<std::unique_ptr<Slot>> slots_;
     std::vector<uint32_t> gens_;  // per slot, bumped on reuse: a stale ref finds nothing

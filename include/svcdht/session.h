@@ -41,8 +41,8 @@ struct SessionConfig {
 
 // Every per-session counter, once, with where /metrics shows it: X(field, metric family,
 // reason, help). Counters with a reason are samples of dht_frames_rejected_total{reason};
-// the others are families of their own. Sessions that ended are summed into the Node's
-// counters (Counters::sessions), live ones by their embedder (Peers::live_session_stats).
+// the others are families of their own. The sessions of a Peers all count into one
+// SessionStats (Peers::session_stats), open and ended alike.
 #define SVCDHT_SESSION_STATS(X)                                                          \
     X(rx_bytes, "dht_peer_rx_bytes_total", ok, "Bytes received on peer sessions")        \
     X(tx_bytes, "dht_peer_tx_bytes_total", ok, "Bytes handed to peer sockets")           \
@@ -63,12 +63,6 @@ struct SessionStats {
 #define SVCDHT_SS_FIELD(field, family, reason, help) uint64_t field = 0;
     SVCDHT_SESSION_STATS(SVCDHT_SS_FIELD)
 #undef SVCDHT_SS_FIELD
-    SessionStats& operator+=(const SessionStats& o) {
-#define SVCDHT_SS_ADD(field, family, reason, help) field += o.field;
-        SVCDHT_SESSION_STATS(SVCDHT_SS_ADD)
-#undef SVCDHT_SS_ADD
-        return *this;
-    }
     // rejected returns the frames these counters rejected for |reason| (0 for others).
     uint64_t rejected(Err reason) const {
         uint64_t n = 0;
@@ -96,10 +90,12 @@ public:
     // The session starts at once: our HELLO and ident are queued for transmission. If
     // |expect| is given (we dialed a contact learned from someone), a peer proving another
     // id fails the handshake with Err::peer_id_mismatch. Reassembly buffers and queued
-    // bytes are charged to |budgets| (node-wide; unlimited where null). |cfg|, |self| and
-    // the budgets must outlive the session.
+    // bytes are charged to |budgets| (node-wide; unlimited where null). The session counts
+    // into |totals| (node-wide, shared by many sessions) or, where null, into counters of
+    // its own. |cfg|, |self|, the budgets and the totals must outlive the session.
     Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
-            const NodeId* expect = nullptr, SessionBudgets budgets = {});
+            const NodeId* expect = nullptr, SessionBudgets budgets = {},
+            SessionStats* totals = nullptr);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -155,11 +151,11 @@ public:
     bool is_open() const { return state_ == SessionState::open; }
     Err close_reason() const { return close_reason_; }
     const NodeId& peer_id() const { return peer_id_; }
-    const PublicKey& peer_pk() const { return peer_pk_; }
     uint16_t peer_port() const { return peer_port_; }
     // started is when the session began (our HELLO and ident went out).
     Time started() const { return started_; }
-    const SessionStats& stats() const { return stats_; }
+    // stats: the counters this session adds to (the shared totals when it was given some).
+    const SessionStats& stats() const { return *stats_; }
 
 private:
     void queue_ctrl(const CtrlMsg& m);
@@ -172,6 +168,7 @@ private:
     struct Handshake {
         NodeId expect;
         std::array<uint8_t, 32> my_nonce{};
+        PublicKey peer_pk{};  // from its ident, checked by its auth
         uint8_t peer_hello[HELLO_LEN] = {};
         uint8_t hello_have = 0;
         bool have_expect = false;
@@ -198,13 +195,15 @@ private:
     uint8_t violations_ = 0;
     uint16_t peer_port_ = 0;
     NodeId peer_id_;
-    PublicKey peer_pk_{};
     SessionBudgets budgets_;
     FrameDecoder dec_;
     Bytes tx_;
     size_t inflight_ = 0;
     uint32_t tx_frames_queued_ = 0;
-    SessionStats stats_;
+    // Where the counters go: a node-wide total, or own_stats_. A session holds a pointer
+    // and not the counters, 88 bytes less on each of thousands of sessions.
+    SessionStats* stats_;
+    std::unique_ptr<SessionStats> own_stats_;
 };
 
 // auth_message builds the bytes an auth signature covers:

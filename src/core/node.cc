@@ -407,10 +407,6 @@ Readiness Node::readiness() const {
     return r;
 }
 
-void Node::add_session_stats(const SessionStats& s) {
-    session_totals_ += s;
-}
-
 void Node::apply_reloadable(const NodeConfig& c) {
     cfg_.max_value_bytes = c.max_value_bytes;
     cfg_.store = c.store;

@@ -12,8 +12,8 @@ namespace svcdht::core {
 
 struct Peers::Slot {
     Slot(const SessionConfig& cfg, const Identity& self, Env env, Time now, const NodeId* expect,
-         SessionBudgets budgets)
-        : session(cfg, self, env, now, expect, budgets) {}
+         SessionBudgets budgets, SessionStats* totals)
+        : session(cfg, self, env, now, expect, budgets, totals) {}
 
     Session session;  // in the slot: one allocation and one pointer less per connection
     PeerRef ref = 0;
@@ -115,7 +115,7 @@ PeerRef Peers::add(bool inbound, DialId dial, const PeerAddr& remote, const Node
         gens_.push_back(0);
     }
     auto s = std::make_unique<Slot>(scfg_, self_, env_, now, expect,
-                                    SessionBudgets{&rx_budget_, &tx_budget_});
+                                    SessionBudgets{&rx_budget_, &tx_budget_}, &session_totals_);
     s->ref = (uint64_t{++gens_[i]} << 32) | i;  // generation from 1: a ref is never 0
     s->inbound = inbound;
     s->dial = dial;
@@ -254,9 +254,6 @@ void Peers::lost(Slot& s, Err why, bool flush, Time now) {
     if (s.closing) return;
     s.closing = true;
     --live_;
-    // Every session's counters reach the Node, authenticated or not: data before auth and
-    // bad frames are exactly what strangers send.
-    node_.add_session_stats(s.session.stats());
     if (s.open) {
         --open_;
         node_.on_session_closed(s.ref, why, now);
@@ -523,13 +520,6 @@ void Peers::take_tx(PeerRef ref, Bytes* out) {
 }
 
 // ---- views ------------------------------------------------------------------------------------
-
-SessionStats Peers::live_session_stats() const {
-    SessionStats sum;
-    for (const auto& s : slots_)
-        if (s && !s->closing) sum += s->session.stats();
-    return sum;
-}
 
 void Peers::check_invariants() const {
     size_t live = 0, open = 0, hs = 0;

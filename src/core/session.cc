@@ -24,7 +24,7 @@ void auth_message(const std::array<uint8_t, 32>& verifier_nonce, const PublicKey
 }
 
 Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
-                 const NodeId* expect, SessionBudgets budgets)
+                 const NodeId* expect, SessionBudgets budgets, SessionStats* totals)
     : cfg_(&cfg),
       self_(&self),
       crypto_(env.crypto),
@@ -32,7 +32,12 @@ Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time n
       started_(now),
       last_activity_(now),
       budgets_(budgets),
-      dec_(std::min(HANDSHAKE_MAX_FRAME_LEN, cfg.max_frame_len), budgets.rx) {
+      dec_(std::min(HANDSHAKE_MAX_FRAME_LEN, cfg.max_frame_len), budgets.rx),
+      stats_(totals) {
+    if (stats_ == nullptr) {
+        own_stats_ = std::make_unique<SessionStats>();
+        stats_ = own_stats_.get();
+    }
     if (expect != nullptr) {
         hs_->have_expect = true;
         hs_->expect = *expect;
@@ -59,7 +64,7 @@ void Session::queue_ctrl(const CtrlMsg& m) {
     encode_ctrl(m, payload);
     append_frame(tx_, FrameKind::ctrl, payload);
     charge_tx(FRAME_HEADER_LEN + payload.size(), true);
-    ++stats_.tx_frames;
+    ++stats_->tx_frames;
 }
 
 Session::~Session() {
@@ -119,7 +124,7 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
         std::memcpy(hs.peer_hello + hs.hello_have, in.data(), take);
         hs.hello_have = static_cast<uint8_t>(hs.hello_have + take);
         pos = take;
-        stats_.rx_bytes += take;
+        stats_->rx_bytes += take;
         if (hs.hello_have < HELLO_LEN) return pos;
         if (Err e = check_hello(hs.peer_hello); e != Err::ok) {
             close_with(e, ev);
@@ -132,11 +137,11 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
         FrameEvent fe;
         const size_t n = dec_.next(in.subspan(pos), &fe);
         pos += n;
-        stats_.rx_bytes += n;
+        stats_->rx_bytes += n;
         switch (fe.type) {
             case FrameEvent::Type::none: break;
             case FrameEvent::Type::frame:
-                ++stats_.rx_frames;
+                ++stats_->rx_frames;
                 last_activity_ = now;
                 if (fe.kind == FrameKind::ctrl) {
                     handle_ctrl(fe.payload, ev);
@@ -148,7 +153,7 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
                     // One request right behind the peer's ident is answered early; anything
                     // else before its auth is dropped (docs/PROTOCOL.md 1.3).
                     if (!cfg_->early_requests || !got_ident_ || early_got_) {
-                        ++stats_.data_before_auth;
+                        ++stats_->data_before_auth;
                         break;
                     }
                     early_got_ = true;
@@ -161,9 +166,9 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
                     return pos;
                 }
                 break;
-            case FrameEvent::Type::unknown_kind: ++stats_.unknown_kind; break;
+            case FrameEvent::Type::unknown_kind: ++stats_->unknown_kind; break;
             case FrameEvent::Type::oversize:
-                ++stats_.oversize;
+                ++stats_->oversize;
                 // A stranger gets no second chance: the handshake needs small frames only.
                 // It is told why (Ctrl 1413) before the close.
                 if (state_ != SessionState::open) {
@@ -179,11 +184,11 @@ size_t Session::recv_some(ByteView in, Time now, SessionEvent* ev) {
                 if (ev->type == SessionEvent::Type::closed) return in.size();
                 break;
             case FrameEvent::Type::over_budget:
-                ++stats_.rx_budget;
+                ++stats_->rx_budget;
                 close_with(Err::rx_budget, ev);
                 return in.size();
             case FrameEvent::Type::empty:
-                ++stats_.empty;
+                ++stats_->empty;
                 violation(static_cast<uint16_t>(Code::bad_request), "empty frame", ev);
                 if (ev->type == SessionEvent::Type::closed) return in.size();
                 break;
@@ -200,7 +205,7 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
         if (state_ != SessionState::open) {
             close_with(e == Err::unsupported_version ? e : Err::protocol_violation, ev);
         } else {
-            ++stats_.bad_ctrl;
+            ++stats_->bad_ctrl;
         }
         return;
     }
@@ -208,7 +213,7 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
         case CtrlType::ident: {
             if (got_ident_) return close_with(Err::protocol_violation, ev);
             if (m.net != cfg_->network) return close_with(Err::network_mismatch, ev);
-            peer_pk_ = m.pk;
+            hs_->peer_pk = m.pk;
             peer_id_ = node_id_of(m.pk);
             if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
             if (hs_->have_expect && peer_id_ != hs_->expect)
@@ -227,8 +232,8 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (!got_ident_ || state_ == SessionState::open)
                 return close_with(Err::protocol_violation, ev);
             uint8_t msg[AUTH_MSG_LEN];
-            auth_message(hs_->my_nonce, self_->keys.pk, peer_pk_, msg);
-            if (!crypto_->verify(peer_pk_, {msg, sizeof msg}, m.sig))
+            auth_message(hs_->my_nonce, self_->keys.pk, hs_->peer_pk, msg);
+            if (!crypto_->verify(hs_->peer_pk, {msg, sizeof msg}, m.sig))
                 return close_with(Err::auth_failed, ev);
             state_ = SessionState::open;
             hs_.reset();
@@ -236,7 +241,7 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             ev->type = SessionEvent::Type::opened;
             return;
         }
-        case CtrlType::err: ++stats_.peer_errors; return;
+        case CtrlType::err: ++stats_->peer_errors; return;
     }
 }
 
@@ -250,12 +255,12 @@ Err Session::send_data(ByteView payload, Time now) {
     if (tx_frames_queued_ + 1 > cfg_->tx_max_frames ||
         tx_.size() + inflight_ + frame > cfg_->tx_max_bytes ||
         (budgets_.tx != nullptr && !budgets_.tx->take(frame))) {
-        ++stats_.tx_dropped;
+        ++stats_->tx_dropped;
         return Err::tx_full;
     }
     append_frame(tx_, FrameKind::data, payload);
     ++tx_frames_queued_;
-    ++stats_.tx_frames;
+    ++stats_->tx_frames;
     last_activity_ = now;
     return Err::ok;
 }
@@ -268,7 +273,7 @@ Err Session::send_early(ByteView payload, Time now) {
     // Like the handshake's frames it bypasses the TX budget: the queue holds nothing else.
     append_frame(tx_, FrameKind::data, payload);
     charge_tx(FRAME_HEADER_LEN + payload.size(), true);
-    ++stats_.tx_frames;
+    ++stats_->tx_frames;
     last_activity_ = now;
     return Err::ok;
 }
@@ -277,7 +282,7 @@ void Session::take_tx(Bytes* out) {
     out->clear();
     std::swap(*out, tx_);
     inflight_ += out->size();
-    stats_.tx_bytes += out->size();
+    stats_->tx_bytes += out->size();
     tx_frames_queued_ = 0;
 }
 
@@ -301,7 +306,7 @@ void Session::on_timer(Time now, SessionEvent* ev) {
     if (state_ == SessionState::closed || now < next_deadline()) return;
     if (state_ != SessionState::open) return close_with(Err::handshake_timeout, ev);
     if (partial_since_ != NEVER && partial_since_ + cfg_->idle_timeout <= now) {
-        ++stats_.stalled;
+        ++stats_->stalled;
         return close_with(Err::frame_stalled, ev);
     }
     close_with(Err::idle_timeout, ev);

@@ -445,9 +445,8 @@ DhtMetrics Dht::metrics() const {
     if (!m.node) return d;
     const core::Node& n = *m.node;
     d.engine = n.counters();
-    d.sessions = n.session_totals();
     const core::Peers& p = m.net->peers();
-    d.sessions += p.live_session_stats();
+    d.sessions = p.session_stats();
     const io::NetStats s = m.net->stats();
     d.peers = s.peers;
     d.open_sessions = p.open_sessions();

@@ -423,6 +423,28 @@ TEST(Engine, AConnectionsTagStaysWithItsSlotAndGoesWithIt) {
     EXPECT_EQ(e.peers().tag(first), 0u);
 }
 
+// Sessions count into one total held by Peers: what a session counted stays in it after
+// the session ended, and the next session adds to it.
+TEST(Engine, EverySessionCountsIntoTheTotalsAndTheyOutliveIt) {
+    Engine e;
+    Remote& r = e.seed(12);
+    const SessionStats& totals = e.peers().session_stats();
+    const uint64_t frames_open = totals.rx_frames;
+    EXPECT_GE(frames_open, 3u) << "the seed's ident, auth and its answer to the join";
+    EXPECT_EQ(totals.rx_bytes, r.s->stats().tx_bytes) << "every byte the seed sent";
+    e.drop(r);
+    EXPECT_EQ(totals.rx_frames, frames_open) << "an ended session's counts stay";
+    // A stranger's connection that sends nothing counts no frame in.
+    ASSERT_NE(e.peers().accepted(PeerAddr::v4(203, 0, 113, 77, 40000), e.now), 0u);
+    e.settle();
+    EXPECT_EQ(totals.rx_frames, frames_open);
+    const uint64_t tx_before = totals.tx_bytes;
+    Remote& r2 = e.seed(13);
+    EXPECT_GT(totals.rx_frames, frames_open) << "the second seed's frames are added";
+    EXPECT_GT(totals.tx_bytes, tx_before);
+    EXPECT_NE(r2.ref, 0u);
+}
+
 TEST(Engine, ASeedThatAnswersCountsOneDialAndNoFailure) {
     Engine e;
     e.seed(12);
