@@ -94,8 +94,8 @@ private:
     void free_buffer();
 
     uint32_t max_len_;
+    uint32_t charged_ = 0;  // bytes of budget_ held for buf_ (at most a frame's length)
     ByteBudget* budget_;
-    size_t charged_ = 0;  // bytes of budget_ held for buf_
     State state_ = State::header;
     uint8_t hdr_[4] = {0, 0, 0, 0};
     uint8_t hdr_have_ = 0;

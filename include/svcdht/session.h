@@ -169,14 +169,14 @@ private:
         NodeId expect;
         std::array<uint8_t, 32> my_nonce{};
         PublicKey peer_pk{};  // from its ident, checked by its auth
+        const Identity* self = nullptr;
+        const Crypto* crypto = nullptr;
         uint8_t peer_hello[HELLO_LEN] = {};
         uint8_t hello_have = 0;
         bool have_expect = false;
     };
 
     const SessionConfig* cfg_;
-    const Identity* self_;
-    const Crypto* crypto_;
     std::unique_ptr<Handshake> hs_;
     size_t recv_some(ByteView in, Time now, SessionEvent* ev);
     void charge_tx(size_t n, bool forced);
@@ -195,7 +195,7 @@ private:
     uint8_t violations_ = 0;
     uint16_t peer_port_ = 0;
     NodeId peer_id_;
-    SessionBudgets budgets_;
+    ByteBudget* tx_budget_;  // the reassembly budget is the decoder's
     FrameDecoder dec_;
     Bytes tx_;
     size_t inflight_ = 0;

@@ -129,7 +129,7 @@ size_t FrameDecoder::next(ByteView in, FrameEvent* ev) {
                         return in.size();
                     }
                     buf_.reserve(want);
-                    charged_ = want;
+                    charged_ = static_cast<uint32_t>(want);
                 }
                 buf_.insert(buf_.end(), in.begin() + static_cast<std::ptrdiff_t>(pos),
                             in.begin() + static_cast<std::ptrdiff_t>(pos + take));

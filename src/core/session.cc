@@ -26,18 +26,18 @@ void auth_message(const std::array<uint8_t, 32>& verifier_nonce, const PublicKey
 Session::Session(const SessionConfig& cfg, const Identity& self, Env env, Time now,
                  const NodeId* expect, SessionBudgets budgets, SessionStats* totals)
     : cfg_(&cfg),
-      self_(&self),
-      crypto_(env.crypto),
       hs_(std::make_unique<Handshake>()),
       started_(now),
       last_activity_(now),
-      budgets_(budgets),
+      tx_budget_(budgets.tx),
       dec_(std::min(HANDSHAKE_MAX_FRAME_LEN, cfg.max_frame_len), budgets.rx),
       stats_(totals) {
     if (stats_ == nullptr) {
         own_stats_ = std::make_unique<SessionStats>();
         stats_ = own_stats_.get();
     }
+    hs_->self = &self;
+    hs_->crypto = env.crypto;
     if (expect != nullptr) {
         hs_->have_expect = true;
         hs_->expect = *expect;
@@ -68,11 +68,11 @@ void Session::queue_ctrl(const CtrlMsg& m) {
 }
 
 Session::~Session() {
-    if (budgets_.tx != nullptr) budgets_.tx->give(tx_.size() + inflight_);
+    if (tx_budget_ != nullptr) tx_budget_->give(tx_.size() + inflight_);
 }
 
 void Session::charge_tx(size_t n, bool forced) {
-    if (budgets_.tx != nullptr && forced) budgets_.tx->force(n);
+    if (tx_budget_ != nullptr && forced) tx_budget_->force(n);
 }
 
 void Session::note_partial(Time now) {
@@ -215,16 +215,16 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (m.net != cfg_->network) return close_with(Err::network_mismatch, ev);
             hs_->peer_pk = m.pk;
             peer_id_ = node_id_of(m.pk);
-            if (peer_id_ == self_->id) return close_with(Err::self_connect, ev);
+            if (peer_id_ == hs_->self->id) return close_with(Err::self_connect, ev);
             if (hs_->have_expect && peer_id_ != hs_->expect)
                 return close_with(Err::peer_id_mismatch, ev);
             peer_port_ = m.port;
             got_ident_ = true;
             uint8_t msg[AUTH_MSG_LEN];
-            auth_message(m.nonce, m.pk, self_->keys.pk, msg);
+            auth_message(m.nonce, m.pk, hs_->self->keys.pk, msg);
             CtrlMsg auth;
             auth.t = CtrlType::auth;
-            auth.sig = crypto_->sign(self_->keys.sk, {msg, sizeof msg});
+            auth.sig = hs_->crypto->sign(hs_->self->keys.sk, {msg, sizeof msg});
             queue_ctrl(auth);
             return;
         }
@@ -232,8 +232,8 @@ void Session::handle_ctrl(ByteView payload, SessionEvent* ev) {
             if (!got_ident_ || state_ == SessionState::open)
                 return close_with(Err::protocol_violation, ev);
             uint8_t msg[AUTH_MSG_LEN];
-            auth_message(hs_->my_nonce, self_->keys.pk, hs_->peer_pk, msg);
-            if (!crypto_->verify(hs_->peer_pk, {msg, sizeof msg}, m.sig))
+            auth_message(hs_->my_nonce, hs_->self->keys.pk, hs_->peer_pk, msg);
+            if (!hs_->crypto->verify(hs_->peer_pk, {msg, sizeof msg}, m.sig))
                 return close_with(Err::auth_failed, ev);
             state_ = SessionState::open;
             hs_.reset();
@@ -254,7 +254,7 @@ Err Session::send_data(ByteView payload, Time now) {
     const size_t frame = FRAME_HEADER_LEN + payload.size();
     if (tx_frames_queued_ + 1 > cfg_->tx_max_frames ||
         tx_.size() + inflight_ + frame > cfg_->tx_max_bytes ||
-        (budgets_.tx != nullptr && !budgets_.tx->take(frame))) {
+        (tx_budget_ != nullptr && !tx_budget_->take(frame))) {
         ++stats_->tx_dropped;
         return Err::tx_full;
     }
@@ -289,7 +289,7 @@ void Session::take_tx(Bytes* out) {
 void Session::tx_done(size_t n) {
     n = std::min(n, inflight_);
     inflight_ -= n;
-    if (budgets_.tx != nullptr) budgets_.tx->give(n);
+    if (tx_budget_ != nullptr) tx_budget_->give(n);
 }
 
 Time Session::next_deadline() const {
