@@ -122,7 +122,10 @@ SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, 
         c.addr = addr;
         c.last_seen = now;
         c.added = now;
-        if (b.live.capacity() == 0) b.live.reserve(k_);
+        // Grow by doubling up to k: a full bucket holds exactly k, and the few partial
+        // buckets nearest to us (most of a table's buckets) hold at most twice their size.
+        if (b.live.size() == b.live.capacity())
+            b.live.reserve(std::min<size_t>(k_, std::max<size_t>(2, 2 * b.live.capacity())));
         b.live.push_back(c);
         wide_add(addr, +1);
         ++size_;
