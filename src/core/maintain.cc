@@ -131,7 +131,7 @@ void Node::keepalive(Time now) {
             Conn* c = conn_for(ct.id);
             if (c == nullptr) continue;
             ++warm_;
-            if (c->kept + batch <= now && c->rids.empty()) {
+            if (c->kept + batch <= now && c->inflight == 0) {
                 DhtMsg req;
                 req.op = Op::ping;
                 if (send_rpc(ct.id, ct.addr, true, req, OwnerKind::keepalive, 0, now) != 0) {

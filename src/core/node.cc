@@ -241,7 +241,11 @@ void Node::on_session_closed(PeerRef ref, Err why, Time now) {
     if (it == conns_.end()) return;
     const NodeId id = it->second.id;
     const PeerRef older = it->second.older;
-    const std::vector<uint64_t> lost = std::move(it->second.rids);
+    // Our RPCs on it, oldest first; the table holds a few dozen at most (max_inflight).
+    std::vector<uint64_t> lost;
+    if (it->second.inflight != 0)
+        for (const auto& [rid, r] : rpcs_)
+            if (r->ref == ref) lost.push_back(rid);
     conns_.erase(it);
     // Another session with the same peer (both sides dialed at once), if any, takes over.
     if (auto bit = by_id_.find(id); bit != by_id_.end()) {
@@ -436,12 +440,15 @@ void Node::check_invariants() const {
         }
     }
     SVCDHT_CHECK(chained == conns_.size(), "every open session is its peer's in by_id_");
-    for (const auto& [ref, c] : conns_)
-        for (uint64_t rid : c.rids) {
-            auto it = rpcs_.find(rid);
-            SVCDHT_CHECK(it != rpcs_.end() && it->second->ref == ref,
-                         "a session's RPC list names RPCs sent on it");
+    std::unordered_map<PeerRef, uint32_t> on_session;
+    for (const auto& [rid, r] : rpcs_)
+        if (r->ref != 0) {
+            SVCDHT_CHECK(conns_.contains(r->ref), "an RPC sent on a session names an open one");
+            ++on_session[r->ref];
         }
+    for (const auto& [ref, c] : conns_)
+        SVCDHT_CHECK(c.inflight == (on_session.contains(ref) ? on_session[ref] : 0),
+                     "a session counts the RPCs sent on it");
     for (const auto& [id, d] : dial_by_id_) {
         auto it = dials_.find(d);
         SVCDHT_CHECK(it != dials_.end() && it->second->has_expect && it->second->expect == id,

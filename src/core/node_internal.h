@@ -112,10 +112,10 @@ struct Node::Conn {
         a.port = ident_port;
         return a;
     }
-    RateKey rate;                // its inbound request token bucket in rate_buckets_
-    PeerRef older = 0;           // the peer's session opened before this one, still open
-    std::vector<uint64_t> rids;  // our RPCs waiting for an answer on this session
-    Time kept = 0;               // its last frame in, or our last keepalive ping on it
+    uint32_t inflight = 0;  // our RPCs waiting for an answer on this session (Rpc::ref)
+    RateKey rate;           // its inbound request token bucket in rate_buckets_
+    PeerRef older = 0;      // the peer's session opened before this one, still open
+    Time kept = 0;          // its last frame in, or our last keepalive ping on it
 };
 
 struct Node::Dial {

@@ -22,7 +22,7 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
         return 0;
     }
     Conn* c = know_id ? conn_for(to) : nullptr;
-    if (c != nullptr && c->rids.size() >= cfg_.max_inflight_per_peer) {
+    if (c != nullptr && c->inflight >= cfg_.max_inflight_per_peer) {
         counters_.error(Err::busy);
         return 0;
     }
@@ -74,7 +74,7 @@ bool Node::attach(Rpc& r, PeerRef ref, Time sent) {
     if (cit == conns_.end()) return false;
     r.ref = ref;
     r.sent = sent;
-    cit->second.rids.push_back(r.rid);
+    ++cit->second.inflight;
     rpc_timeouts_.erase({r.deadline, r.rid});
     r.deadline = sent + rpc_timeout_for(&r, 1);
     rpc_timeouts_.insert({r.deadline, r.rid});
@@ -95,7 +95,7 @@ void Node::transmit(Rpc& r, PeerRef ref, Time now) {
 void Node::detach(const Rpc& r) {
     if (r.ref == 0) return;
     auto cit = conns_.find(r.ref);
-    if (cit != conns_.end()) std::erase(cit->second.rids, r.rid);
+    if (cit != conns_.end()) --cit->second.inflight;
 }
 
 std::unique_ptr<Node::Rpc> Node::take_rpc(uint64_t rid) {
