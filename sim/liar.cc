@@ -22,9 +22,18 @@ void Sim::liar_connect(uint32_t h, uint32_t t) {
     push(e);
 }
 
+Session* Sim::liar(const Conn& c, int side) const {
+    auto it = liars_.find(2 * uint64_t{c.id} + static_cast<uint64_t>(side));
+    return it != liars_.end() ? it->second.get() : nullptr;
+}
+
+void Sim::drop_liar(const Conn& c, int side) {
+    liars_.erase(2 * uint64_t{c.id} + static_cast<uint64_t>(side));
+}
+
 void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
-    Session& s = *c.liar[side];
-    while (!bytes.empty() && c.liar[side]) {
+    Session& s = *liar(c, side);
+    while (!bytes.empty()) {
         SessionEvent ev;
         const size_t n = s.recv(bytes, now_, &ev);
         bytes = bytes.subspan(n);
@@ -35,7 +44,7 @@ void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
         if (ev.type == SessionEvent::Type::closed) {
             liar_flush(c, side);
             c.closed[side] = true;
-            c.liar[side].reset();
+            drop_liar(c, side);
             if (!c.dead && !c.closed[1 - side]) fin(c, 1 - side);
             release(c);
             return;
@@ -47,15 +56,16 @@ void Sim::liar_receive(Conn& c, int side, ByteView bytes) {
 }
 
 void Sim::liar_flush(Conn& c, int side) {
-    if (!c.liar[side] || !c.liar[side]->has_tx()) return;
+    Session* s = liar(c, side);
+    if (s == nullptr || !s->has_tx()) return;
     Bytes out;
-    c.liar[side]->take_tx(&out);
-    c.liar[side]->tx_done(out.size());
+    s->take_tx(&out);
+    s->tx_done(out.size());
     transmit(c, side, std::move(out));
 }
 
 void Sim::liar_answer(Conn& c, int side, ByteView payload) {
-    Session& s = *c.liar[side];
+    Session& s = *liar(c, side);
     DhtMsg m;
     DecodeHeader hdr;
     if (decode_dht(payload, DEFAULT_MAX_VALUE_BYTES, &m, &hdr) != Err::ok || !m.is_request())

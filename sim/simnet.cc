@@ -159,7 +159,7 @@ void Sim::crash(uint32_t hi) {
         for (int side = 0; side < 2; ++side) {
             if (c->host[side] != hi) continue;
             c->closed[side] = true;
-            c->liar[side].reset();
+            drop_liar(*c, side);
         }
         release(*c);
     }
@@ -352,7 +352,7 @@ void Sim::dispatch(const Event& e, ByteView data) {
             const int side = static_cast<int>(e.b);
             if (c.dead || c.closed[side]) return;
             bytes_ += data.size();
-            if (c.liar[side]) {
+            if (liar(c, side) != nullptr) {
                 liar_receive(c, side, data);
                 return;
             }
@@ -369,8 +369,8 @@ void Sim::dispatch(const Event& e, ByteView data) {
             if (c.dead || c.closed[side]) return;
             c.closed[side] = true;
             const uint32_t h = c.host[side];
-            if (c.liar[side]) {
-                c.liar[side].reset();
+            if (liar(c, side) != nullptr) {
+                drop_liar(c, side);
             } else {
                 hosts_[h]->peers->closed(c.ref[side], Err::peer_closed, now_);
                 after_input(h);
@@ -478,7 +478,7 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial, bool syn_data) {
     c.base = link_latency(hi, ti);
     c.syn_data = syn_data;
     if (h.hostile) {
-        c.liar[0] =
+        liars_[2 * uint64_t{c.id}] =
             std::make_unique<Session>(h.scfg, h.ident, Env{h.rng.get(), &crypto(), nullptr}, now_);
     } else {
         c.ref[0] = h.peers->connected(dial, remote(c, 0), now_);
@@ -488,7 +488,7 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial, bool syn_data) {
         }
     }
     if (t.hostile) {
-        c.liar[1] =
+        liars_[2 * uint64_t{c.id} + 1] =
             std::make_unique<Session>(t.scfg, t.ident, Env{t.rng.get(), &crypto(), nullptr}, now_);
     } else {
         c.ref[1] = t.peers->accepted(remote(c, 1), now_);
@@ -506,7 +506,7 @@ void Sim::open_pipe(uint32_t hi, uint32_t ti, DialId dial, bool syn_data) {
         fin(c, 0);
     }
     for (int side = 0; side < 2; ++side) {
-        if (c.liar[side]) {
+        if (liar(c, side) != nullptr) {
             liar_flush(c, side);
         } else if (!c.closed[side]) {
             after_input(c.host[side]);
@@ -641,6 +641,8 @@ void Sim::release(Conn& c) {
         *it = v.back();
         v.pop_back();
     }
+    drop_liar(c, 0);
+    drop_liar(c, 1);
     conns_[id].reset();
 }
 

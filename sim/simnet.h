@@ -159,7 +159,10 @@ private:
     void fin(Conn& c, int to);
     void connect(uint32_t h, core::DialId dial, const core::PeerAddr& addr);
     void open_pipe(uint32_t h, uint32_t t, core::DialId dial, bool syn_data);
-    // The adversary: hostile hosts answer with raw Sessions and lies (liar.cc).
+    // The adversary: hostile hosts answer with raw Sessions and lies (liar.cc). liar is the
+    // raw Session at end |side| of |c|, or null (an honest end, or one closed).
+    core::Session* liar(const Conn& c, int side) const;
+    void drop_liar(const Conn& c, int side);
     void liar_connect(uint32_t h, uint32_t t);
     void liar_receive(Conn& c, int side, core::ByteView bytes);
     void liar_answer(Conn& c, int side, core::ByteView payload);
@@ -188,6 +191,8 @@ private:
     std::map<core::PeerAddr, uint32_t> by_addr_;
     std::map<core::NodeId, uint32_t> by_id_;
     std::vector<std::unique_ptr<Conn>> conns_;  // by id; null once released (and for id 0)
+    // The hostile ends' Sessions, by 2 * conn id + side: few, so not a member of every pipe.
+    std::map<uint64_t, std::unique_ptr<core::Session>> liars_;
     uint32_t next_conn_ = 1;
     std::vector<uint8_t> group_;
     std::vector<core::PeerRef> dirty_;
