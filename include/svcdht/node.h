@@ -304,6 +304,7 @@ public:
     const Store& store() const { return store_; }
     Readiness readiness() const;
     size_t active_sessions() const { return conns_.size(); }
+    size_t timer_entries() const { return heap_.size(); }  // live ones and some ended
     // warm_sessions: the sessions to routing-table contacts the last keepalive round kept
     // open (NodeConfig::warm_sessions).
     uint32_t warm_sessions() const { return warm_; }
@@ -380,6 +381,10 @@ private:
     };
     // node.cc: timers, actions, sessions, RPCs, inbound requests and responses
     void timer(Time at, TimerKind kind, uint64_t id);
+    // sweep_timers drops the entries of dials and lookups that ended (they would be
+    // skipped when due) and gives back the room a busy spell left in the heap.
+    void sweep_timers();
+    static constexpr size_t MIN_TIMER_SWEEP = 64;
     Bytes& action_buffer();
     void emit_send(PeerRef ref, const DhtMsg& m);
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
@@ -550,7 +555,8 @@ private:
     std::vector<std::unique_ptr<RequestResult>> held_results_;
     std::map<RequestId, uint64_t> api_writes_;
 
-    std::vector<TimerEntry> heap_;  // min-heap by (at, seq), lazily cancelled
+    std::vector<TimerEntry> heap_;            // min-heap by (at, seq), lazily cancelled
+    size_t heap_sweep_at_ = MIN_TIMER_SWEEP;  // sweep_timers() when heap_ grows to this
     // RPC timeouts and hedge checks change with every request, so they are kept exactly
     // (erased when the RPC ends) rather than in the lazy heap: no spurious wake-ups.
     std::set<std::pair<Time, uint64_t>> rpc_timeouts_;

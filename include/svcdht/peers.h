@@ -159,6 +159,9 @@ private:
     void evict_oldest_handshake(Time now);
     void evict_for(const Slot& opened, Time now);
     void touch(Slot& s);
+    // sweep_timers drops the entries of connections gone or re-armed since (they would be
+    // skipped when due) and gives back the room a busy spell left in timers_.
+    void sweep_timers();
     void drain(Time now);
     void handle(const Action& a, Time now);
     void emit(const PeerEvent& e);
@@ -193,6 +196,8 @@ private:
     // Session deadlines: a lazy min-heap of (deadline, ref). An entry whose slot has armed
     // another time since is skipped when it comes due.
     std::vector<std::pair<Time, PeerRef>> timers_;
+    size_t timers_sweep_at_ = MIN_TIMER_SWEEP;  // sweep_timers() when timers_ grows to this
+    static constexpr size_t MIN_TIMER_SWEEP = 64;
 
     // Outputs not yet polled (done results are copies: the Node recycles its own at the end
     // of a drain), and work the drain-time rule defers.

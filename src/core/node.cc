@@ -48,8 +48,20 @@ uint64_t Node::unix_now(Time now) const {
 }
 
 void Node::timer(Time at, TimerKind kind, uint64_t id) {
+    if (heap_.size() >= heap_sweep_at_) sweep_timers();
     heap_.push_back({at, timer_seq_++, kind, id});
     std::push_heap(heap_.begin(), heap_.end(), std::greater<TimerEntry>());
+}
+
+void Node::sweep_timers() {
+    std::erase_if(heap_, [&](const TimerEntry& e) {
+        return (e.kind == TimerKind::dial_timeout && !dials_.contains(e.id)) ||
+               (e.kind == TimerKind::lookup_deadline && !lookups_.contains(e.id));
+    });
+    // (at, seq) orders entries totally: the rebuilt heap pops them in the same order.
+    std::make_heap(heap_.begin(), heap_.end(), std::greater<TimerEntry>());
+    heap_sweep_at_ = std::max(MIN_TIMER_SWEEP, 2 * heap_.size());
+    if (heap_.capacity() > 2 * heap_sweep_at_) heap_.shrink_to_fit();
 }
 
 Time Node::next_deadline() const {
@@ -428,6 +440,15 @@ void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogFi
 
 void Node::check_invariants() const {
     table_.check_invariants();
+    SVCDHT_CHECK(heap_.size() <= heap_sweep_at_, "the timer heap is swept as it grows");
+    for (const auto& entry : dials_) {
+        const DialId dial = entry.first;
+        SVCDHT_CHECK(std::any_of(heap_.begin(), heap_.end(),
+                                 [&](const TimerEntry& e) {
+                                     return e.kind == TimerKind::dial_timeout && e.id == dial;
+                                 }),
+                     "a dial's timeout is in the timer heap");
+    }
     size_t chained = 0;
     for (const auto& [id, newest] : by_id_) {
         SVCDHT_CHECK(newest != 0, "a peer id in by_id_ has sessions");

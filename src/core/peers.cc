@@ -359,8 +359,19 @@ void Peers::touch(Slot& s) {
     const Time d = s.session.next_deadline();
     if (d == NEVER || d >= s.armed) return;
     s.armed = d;
+    if (timers_.size() >= timers_sweep_at_) sweep_timers();
     timers_.push_back({d, s.ref});
     std::push_heap(timers_.begin(), timers_.end(), later);
+}
+
+void Peers::sweep_timers() {
+    std::erase_if(timers_, [&](const std::pair<Time, PeerRef>& t) {
+        const Slot* s = find(t.second);
+        return s == nullptr || s->closing || t.first != s->armed;
+    });
+    std::make_heap(timers_.begin(), timers_.end(), later);
+    timers_sweep_at_ = std::max(MIN_TIMER_SWEEP, 2 * timers_.size());
+    if (timers_.capacity() > 2 * timers_sweep_at_) timers_.shrink_to_fit();
 }
 
 Time Peers::next_deadline() const {
@@ -533,9 +544,15 @@ void Peers::check_invariants() const {
         open += s->open ? 1 : 0;
         hs += s->inbound && !s->open ? 1 : 0;
         SVCDHT_CHECK(s->open == s->session.is_open(), "a slot's open flag is its session's");
+        SVCDHT_CHECK(
+            s->armed == NEVER || std::find(timers_.begin(), timers_.end(),
+                                           std::make_pair(s->armed, s->ref)) != timers_.end(),
+            "an armed slot's deadline is in the timer heap");
     }
     SVCDHT_CHECK(live == live_ && open == open_ && hs == handshaking_in_,
                  "the connection counts match the slots");
+    SVCDHT_CHECK(timers_.size() <= std::max(timers_sweep_at_, MIN_TIMER_SWEEP),
+                 "the timer heap is swept as it grows");
 }
 
 }  // namespace svcdht::core

@@ -445,6 +445,28 @@ TEST(Engine, EverySessionCountsIntoTheTotalsAndTheyOutliveIt) {
     EXPECT_NE(r2.ref, 0u);
 }
 
+// A dial that connected leaves its five-second timeout in the timer heap, to be skipped
+// when due. After a burst of them the heap is swept as it grows, not kept at the size of
+// every burst added up.
+TEST(Engine, TimeoutsOfDialsThatConnectedAreSweptOutOfTheTimerHeap) {
+    Engine e;
+    auto burst = [&](uint8_t from, uint8_t to) {
+        for (uint8_t n = from; n < to; ++n) e.node().ping(e.remote(n).addr, e.now);
+        e.peers().pump(e.now);
+        e.settle();
+    };
+    burst(2, 102);
+    ASSERT_EQ(e.count(PeerEvent::Kind::dial), 100u);
+    ASSERT_EQ(e.node().active_sessions(), 100u);
+    const size_t after_first = e.node().timer_entries();
+    EXPECT_GE(after_first, 100u) << "every dial's timeout is still in the heap";
+    burst(102, 152);
+    ASSERT_EQ(e.node().active_sessions(), 150u);
+    EXPECT_LT(e.node().timer_entries(), after_first)
+        << "the first burst's timeouts went when the heap grew";
+    e.node().check_invariants();
+}
+
 TEST(Engine, ASeedThatAnswersCountsOneDialAndNoFailure) {
     Engine e;
     e.seed(12);
