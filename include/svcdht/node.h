@@ -564,6 +564,7 @@ private:
     RttEstimate net_rtt_;  // round trips of answered RPCs and handshakes, all peers
     uint64_t timer_seq_ = 0;
 
+    static constexpr size_t KEPT_ACTIONS = 16;
     std::vector<Action> actions_;
     size_t action_head_ = 0;
     std::vector<Bytes> action_bufs_;

@@ -105,8 +105,15 @@ bool Node::poll(Action* out) {
         *out = actions_[action_head_++];
         return true;
     }
-    // Everything was handed out: recycle buffers and results.
-    actions_.clear();
+    // Everything was handed out: recycle buffers and results. A burst (a join's dozens of
+    // queries at once) does not keep its room: past KEPT_ACTIONS the queue and the encode
+    // buffers are given back.
+    if (actions_.capacity() > KEPT_ACTIONS) {
+        std::vector<Action>().swap(actions_);
+    } else {
+        actions_.clear();
+    }
+    if (action_bufs_.size() > KEPT_ACTIONS) action_bufs_.resize(KEPT_ACTIONS);
     action_head_ = 0;
     action_bufs_used_ = 0;
     retired_.clear();
