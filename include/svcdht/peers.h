@@ -190,6 +190,9 @@ private:
         bool has_expect = false;
         NodeId expect;
     };
+    // take_dialing removes |dial| from dialing_ (into |out| if not null); false if absent.
+    bool take_dialing(DialId dial, Dialing* out);
+    static constexpr size_t KEPT_EVENTS = 16;
     std::vector<Dialing> dialing_;   // dials the embedder is connecting
     std::vector<DialId> cancelled_;  // given up by the Node; a late connect is refused
 

@@ -167,15 +167,24 @@ PeerRef Peers::accepted(const PeerAddr& remote, Time now) {
     return ref;
 }
 
-PeerRef Peers::connected(DialId dial, const PeerAddr& remote, Time now) {
+bool Peers::take_dialing(DialId dial, Dialing* out) {
     auto it = std::find_if(dialing_.begin(), dialing_.end(),
                            [&](const Dialing& d) { return d.dial == dial; });
-    if (it == dialing_.end()) {
+    if (it == dialing_.end()) return false;
+    if (out != nullptr) *out = *it;
+    dialing_.erase(it);
+    // A join dials dozens at once; the list does not keep that room afterwards.
+    if (dialing_.capacity() > KEPT_EVENTS && dialing_.size() < dialing_.capacity() / 4)
+        dialing_.shrink_to_fit();
+    return true;
+}
+
+PeerRef Peers::connected(DialId dial, const PeerAddr& remote, Time now) {
+    Dialing d;
+    if (!take_dialing(dial, &d)) {
         std::erase(cancelled_, dial);
         return 0;
     }
-    const Dialing d = *it;
-    dialing_.erase(it);
     const PeerRef ref = add(false, dial, remote, d.has_expect ? &d.expect : nullptr, now);
     // The Node may send its first request early, right behind our ident (docs/PROTOCOL.md
     // 1.3), unless early requests are off here.
@@ -185,13 +194,10 @@ PeerRef Peers::connected(DialId dial, const PeerAddr& remote, Time now) {
 }
 
 void Peers::dial_failed(DialId dial, Err why, Time now) {
-    auto it = std::find_if(dialing_.begin(), dialing_.end(),
-                           [&](const Dialing& d) { return d.dial == dial; });
-    if (it == dialing_.end()) {
+    if (!take_dialing(dial, nullptr)) {
         std::erase(cancelled_, dial);  // the Node gave it up already
         return;
     }
-    dialing_.erase(it);
     node_.on_dial_failed(dial, why, now);
     drain(now);
 }
@@ -470,10 +476,7 @@ void Peers::handle(const Action& a, Time now) {
             }
             // A dial the Node gave up (it already counted it as failed): abort the connect,
             // or close the connection if it is up but has not authenticated yet.
-            auto it = std::find_if(dialing_.begin(), dialing_.end(),
-                                   [&](const Dialing& d) { return d.dial == a.dial; });
-            if (it != dialing_.end()) {
-                dialing_.erase(it);
+            if (take_dialing(a.dial, nullptr)) {
                 cancelled_.push_back(a.dial);
                 PeerEvent e;
                 e.kind = PeerEvent::Kind::cancel_dial;
@@ -504,7 +507,11 @@ bool Peers::poll(PeerEvent* out) {
         *out = out_[out_head_++];
         return true;
     }
-    out_.clear();
+    if (out_.capacity() > KEPT_EVENTS) {
+        std::vector<PeerEvent>().swap(out_);  // a burst's room goes back
+    } else {
+        out_.clear();
+    }
     out_head_ = 0;
     results_.clear();
     return false;
