@@ -365,8 +365,10 @@ constexpr Time REFILL_BOUND = secs(1200);
 // bucket_sizes lists a table's bucket sizes, farthest bucket first (debug output).
 std::string bucket_sizes(const RoutingTable& t) {
     std::string out;
-    for (int i = 0; i < t.bucket_count(); ++i)
-        out += (i ? " " : "") + std::to_string(t.bucket(i).size());
+    for (int i = 0; i < t.bucket_count(); ++i) {
+        if (i != 0) out += ' ';
+        out += std::to_string(t.bucket(i).size());
+    }
     return out;
 }
 
