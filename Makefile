@@ -10,7 +10,8 @@
 #                   scenarios (build-asan/); the hostile suite's RSS bound is raised to 1 GiB
 #                   there (shadow memory and quarantine), everything else it asserts holds
 #   make sim-fuzz   random simulated networks for S seconds with invariant checks
-#   make fuzz-smoke every fuzz target for 60 s (build-fuzz/)
+#   make fuzz-smoke every fuzz target for 60 s (build-fuzz/), FUZZ_JOBS (the core count) at
+#                   a time
 #   make fuzz T=fuzz_frame S=300   one target for S seconds
 #   make bench      micro-benchmarks, then the disk store's benchmark (build-bench/, release)
 #   make bench-store    the disk store's benchmark alone: ingest, commit latency, file size
@@ -54,6 +55,7 @@ ARM64_BUILD?= build-arm64
 MESON      ?= meson
 NINJA      ?= ninja
 S          ?= 60
+FUZZ_JOBS  ?= $(shell nproc)
 N          ?= 10000
 L          ?= 10000
 SEED       ?= 1
@@ -123,7 +125,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 
 fuzz-smoke: deps $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD)
-	@for t in $(FUZZ_TARGETS); do tools/fuzz-run.sh $(FUZZ_BUILD) $$t $(S) || exit 1; done
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -I T tools/fuzz-run.sh $(FUZZ_BUILD) T $(S)
 	@echo "fuzz-smoke: every target ran $(S) s without a finding"
 
 sim-fuzz: all
