@@ -123,7 +123,9 @@ public:
 
     void set_diversity(DiversityConfig d) { div_ = d; }
     // check_invariants aborts if sizes, order, uniqueness, self-absence or bucket
-    // placement are wrong. Debug builds and the simulator call it after every event.
+    // placement are wrong. Debug builds and the simulator call it after every event. It
+    // checks the buckets changed since its last run, and the diversity tallies when they
+    // changed.
     void check_invariants() const;
 
 private:
@@ -134,7 +136,11 @@ private:
         bool pinging = false;
     };
     bool diversity_ok(const Bucket& b, const PeerAddr& addr) const;
+    // bucket_for returns |id|'s bucket, created if need be; existing_bucket_for returns
+    // it if it exists and |id| is not ours. Both mark it changed, as changing() does.
     Bucket& bucket_for(const NodeId& id);
+    Bucket* existing_bucket_for(const NodeId& id);
+    Bucket& changing(size_t i);
     bool remove_at(Bucket& b, size_t i);
 
     NodeId self_;
@@ -142,6 +148,10 @@ private:
     DiversityConfig div_;
     std::vector<Bucket> buckets_;  // grows to the deepest prefix length seen
     size_t size_ = 0;
+    // The buckets changed since check_invariants last ran: [unchecked_from_, unchecked_to_).
+    mutable size_t unchecked_from_ = SIZE_MAX;
+    mutable size_t unchecked_to_ = 0;
+    mutable bool tally_unchecked_ = false;  // wide_groups_ changed since the last check
     // closest()'s gathered candidates, kept so that answering a FIND_NODE allocates nothing
     // (8 bytes per contact at most; the table is used from one thread).
     mutable std::vector<const Contact*> gathered_;
