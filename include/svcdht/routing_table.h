@@ -111,7 +111,14 @@ public:
     int bucket_count() const { return static_cast<int>(buckets_.size()); }
     std::span<const Contact> bucket(int i) const { return buckets_[static_cast<size_t>(i)].live; }
     size_t replacements(int i) const { return buckets_[static_cast<size_t>(i)].repl.size(); }
-    Time bucket_touched(int i) const { return buckets_[static_cast<size_t>(i)].touched; }
+    // bucket_fresh_since returns when bucket |i| last counted as fresh: a refresh is due
+    // refresh_interval later. A contact seen or a lookup into its range freshens a bucket,
+    // except a short one (under k contacts while the deeper buckets, whose ranges together
+    // are as wide as its own, hold k or more): contacts that keep talking do not fill it,
+    // so only a lookup does. Contacts failing together leave such a bucket, as when many
+    // nodes restart at once, and it stays short until a lookup into its range fills it.
+    Time bucket_fresh_since(int i) const;
+    // touch_bucket_of marks a lookup for |target|: its bucket is fresh.
     void touch_bucket_of(const NodeId& target, Time now);
     int bucket_index(const NodeId& id) const;
     // random_id_in_bucket returns an id whose prefix length with ours is |i|, drawing the
@@ -132,13 +139,14 @@ private:
     struct Bucket {
         std::vector<Contact> live;  // index 0 = least recently seen
         std::vector<Contact> repl;  // newest last
-        Time touched = 0;
+        Time touched = 0;           // a contact seen or a lookup into the range
+        Time looked_up = 0;         // a lookup into the range
         bool pinging = false;
     };
     bool diversity_ok(const Bucket& b, const PeerAddr& addr) const;
-    // bucket_for returns |id|'s bucket, created if need be; existing_bucket_for returns
-    // it if it exists and |id| is not ours. Both mark it changed, as changing() does.
-    Bucket& bucket_for(const NodeId& id);
+    // bucket_for returns |id|'s bucket, created if need be (at |now|); existing_bucket_for
+    // returns it if it exists and |id| is not ours. Both mark it changed, as changing() does.
+    Bucket& bucket_for(const NodeId& id, Time now);
     Bucket* existing_bucket_for(const NodeId& id);
     Bucket& changing(size_t i);
     bool remove_at(Bucket& b, size_t i);

@@ -60,7 +60,7 @@ Time Node::maintenance_due() const {
         if (seed.up && !seed.dialing && !table_.contains(seed.id))
             due = std::min(due, std::max(seed.retry_at, seed.recheck_at));
     for (int i = 0; i < table_.bucket_count(); ++i)
-        due = std::min(due, table_.bucket_touched(i) + cfg_.refresh_interval);
+        due = std::min(due, table_.bucket_fresh_since(i) + cfg_.refresh_interval);
     if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
     for (const OwedPush& o : owed_) due = std::min(due, o.due);
     return due;
@@ -91,11 +91,11 @@ void Node::maintenance(Time now) {
         seeds_[i].rejoining = true;
         seed_dial(i, now);
     }
-    // Refresh buckets nobody touched for refresh_interval with a lookup of a random id in
-    // their range; the periodic self-lookup keeps our own neighbourhood exact.
+    // Refresh buckets that went stale (routing_table.h: bucket_fresh_since) with a lookup of
+    // a random id in their range; the periodic self-lookup keeps our own neighbourhood exact.
     uint32_t started = 0;
     for (int i = 0; i < table_.bucket_count() && started < MAX_REFRESH_PER_ROUND; ++i) {
-        if (table_.bucket_touched(i) + cfg_.refresh_interval > now) continue;
+        if (table_.bucket_fresh_since(i) + cfg_.refresh_interval > now) continue;
         NodeId rnd;
         env_.rng->fill(rnd.b.data(), rnd.b.size());
         start_lookup(LookupKind::find_node, table_.random_id_in_bucket(i, rnd), Purpose::refresh, 0,

@@ -51,9 +51,15 @@ int RoutingTable::bucket_index(const NodeId& id) const {
     return common_prefix_len(self_, id);
 }
 
-RoutingTable::Bucket& RoutingTable::bucket_for(const NodeId& id) {
+RoutingTable::Bucket& RoutingTable::bucket_for(const NodeId& id, Time now) {
     const auto i = static_cast<size_t>(bucket_index(id));
-    if (buckets_.size() <= i) buckets_.resize(i + 1);
+    if (buckets_.size() <= i) {
+        // A new bucket counts as looked up at its creation: it is short only once the
+        // buckets deeper than it hold k contacts, and that is no reason to refresh it at once.
+        const size_t was = buckets_.size();
+        buckets_.resize(i + 1);
+        for (size_t j = was; j <= i; ++j) buckets_[j].looked_up = now;
+    }
     return changing(i);
 }
 
@@ -109,7 +115,7 @@ SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, 
                               bool* need_ping) {
     if (need_ping) *need_ping = false;
     if (id == self_) return SeenResult::rejected_self;
-    Bucket& b = bucket_for(id);
+    Bucket& b = bucket_for(id, now);
     b.touched = now;
     for (size_t i = 0; i < b.live.size(); ++i) {
         if (b.live[i].id != id) continue;
@@ -292,7 +298,18 @@ const Contact* RoutingTable::find(const NodeId& id) const {
 
 void RoutingTable::touch_bucket_of(const NodeId& target, Time now) {
     const auto bi = static_cast<size_t>(bucket_index(target));
-    if (bi < buckets_.size()) buckets_[bi].touched = now;
+    if (bi >= buckets_.size()) return;
+    buckets_[bi].touched = now;
+    buckets_[bi].looked_up = now;
+}
+
+Time RoutingTable::bucket_fresh_since(int i) const {
+    const auto bi = static_cast<size_t>(i);
+    const Bucket& b = buckets_[bi];
+    if (b.live.size() >= k_) return b.touched;
+    size_t deeper = 0;
+    for (size_t j = bi + 1; j < buckets_.size(); ++j) deeper += buckets_[j].live.size();
+    return deeper >= k_ ? b.looked_up : b.touched;
 }
 
 void RoutingTable::closest(const NodeId& target, size_t n, std::vector<Contact>& out,

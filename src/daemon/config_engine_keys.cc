@@ -218,7 +218,8 @@ std::vector<KeyDef> engine_keys() {
             .flag = "--refresh",
             .metavar = "S",
             .unit = "s",
-            .help = "a bucket untouched this long is refreshed with a lookup",
+            .help = "a bucket untouched this long is refreshed with a lookup (contacts that keep "
+                    "talking do not count for a bucket left short of what its range holds)",
             .u = &Config::refresh_secs,
         },
         {

@@ -226,3 +226,38 @@ TEST(RoutingTable, RandomIdInBucketHasThatPrefixLength) {
         EXPECT_EQ(t.bucket_index(id), i);
     }
 }
+
+// A bucket under k while the deeper buckets hold k contacts should hold more than it does
+// (its range is as wide as theirs together): contacts that keep talking do not make it
+// fresh, only a lookup into its range does, so maintenance refreshes it. A full bucket, and
+// the nearest ones, are fresh whenever a contact is seen.
+TEST(RoutingTable, AShortBucketIsFreshOnlyByALookup) {
+    SeededRng rng(9);
+    NodeId self;  // all zero
+    RoutingTable t(self, 3, no_caps());
+    auto in_bucket = [&](int i) { return t.random_id_in_bucket(i, rand_id(rng)); };
+    for (uint32_t i = 0; i < 3; ++i)
+        ASSERT_EQ(t.seen(in_bucket(1), public_addr(i), 10), SeenResult::added);
+    EXPECT_EQ(t.bucket_fresh_since(1), 10) << "full: fresh when a contact is seen";
+    const NodeId a = in_bucket(0), b = in_bucket(0);
+    ASSERT_EQ(t.seen(a, public_addr(10), 20), SeenResult::added);
+    ASSERT_EQ(t.seen(b, public_addr(11), 30), SeenResult::added);
+    ASSERT_EQ(t.seen(a, public_addr(10), 1000), SeenResult::updated);
+    EXPECT_EQ(t.bucket_fresh_since(0), 10) << "short: fresh since its creation, not since a";
+    t.touch_bucket_of(in_bucket(0), 2000);
+    EXPECT_EQ(t.bucket_fresh_since(0), 2000) << "a lookup into its range";
+    ASSERT_EQ(t.seen(b, public_addr(11), 2500), SeenResult::updated);
+    EXPECT_EQ(t.bucket_fresh_since(0), 2000);
+    ASSERT_EQ(t.seen(in_bucket(0), public_addr(12), 3000), SeenResult::added);
+    EXPECT_EQ(t.bucket_fresh_since(0), 3000) << "full again";
+    // The deepest bucket is under k with nothing deeper: a contact seen makes it fresh.
+    const NodeId gone = t.bucket(1)[0].id;
+    ASSERT_TRUE(t.remove(gone));
+    ASSERT_EQ(t.seen(t.bucket(1)[0].id, public_addr(1), 4000), SeenResult::updated);
+    EXPECT_EQ(t.bucket_fresh_since(1), 4000);
+    // Bucket 0 down to two as well: under k, but so are the deeper ones, so not short.
+    ASSERT_TRUE(t.remove(a));
+    ASSERT_EQ(t.seen(b, public_addr(11), 5000), SeenResult::updated);
+    EXPECT_EQ(t.bucket_fresh_since(0), 5000);
+    t.check_invariants();
+}
