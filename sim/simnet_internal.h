@@ -15,17 +15,15 @@ namespace svcdht::sim {
 using namespace core;
 
 // What an event does. The queue itself orders small Due records (time, sequence, index of
-// the Event in a slot table), so a heap sift moves 24 bytes and never a payload; delivered
-// bytes are a range of one transmission's buffer, shared by the pieces it was split into.
+// the Event in a slot table), so a heap sift moves 24 bytes and never a payload; a
+// delivery's bytes are one transmission's buffer, in a slot table of their own.
 struct Sim::Event {
     Time at = 0;
     uint8_t kind = 0;
     uint32_t a = 0;                 // host or conn
     uint32_t b = 0;                 // side, target host or incarnation
     uint64_t c = 0;                 // dial id
-    uint32_t payload = NO_PAYLOAD;  // E_DELIVER: payloads_[payload].bytes[off, off + len)
-    uint32_t off = 0;
-    uint32_t len = 0;
+    uint32_t payload = NO_PAYLOAD;  // E_DELIVER: payloads_[payload]
 };
 
 struct Sim::Due {
@@ -34,10 +32,12 @@ struct Sim::Due {
     uint32_t event;  // index in events_
 };
 
-// One transmission's bytes, alive until the last piece that carries them is dispatched.
+// One transmission's bytes, delivered by one event in the pieces that |cuts| mark off: the
+// reader gets each piece as a read of its own.
 struct Sim::Payload {
     Bytes bytes;
-    uint32_t pieces = 0;
+    uint32_t cuts[2] = {0, 0};  // the ends of the pieces before the last, ascending
+    uint32_t ncuts = 0;
 };
 
 struct Sim::Host {
