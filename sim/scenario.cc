@@ -58,6 +58,36 @@ uint32_t random_up_honest(Sim& sim, uint32_t except = UINT32_MAX,
     return all.empty() ? UINT32_MAX : all[sim.rng_draw(all.size())];
 }
 
+// add_floor records an operation's floors (see Tally): |one_way| is the one-way latency of
+// the link that decides it, and the operation needs |round_trips| round trips on it over
+// open sessions, one more over a new connection (TCP; the request rides behind the ident).
+//   find_node (exact): every one of the true k closest answers: the farthest, 1 round trip.
+//   put, provide: every one of the true replica closest answers the query and acknowledges
+//     its store: the farthest, 2 round trips (on a new connection the store waits for the
+//     dialer's auth, which leaves with the query's answer, so it costs no more).
+//   get, find_providers: the nearest node holding the key answers: 1 round trip.
+// |r| counts towards floor_ratio_min when |reached| (it heard from the nodes its floor is
+// computed for).
+void add_floor(Tally& t, const RequestResult* r, bool reached, Time one_way, int round_trips) {
+    const double ms = static_cast<double>(one_way) / 1000;
+    t.floor_ms.push_back(2.0 * round_trips * ms);
+    t.floor_cold_ms.push_back(2.0 * (round_trips + 1) * ms);
+    if (r != nullptr && reached && one_way > 0)
+        t.floor_ratio_min =
+            std::min(t.floor_ratio_min, static_cast<double>(r->elapsed) / 1000 / t.floor_ms.back());
+}
+
+// nearest_holder is the shortest one-way latency from |from| to an honest host holding
+// |key|, or 0 when |from| holds it itself.
+Time nearest_holder(Sim& sim, uint32_t from, const Key& key) {
+    Time best = NEVER;
+    for (uint32_t h = 0; h < sim.host_count(); ++h) {
+        if (!sim.up(h) || sim.hostile(h) || !sim.node(h)->store().holds(key, sim.now())) continue;
+        best = std::min(best, h == from ? 0 : sim.link_latency(from, h));
+    }
+    return best == NEVER ? 0 : best;
+}
+
 }  // namespace
 
 SimConfig sim_config(const ScenarioConfig& c) {
@@ -111,16 +141,25 @@ void Tally::into(Report& rep) const {
     rep.rpcs_per_lookup = total ? rpcs / total : 0;
     rep.lookups = total;
     if (exact_total > 0) rep.extra["exact_rate"] = static_cast<double>(exact) / exact_total;
+    floors_into(rep);
+}
+
+void Tally::floors_into(Report& rep) const {
     if (!floor_ms.empty()) {
-        rep.extra["exact_floor_ms_p50"] = percentile(floor_ms, 0.50);
-        rep.extra["exact_floor_ms_p95"] = percentile(floor_ms, 0.95);
-        rep.extra["exact_floor_cold_ms_p50"] = percentile(floor_cold_ms, 0.50);
-        rep.extra["exact_floor_cold_ms_p95"] = percentile(floor_cold_ms, 0.95);
+        const std::string key = floor_key;
+        rep.extra[key + "_ms_p50"] = percentile(floor_ms, 0.50);
+        rep.extra[key + "_ms_p95"] = percentile(floor_ms, 0.95);
+        rep.extra[key + "_cold_ms_p50"] = percentile(floor_cold_ms, 0.50);
+        rep.extra[key + "_cold_ms_p95"] = percentile(floor_cold_ms, 0.95);
+        if (floor_ratio_min < HUGE_VAL) rep.extra[key + "_ratio_min"] = floor_ratio_min;
     }
 }
 
 double Tally::latency_ms(double q) const {
     return percentile(lat_ms, q);
+}
+double Tally::floor_at(double q, bool cold) const {
+    return percentile(cold ? floor_cold_ms : floor_ms, q);
 }
 double Tally::hops_at(double q) const {
     return percentile(hops, q);
@@ -162,7 +201,7 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
         const RequestResult* r = sim.result(i.host, i.id);
         // Success: the nearest honest node in the answer is the true nearest honest node.
         // (A hostile node that really is nearer is a legitimate answer: it proved its id.)
-        bool ok = false;
+        bool ok = false, exact = false;
         if (r != nullptr && r->err == Err::ok) {
             for (const NodeInfo& n : r->nodes) {
                 const uint32_t h = sim.host_of(n.id);
@@ -173,7 +212,7 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
             // Exact: the honest nodes of the answer are the true k closest, in order.
             const std::vector<uint32_t> truth = sim.true_closest(i.target, c.node.k, i.host);
             size_t at = 0;
-            bool exact = true;
+            exact = true;
             for (const NodeInfo& n : r->nodes) {
                 const uint32_t h = sim.host_of(n.id);
                 if (h != UINT32_MAX && sim.hostile(h)) continue;
@@ -183,14 +222,14 @@ void run_find_node(Sim& sim, const ScenarioConfig& c, Tally& t, Unanswered& u, L
                 }
                 ++at;
             }
-            t.exact += exact && at == truth.size() ? 1u : 0u;
+            exact = exact && at == truth.size();
+            t.exact += exact ? 1u : 0u;
         }
         ++t.exact_total;
         Time longest = 0;
         for (uint32_t h : sim.true_closest(i.target, c.node.k, i.host))
             longest = std::max(longest, sim.link_latency(i.host, h));
-        t.floor_ms.push_back(2.0 * static_cast<double>(longest) / 1000);
-        t.floor_cold_ms.push_back(4.0 * static_cast<double>(longest) / 1000);
+        add_floor(t, r, exact, longest, 1);
         if (!ok && std::getenv("DHT_SIM_DEBUG") != nullptr) {
             std::fprintf(
                 stderr,
@@ -271,26 +310,38 @@ std::vector<Key> run_publish(Sim& sim, const ScenarioConfig& c, bool values, Tal
         t.add(r, r != nullptr && r->err == Err::ok && r->stored_on > 0);
         const std::vector<uint32_t> truth = sim.true_closest(i.target, c.node.replica, i.host);
         bool all = r != nullptr && r->err == Err::ok;
-        for (uint32_t h : truth) all = all && sim.node(h)->store().holds(i.target, sim.now());
+        Time longest = 0;
+        for (uint32_t h : truth) {
+            all = all && sim.node(h)->store().holds(i.target, sim.now());
+            longest = std::max(longest, sim.link_latency(i.host, h));
+        }
         t.exact += all ? 1u : 0u;
         ++t.exact_total;
+        add_floor(t, r, all, longest, 2);
     }
+    t.floor_key = "done_floor";
     return keys;
 }
 
 void run_gets(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t>& putters,
               Tally& t, Unanswered& u, LookupOptions o) {
     std::vector<Issued> issued;
+    std::vector<Time> nearest;
     for (size_t j = 0; j < keys.size(); ++j) {
         const uint32_t h = random_up_honest(sim, putters[j]);
         if (h == UINT32_MAX) break;
+        nearest.push_back(nearest_holder(sim, h, keys[j]));
         issued.push_back({h, sim.get(h, keys[j], o), keys[j], UINT32_MAX});
         sim.run_until(sim.now() + msec(5));
     }
     settle_requests(sim, issued, u);
-    for (const Issued& i : issued) {
+    t.floor_key = "read_floor";
+    for (size_t j = 0; j < issued.size(); ++j) {
+        const Issued& i = issued[j];
         const RequestResult* r = sim.result(i.host, i.id);
-        t.add(r, r != nullptr && r->err == Err::ok && !r->value.empty());
+        const bool ok = r != nullptr && r->err == Err::ok && !r->value.empty();
+        t.add(r, ok);
+        add_floor(t, r, ok, nearest[j], 1);
         if (std::getenv("DHT_SIM_DEBUG") != nullptr && (r == nullptr || r->err != Err::ok))
             std::fprintf(stderr, "get from host %u key %s: %s rpcs %u hops %u elapsed %.0f ms\n",
                          i.host, i.target.short_hex().c_str(), r ? err_name(r->err) : "unanswered",
@@ -333,19 +384,24 @@ std::vector<Key> provide_keys(Sim& sim, uint32_t n, std::vector<uint32_t>* provi
 double find_all(Sim& sim, const std::vector<Key>& keys, const std::vector<uint32_t>& providers,
                 Tally* t, Unanswered& u) {
     std::vector<Issued> issued;
+    std::vector<Time> nearest;
     for (size_t j = 0; j < keys.size(); ++j) {
         const uint32_t h = random_up_honest(sim, providers[j]);
         if (h == UINT32_MAX) break;
+        if (t) nearest.push_back(nearest_holder(sim, h, keys[j]));
         issued.push_back({h, sim.find_providers(h, keys[j]), keys[j], UINT32_MAX});
         sim.run_until(sim.now() + msec(5));
     }
     settle_requests(sim, issued, u);
     uint32_t found = 0;
-    for (const Issued& i : issued) {
-        const RequestResult* r = sim.result(i.host, i.id);
+    if (t) t->floor_key = "read_floor";
+    for (size_t j = 0; j < issued.size(); ++j) {
+        const RequestResult* r = sim.result(issued[j].host, issued[j].id);
         const bool ok = r != nullptr && r->err == Err::ok && !r->providers.empty();
         found += ok ? 1 : 0;
-        if (t) t->add(r, ok);
+        if (!t) continue;
+        t->add(r, ok);
+        add_floor(*t, r, ok, nearest[j], 1);
     }
     return keys.empty() ? 0 : static_cast<double>(found) / static_cast<double>(keys.size());
 }
@@ -577,6 +633,7 @@ Report run_scenario(const ScenarioConfig& c) {
             rep.extra["read_success"] = reads.success();
             rep.extra["read_p50_ms"] = reads.latency_ms(0.50);
             rep.extra["read_p95_ms"] = reads.latency_ms(0.95);
+            reads.floors_into(rep);
         } else {
             run_find_node(sim, c, t, u, o);
         }

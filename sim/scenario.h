@@ -5,6 +5,7 @@
 // nodes, and report figures. Virtual-time figures are deterministic for a seed.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -102,13 +103,22 @@ struct Tally {
     // Accuracy beyond "success": closest answers equal to the true k closest, or publishes
     // that reached every one of the true replica closest.
     uint32_t exact = 0, exact_total = 0;
-    // The least time an exact closest answer could take: each of the true k closest must
-    // answer once, so the longest round trip from the requester to one of them, on an open
-    // session (floor_ms) or on a new connection, which costs two (floor_cold_ms).
+    // The least time each operation could take, hops aside: as if it went straight to the
+    // nodes it must hear from, over open sessions (floor_ms) or new connections, where a
+    // query costs a round trip more for TCP (floor_cold_ms). Reported as |floor_key|_ms_p50
+    // and so on. Each delivery takes 0.9 to 1.1 times its link's latency, so an operation
+    // can beat its floor by up to a tenth. add_floor says what each operation must hear.
+    const char* floor_key = "exact_floor";
     std::vector<double> floor_ms, floor_cold_ms;
+    // The smallest ratio of an operation's time to its floor_ms, over the operations that
+    // heard from every node their floor counts (an exact answer, a publish stored on all its
+    // targets, a value found): at least 0.9, and near it when one went straight to them.
+    double floor_ratio_min = HUGE_VAL;
     void add(const core::RequestResult* r, bool success);
     void into(Report& rep) const;
+    void floors_into(Report& rep) const;
     double latency_ms(double q) const;
+    double floor_at(double q, bool cold) const;
     double hops_at(double q) const;
     double success() const;
 };
