@@ -118,6 +118,9 @@ public:
     // so only a lookup does. Contacts failing together leave such a bucket, as when many
     // nodes restart at once, and it stays short until a lookup into its range fills it.
     Time bucket_fresh_since(int i) const;
+    // stalest_since is the least bucket_fresh_since over all buckets (NEVER when there are
+    // none), in one pass: the maintenance deadline asks for it after every input.
+    Time stalest_since() const;
     // touch_bucket_of marks a lookup for |target|: its bucket is fresh.
     void touch_bucket_of(const NodeId& target, Time now);
     int bucket_index(const NodeId& id) const;

@@ -59,8 +59,8 @@ Time Node::maintenance_due() const {
     for (const Seed& seed : seeds_)
         if (seed.up && !seed.dialing && !table_.contains(seed.id))
             due = std::min(due, std::max(seed.retry_at, seed.recheck_at));
-    for (int i = 0; i < table_.bucket_count(); ++i)
-        due = std::min(due, table_.bucket_fresh_since(i) + cfg_.refresh_interval);
+    if (const Time stalest = table_.stalest_since(); stalest != NEVER)
+        due = std::min(due, stalest + cfg_.refresh_interval);
     if (joined_) due = std::min(due, last_self_refresh_ + cfg_.refresh_interval);
     for (const OwedPush& o : owed_) due = std::min(due, o.due);
     return due;

@@ -312,6 +312,17 @@ Time RoutingTable::bucket_fresh_since(int i) const {
     return deeper >= k_ ? b.looked_up : b.touched;
 }
 
+Time RoutingTable::stalest_since() const {
+    Time least = NEVER;
+    size_t deeper = 0;
+    for (size_t i = buckets_.size(); i-- > 0;) {
+        const Bucket& b = buckets_[i];
+        least = std::min(least, b.live.size() < k_ && deeper >= k_ ? b.looked_up : b.touched);
+        deeper += b.live.size();
+    }
+    return least;
+}
+
 void RoutingTable::closest(const NodeId& target, size_t n, std::vector<Contact>& out,
                            bool skip_failing) const {
     out.clear();

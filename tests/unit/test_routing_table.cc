@@ -231,18 +231,32 @@ TEST(RoutingTable, RandomIdInBucketHasThatPrefixLength) {
 // (its range is as wide as theirs together): contacts that keep talking do not make it
 // fresh, only a lookup into its range does, so maintenance refreshes it. A full bucket, and
 // the nearest ones, are fresh whenever a contact is seen.
+namespace {
+// ShortBucket: k = 3, our id all zero; bucket 1 full (three contacts seen at 10) and bucket
+// 0 short with a (seen at 20 and again at 1000) and b (seen at 30).
+struct ShortBucket {
+    SeededRng rng{9};
+    RoutingTable t{NodeId{}, 3, no_caps()};
+    NodeId a, b;
+    NodeId in_bucket(int i) { return t.random_id_in_bucket(i, rand_id(rng)); }
+    ShortBucket() {
+        for (uint32_t i = 0; i < 3; ++i)
+            EXPECT_EQ(t.seen(in_bucket(1), public_addr(i), 10), SeenResult::added);
+        a = in_bucket(0);
+        b = in_bucket(0);
+        EXPECT_EQ(t.seen(a, public_addr(10), 20), SeenResult::added);
+        EXPECT_EQ(t.seen(b, public_addr(11), 30), SeenResult::added);
+        EXPECT_EQ(t.seen(a, public_addr(10), 1000), SeenResult::updated);
+    }
+};
+}  // namespace
+
 TEST(RoutingTable, AShortBucketIsFreshOnlyByALookup) {
-    SeededRng rng(9);
-    NodeId self;  // all zero
-    RoutingTable t(self, 3, no_caps());
-    auto in_bucket = [&](int i) { return t.random_id_in_bucket(i, rand_id(rng)); };
-    for (uint32_t i = 0; i < 3; ++i)
-        ASSERT_EQ(t.seen(in_bucket(1), public_addr(i), 10), SeenResult::added);
+    ShortBucket sb;
+    RoutingTable& t = sb.t;
+    const NodeId &a = sb.a, &b = sb.b;
+    auto in_bucket = [&](int i) { return sb.in_bucket(i); };
     EXPECT_EQ(t.bucket_fresh_since(1), 10) << "full: fresh when a contact is seen";
-    const NodeId a = in_bucket(0), b = in_bucket(0);
-    ASSERT_EQ(t.seen(a, public_addr(10), 20), SeenResult::added);
-    ASSERT_EQ(t.seen(b, public_addr(11), 30), SeenResult::added);
-    ASSERT_EQ(t.seen(a, public_addr(10), 1000), SeenResult::updated);
     EXPECT_EQ(t.bucket_fresh_since(0), 10) << "short: fresh since its creation, not since a";
     t.touch_bucket_of(in_bucket(0), 2000);
     EXPECT_EQ(t.bucket_fresh_since(0), 2000) << "a lookup into its range";
@@ -260,4 +274,22 @@ TEST(RoutingTable, AShortBucketIsFreshOnlyByALookup) {
     ASSERT_EQ(t.seen(b, public_addr(11), 5000), SeenResult::updated);
     EXPECT_EQ(t.bucket_fresh_since(0), 5000);
     t.check_invariants();
+}
+
+// The maintenance deadline takes the stalest bucket in one pass (stalest_since), and a short
+// bucket counts there by its last lookup, not by its contacts' last word.
+TEST(RoutingTable, TheStalestBucketIsTheLeastFreshOne) {
+    ShortBucket sb;
+    RoutingTable& t = sb.t;
+    auto in_bucket = [&](int i) { return sb.in_bucket(i); };
+    const std::vector<Contact> deeper(t.bucket(1).begin(), t.bucket(1).end());
+    for (const Contact& c : deeper) ASSERT_EQ(t.seen(c.id, c.addr, 2000), SeenResult::updated);
+    ASSERT_EQ(t.bucket_fresh_since(1), 2000);
+    EXPECT_EQ(t.stalest_since(), t.bucket_fresh_since(0));
+    EXPECT_LT(t.stalest_since(), 1000) << "bucket 0 is short: its contacts do not freshen it";
+    t.touch_bucket_of(in_bucket(0), 3000);
+    EXPECT_EQ(t.stalest_since(), 2000);
+    RoutingTable empty(NodeId{}, 3, no_caps());
+    EXPECT_EQ(empty.bucket_count(), 0);
+    EXPECT_EQ(empty.stalest_since(), NEVER);
 }
