@@ -49,6 +49,11 @@ public:
     size_t offset() const { return pos_; }
     bool at_end() const { return pos_ == in_.size(); }
     ByteView rest() const { return in_.subspan(pos_); }
+    // can_enter: one more container may be entered (read_array and read_map check it).
+    bool can_enter() const { return depth_ + 1 <= CBOR_MAX_DEPTH; }
+    // consume skips |n| bytes of rest() that the caller has checked item by item, as
+    // whole items at this depth (a decoder's fast path for a form it knows byte for byte).
+    void consume(size_t n) { pos_ += n; }
     // span_from returns the bytes consumed since |start| (an earlier offset()).
     ByteView span_from(size_t start) const { return in_.subspan(start, pos_ - start); }
 
@@ -105,6 +110,8 @@ public:
     void write_map(uint64_t n) { head(5, n); }
     void write_bool(bool v) { out_.push_back(v ? 0xf5 : 0xf4); }
     void write_null() { out_.push_back(0xf6); }
+    // write_encoded appends items the caller encoded itself, in the writer's canonical form.
+    void write_encoded(ByteView v) { append(out_, v); }
 
 private:
     void head(uint8_t major, uint64_t v);

@@ -95,6 +95,14 @@ struct ProviderRecord;
 [[nodiscard]] Err decode_item(CborReader& r, std::string_view* out);
 [[nodiscard]] Err decode_item(CborReader& r, ProviderRecord* out);
 void encode_item(CborWriter& w, const NodeInfo& n);
+// decode_item reads a NodeInfo with decode_node_canonical, or else decode_node_map.
+// decode_node_canonical reads the exact bytes encode_item writes (every answer of a peer
+// of this project, twenty to a FIND_NODE answer) without walking the map. It returns false
+// and consumes nothing for any other form. decode_node_map is the general walk (any key
+// order, unknown keys skipped, longer heads); it gives the same result for the canonical
+// bytes.
+bool decode_node_canonical(CborReader& r, NodeInfo* out);
+[[nodiscard]] Err decode_node_map(CborReader& r, NodeInfo* out);
 void encode_item(CborWriter& w, std::string_view s);
 void encode_item(CborWriter& w, const ProviderRecord& rec);
 

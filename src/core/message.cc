@@ -103,7 +103,59 @@ Err err_for_code(Code c) {
 
 // ---- items --------------------------------------------------------------------------
 
+namespace {
+// The canonical NodeInfo around its id, ip and port: map(3), "id", bstr(32) + id, "ip",
+// bstr(4 or 16) + ip, "port", then the port as the shortest uint.
+constexpr uint8_t NODE_HEAD[] = {0xa3, 0x62, 'i', 'd', 0x58, ID_BYTES};
+constexpr uint8_t NODE_IP[] = {0x62, 'i', 'p'};
+constexpr uint8_t NODE_PORT[] = {0x64, 'p', 'o', 'r', 't'};
+constexpr size_t NODE_MAX =
+    sizeof NODE_HEAD + ID_BYTES + sizeof NODE_IP + 1 + 16 + sizeof NODE_PORT + 3;
+}  // namespace
+
+bool decode_node_canonical(CborReader& r, NodeInfo* out) {
+    // The general walk enters a map and reads strings of up to 32 bytes: where it would
+    // fail on that alone, so must this.
+    if (r.error() != Err::ok || !r.can_enter() || r.max_str() < ID_BYTES) return false;
+    const ByteView in = r.rest();
+    size_t at = sizeof NODE_HEAD;
+    if (in.size() < at + ID_BYTES + sizeof NODE_IP + 1 ||
+        std::memcmp(in.data(), NODE_HEAD, at) != 0)
+        return false;
+    NodeInfo n;
+    std::memcpy(n.id.b.data(), in.data() + at, ID_BYTES);
+    at += ID_BYTES;
+    if (std::memcmp(in.data() + at, NODE_IP, sizeof NODE_IP) != 0) return false;
+    at += sizeof NODE_IP;
+    const uint8_t ip_head = in[at++];
+    const size_t ip_len = ip_head == 0x44 ? 4 : ip_head == 0x50 ? 16 : 0;
+    if (ip_len == 0 || in.size() < at + ip_len + sizeof NODE_PORT + 1) return false;
+    std::memcpy(n.addr.ip.data(), in.data() + at, ip_len);
+    n.addr.ip_len = static_cast<uint8_t>(ip_len);
+    at += ip_len;
+    if (std::memcmp(in.data() + at, NODE_PORT, sizeof NODE_PORT) != 0) return false;
+    at += sizeof NODE_PORT;
+    const uint8_t port_head = in[at++];
+    if (port_head < 24) {
+        n.addr.port = port_head;
+    } else if (port_head == 0x18 && in.size() > at) {
+        n.addr.port = in[at++];
+    } else if (port_head == 0x19 && in.size() >= at + 2) {
+        n.addr.port = static_cast<uint16_t>(in[at] << 8 | in[at + 1]);
+        at += 2;
+    } else {
+        return false;
+    }
+    r.consume(at);
+    *out = n;
+    return true;
+}
+
 Err decode_item(CborReader& r, NodeInfo* out) {
+    return decode_node_canonical(r, out) ? Err::ok : decode_node_map(r, out);
+}
+
+Err decode_node_map(CborReader& r, NodeInfo* out) {
     *out = NodeInfo{};
     uint32_t n;
     if (Err e = r.read_map(&n); e != Err::ok) return e;
@@ -132,14 +184,35 @@ Err decode_item(CborReader& r, NodeInfo* out) {
     return Err::ok;
 }
 
+// encode_item writes the canonical form in one append: the bytes of write_map(3),
+// write_tstr("id"), write_bstr(id), write_tstr("ip"), write_ip, write_tstr("port") and
+// write_uint(port).
 void encode_item(CborWriter& w, const NodeInfo& n) {
-    w.write_map(3);
-    w.write_tstr("id");
-    w.write_bstr(n.id.view());
-    w.write_tstr("ip");
-    write_ip(w, n.addr);
-    w.write_tstr("port");
-    w.write_uint(n.addr.port);
+    uint8_t buf[NODE_MAX];
+    size_t at = 0;
+    auto put = [&](const uint8_t* p, size_t len) {
+        std::memcpy(buf + at, p, len);
+        at += len;
+    };
+    put(NODE_HEAD, sizeof NODE_HEAD);
+    put(n.id.b.data(), ID_BYTES);
+    put(NODE_IP, sizeof NODE_IP);
+    const size_t ip_len = std::min<size_t>(n.addr.ip_len, 16);
+    buf[at++] = static_cast<uint8_t>(0x40 | ip_len);
+    put(n.addr.ip.data(), ip_len);
+    put(NODE_PORT, sizeof NODE_PORT);
+    const uint16_t port = n.addr.port;
+    if (port < 24) {
+        buf[at++] = static_cast<uint8_t>(port);
+    } else if (port <= 0xff) {
+        buf[at++] = 0x18;
+        buf[at++] = static_cast<uint8_t>(port);
+    } else {
+        buf[at++] = 0x19;
+        buf[at++] = static_cast<uint8_t>(port >> 8);
+        buf[at++] = static_cast<uint8_t>(port);
+    }
+    w.write_encoded({buf, at});
 }
 
 Err decode_item(CborReader& r, std::string_view* out) {
