@@ -163,9 +163,6 @@ private:
     mutable size_t unchecked_from_ = SIZE_MAX;
     mutable size_t unchecked_to_ = 0;
     mutable bool tally_unchecked_ = false;  // wide_groups_ changed since the last check
-    // closest()'s gathered candidates, kept so that answering a FIND_NODE allocates nothing
-    // (8 bytes per contact at most; the table is used from one thread).
-    mutable std::vector<const Contact*> gathered_;
     // Table-wide counts per /16 (IPv4) or /32 (IPv6) group, kept sorted by key.
     std::vector<std::pair<uint64_t, uint32_t>> wide_groups_;
     void wide_add(const PeerAddr& a, int delta);

@@ -334,24 +334,36 @@ void RoutingTable::closest(const NodeId& target, size_t n, std::vector<Contact>&
     // the count to n and sort only what was gathered. The deeper buckets are one class, often
     // most of the table: what is gathered and sorted are pointers, and only the n winners are
     // copied, so |out| (a caller's reused scratch) never grows past n contacts.
+    //
+    // Each gathered contact carries the first word of its distance, so the sort compares
+    // integers next to each other and reads a contact again only on a tie of that word.
+    // The gathered list is scratch shared by every table of the thread (an engine runs
+    // on one), so answering a FIND_NODE allocates nothing once it has grown.
+    struct Near {
+        uint64_t key;
+        const Contact* ct;
+    };
+    thread_local std::vector<Near> got;
+    got.clear();
     const int nb = static_cast<int>(buckets_.size());
     const int c = common_prefix_len(self_, target);
-    std::vector<const Contact*>& got = gathered_;
-    got.clear();
+    const uint64_t t0 = target.word(0);
     auto take = [&](int i) {
         for (const Contact& ct : buckets_[static_cast<size_t>(i)].live)
-            if (!skip_failing || ct.fails == 0) got.push_back(&ct);
+            if (!skip_failing || ct.fails == 0) got.push_back({ct.id.word(0) ^ t0, &ct});
     };
     if (c < nb) take(c);
     if (got.size() < n)
         for (int i = c + 1; i < nb; ++i) take(i);
     for (int i = std::min(c, nb) - 1; i >= 0 && got.size() < n; --i) take(i);
     const size_t m = std::min(n, got.size());
-    std::partial_sort(
-        got.begin(), got.begin() + static_cast<std::ptrdiff_t>(m), got.end(),
-        [&](const Contact* a, const Contact* b) { return closer_to(target, a->id, b->id); });
+    std::partial_sort(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(m), got.end(),
+                      [&](const Near& a, const Near& b) {
+                          if (a.key != b.key) return a.key < b.key;
+                          return closer_to(target, a.ct->id, b.ct->id);
+                      });
     out.reserve(m);
-    for (size_t i = 0; i < m; ++i) out.push_back(*got[i]);
+    for (size_t i = 0; i < m; ++i) out.push_back(*got[i].ct);
 }
 
 NodeId RoutingTable::random_id_in_bucket(int i, const NodeId& rnd) const {
