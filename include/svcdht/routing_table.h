@@ -147,6 +147,9 @@ private:
         bool pinging = false;
     };
     bool diversity_ok(const Bucket& b, const PeerAddr& addr) const;
+    // fresh_since is bucket_fresh_since for |b| when the buckets deeper than it hold
+    // |deeper| contacts together (the short-bucket rule in one place).
+    Time fresh_since(const Bucket& b, size_t deeper) const;
     // bucket_for returns |id|'s bucket, created if need be (at |now|); existing_bucket_for
     // returns it if it exists and |id| is not ours. Both mark it changed, as changing() does.
     Bucket& bucket_for(const NodeId& id, Time now);

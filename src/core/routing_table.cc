@@ -303,22 +303,23 @@ void RoutingTable::touch_bucket_of(const NodeId& target, Time now) {
     buckets_[bi].looked_up = now;
 }
 
+Time RoutingTable::fresh_since(const Bucket& b, size_t deeper) const {
+    return b.live.size() < k_ && deeper >= k_ ? b.looked_up : b.touched;
+}
+
 Time RoutingTable::bucket_fresh_since(int i) const {
     const auto bi = static_cast<size_t>(i);
-    const Bucket& b = buckets_[bi];
-    if (b.live.size() >= k_) return b.touched;
     size_t deeper = 0;
     for (size_t j = bi + 1; j < buckets_.size(); ++j) deeper += buckets_[j].live.size();
-    return deeper >= k_ ? b.looked_up : b.touched;
+    return fresh_since(buckets_[bi], deeper);
 }
 
 Time RoutingTable::stalest_since() const {
     Time least = NEVER;
     size_t deeper = 0;
     for (size_t i = buckets_.size(); i-- > 0;) {
-        const Bucket& b = buckets_[i];
-        least = std::min(least, b.live.size() < k_ && deeper >= k_ ? b.looked_up : b.touched);
-        deeper += b.live.size();
+        least = std::min(least, fresh_since(buckets_[i], deeper));
+        deeper += buckets_[i].live.size();
     }
     return least;
 }
