@@ -27,11 +27,14 @@ uint32_t hello_caps(const uint8_t in[HELLO_LEN]) {
 }
 
 void append_frame(Bytes& out, FrameKind kind, ByteView payload) {
-    uint8_t hdr[FRAME_HEADER_LEN];
-    store_be32(hdr, static_cast<uint32_t>(payload.size() + 1));
-    hdr[4] = static_cast<uint8_t>(kind);
-    out.insert(out.end(), hdr, hdr + FRAME_HEADER_LEN);
-    append(out, payload);
+    // Header and payload in one growth: a session's transmit buffer starts every turn
+    // empty, and the header inserted first was an allocation of its own.
+    const size_t at = out.size();
+    out.resize(at + FRAME_HEADER_LEN + payload.size());
+    uint8_t* p = out.data() + at;
+    store_be32(p, static_cast<uint32_t>(payload.size() + 1));
+    p[4] = static_cast<uint8_t>(kind);
+    std::copy(payload.begin(), payload.end(), p + FRAME_HEADER_LEN);
 }
 
 namespace {

@@ -18,14 +18,6 @@ bool set_fastopen(uv_tcp_t* tcp, int option, uint32_t value) {
     return setsockopt(fd, IPPROTO_TCP, option, &v, sizeof v) == 0;
 }
 
-namespace {
-struct WriteReq {
-    uv_write_t req{};
-    core::Bytes buf;
-    Conn* conn = nullptr;
-};
-}  // namespace
-
 Conn::Conn(Net& net, uv_loop_t* uv, unsigned family) : net_(net) {
     // Out of sockets (or descriptors), the handle is made without one: the connect then
     // fails and the dial with it, as before.
@@ -81,7 +73,7 @@ void Conn::check_fastopen() {
 
 void Conn::write(core::Bytes&& bytes) {
     if (closing_ && uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) return;
-    auto* w = new WriteReq;
+    WriteReq* w = net_.write_req();
     w->conn = this;
     w->req.data = w;
     w->buf = std::move(bytes);
@@ -89,7 +81,7 @@ void Conn::write(core::Bytes&& bytes) {
         uv_buf_init(reinterpret_cast<char*>(w->buf.data()), static_cast<unsigned>(w->buf.size()));
     if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, on_write) != 0) {
         net_.peers_mut().sent(ref_, w->buf.size());
-        delete w;
+        net_.recycle(w);
         net_.io_error();
         close(false, true, core::Err::io);
     }
@@ -101,7 +93,7 @@ void Conn::on_write(uv_write_t* req, int status) {
     // Gives the bytes' share of the transmit budget back (a ref already closed finds
     // nothing, and its session gave everything back when it went).
     c->net_.peers_mut().sent(c->ref_, w->buf.size());
-    delete w;
+    c->net_.recycle(w);
     if (status < 0 && status != UV_ECANCELED && !c->closing_) {
         c->net_.io_error();
         c->close(false, true, core::Err::io);

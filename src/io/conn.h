@@ -16,6 +16,14 @@
 namespace svcdht::io {
 
 class Net;
+class Conn;
+
+// WriteReq: one write of a connection; its bytes belong to it until the write callback.
+struct WriteReq {
+    uv_write_t req{};
+    core::Bytes buf;
+    Conn* conn = nullptr;
+};
 
 // set_fastopen sets a TCP Fast Open option on |tcp|'s socket: TCP_FASTOPEN with a
 // listener's queue length, or TCP_FASTOPEN_CONNECT (1) on a socket about to connect. False

@@ -15,6 +15,8 @@ using core::Time;
 namespace {
 // A connection closing gracefully whose last bytes do not drain within this time is cut.
 constexpr Time CLOSE_LINGER = core::secs(2);
+// Write requests kept for reuse: one per connection written in a turn, up to this many.
+constexpr size_t SPARE_WRITES = 64;
 constexpr size_t RX_BUF = 64 * 1024;
 }  // namespace
 
@@ -34,6 +36,23 @@ Net::Net(uv_loop_t* uv, NetOptions opts, core::LogSink* log)
 }
 
 Net::~Net() = default;
+
+WriteReq* Net::write_req() {
+    if (spare_writes_.empty()) return new WriteReq;
+    WriteReq* w = spare_writes_.back().release();
+    spare_writes_.pop_back();
+    return w;
+}
+
+void Net::recycle(WriteReq* w) {
+    if (spare_writes_.size() >= SPARE_WRITES) {
+        delete w;
+        return;
+    }
+    core::Bytes().swap(w->buf);
+    w->conn = nullptr;
+    spare_writes_.emplace_back(w);
+}
 
 bool Net::bind(std::string* err) {
     if (opts_.listen.empty()) return true;

@@ -23,6 +23,7 @@
 namespace svcdht::io {
 
 class Conn;
+struct WriteReq;
 
 // RequestWaiter receives the result of an API request it asked Net to watch.
 class RequestWaiter {
@@ -112,6 +113,12 @@ public:
     bool tcp_fastopen() const { return opts_.tcp_fastopen; }
     void fastopen_used(bool dialed) { ++(dialed ? fastopen_dialed_ : fastopen_accepted_); }
     void after_input();  // route Peers' outputs after an input from a callback
+    // write_req hands out a write request, a finished one when there is one: under load a
+    // turn writes once to each busy connection, and a request allocated per write was an
+    // allocation per answer. recycle takes a request back once its write completed (its
+    // bytes are freed; at most SPARE_WRITES requests are kept).
+    WriteReq* write_req();
+    void recycle(WriteReq* w);
 
 private:
     static void on_timer(uv_timer_t* t);
@@ -139,6 +146,7 @@ private:
     std::map<core::RequestId, RequestWaiter*> waiters_;
     std::vector<core::PeerRef> dirty_;
     std::vector<char> rx_buf_;
+    std::vector<std::unique_ptr<WriteReq>> spare_writes_;
     uint64_t io_errors_ = 0;
 };
 

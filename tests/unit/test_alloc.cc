@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Decoding a FIND_NODE response with 20 nodes, and walking its nodes, must not touch the
-// heap. This binary replaces the global operator new to count allocations.
+// heap, and sending an answer costs at most one allocation. This binary replaces the
+// global operator new to count allocations.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
+#include "io/conn.h"
+#include "io/net.h"
 #include "svcdht/frame.h"
 #include "svcdht/message.h"
 #include "util.h"
@@ -72,4 +76,43 @@ TEST(Alloc, DecodingFindNode20AllocatesNothing) {
     EXPECT_EQ(m.nodes.size(), 20u);
     EXPECT_GT(ports, 0u);
     EXPECT_EQ(allocs, 0) << "decoding a 20-node answer must not allocate";
+}
+
+// A session's transmit buffer starts every loop turn empty; framing an answer into it is
+// one allocation (the header inserted first and the payload after it were two).
+TEST(Alloc, FramingIntoAnEmptyBufferAllocatesOnce) {
+    const Bytes payload(700, 0x5a);
+    Bytes tx;
+    const long before = g_allocs.load();
+    append_frame(tx, FrameKind::data, payload);
+    EXPECT_EQ(g_allocs.load() - before, 1);
+    ASSERT_EQ(tx.size(), FRAME_HEADER_LEN + payload.size());
+    FrameDecoder dec;
+    FrameEvent ev;
+    EXPECT_EQ(dec.next(tx, &ev), tx.size());
+    ASSERT_EQ(ev.type, FrameEvent::Type::frame);
+    EXPECT_TRUE(std::equal(ev.payload.begin(), ev.payload.end(), payload.begin(), payload.end()));
+}
+
+// Each turn writes once to every connection with bytes queued: the request of a finished
+// write is handed out again instead of a new one per write, with its bytes freed.
+TEST(Alloc, AFinishedWriteRequestIsHandedOutAgain) {
+    uv_loop_t loop;
+    ASSERT_EQ(uv_loop_init(&loop), 0);
+    {
+        svcdht::io::Net net(&loop, {}, nullptr);
+        svcdht::io::WriteReq* w = net.write_req();
+        w->buf.assign(4096, 0x5a);
+        net.recycle(w);
+        const long before = g_allocs.load();
+        svcdht::io::WriteReq* again = net.write_req();
+        EXPECT_EQ(g_allocs.load() - before, 0);
+        EXPECT_EQ(again, w);
+        EXPECT_EQ(again->buf.capacity(), 0u);
+        EXPECT_EQ(again->conn, nullptr);
+        net.recycle(again);
+        net.close_all();
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    EXPECT_EQ(uv_loop_close(&loop), 0);
 }
