@@ -42,8 +42,11 @@ enum class Purpose : uint8_t;
 enum class PublishKind : uint8_t;
 
 using RequestId = uint64_t;  // API requests, from 1
-using PeerRef = uint64_t;    // a session, named by the embedder; never 0
-using DialId = uint64_t;     // an outbound connection attempt, named by the node; never 0
+// A session, named by the embedder; never 0. Its low 32 bits are a slot number the
+// embedder reuses (Peers: its slot, the high half a generation), so the node keeps its
+// sessions in a table indexed by them: they must stay small, like a count of connections.
+using PeerRef = uint64_t;
+using DialId = uint64_t;  // an outbound connection attempt, named by the node; never 0
 
 struct NodeConfig {
     std::string network = "ron";
@@ -332,6 +335,33 @@ public:
     void check_invariants() const;
 
     struct Conn;
+    // ConnSlots: the open sessions, each Conn in the slot its ref names (the ref's low
+    // half), in chunks of CONN_CHUNK that never move, so a Conn's address holds while it is
+    // open. A lookup is an index and a compare, where a hash map took a hash, a bucket and
+    // a node. A chunk goes when its last session closes, so that the memory follows the
+    // sessions open now and not the most a node ever had (Peers reuses its lowest slots
+    // first).
+    class ConnSlots {
+    public:
+        ConnSlots();
+        ~ConnSlots();
+        ConnSlots(const ConnSlots&) = delete;
+        ConnSlots& operator=(const ConnSlots&) = delete;
+        Conn* find(PeerRef ref);
+        const Conn* find(PeerRef ref) const;
+        bool contains(PeerRef ref) const { return find(ref) != nullptr; }
+        // add takes |ref|'s slot; null if another session holds it still.
+        Conn* add(PeerRef ref);
+        void erase(Conn* c);
+        size_t size() const { return size_; }
+        template <class F>
+        void each(F&& f) const;  // f(const Conn&) for every open session
+
+    private:
+        std::vector<std::unique_ptr<Conn[]>> chunks_;
+        std::vector<uint8_t> used_;  // open sessions per chunk
+        size_t size_ = 0;
+    };
     struct Dial;
     struct Rpc;
     struct LookupState;
@@ -499,13 +529,11 @@ private:
     RoutingTable table_;
     Store store_;
 
-    // Open sessions, each Conn in its map node (their addresses do not move); looked up,
-    // never iterated into outputs.
-    std::unordered_map<PeerRef, Conn> conns_;
-    // Sessions per authenticated peer, oldest first; we send on the newest (an older one may
-    // be dead: the peer restarted without us noticing yet).
-    // The newest open session of each peer; older ones (both sides dialed at once) hang
-    // off it through Conn::older, newest first.
+    // Open sessions (their addresses do not move); looked up, never iterated into outputs.
+    ConnSlots conns_;
+    // The newest open session of each authenticated peer, which we send on (an older one
+    // may be dead: the peer restarted without us noticing yet); older ones (both sides
+    // dialed at once) hang off it through Conn::older, newest first.
     std::unordered_map<NodeId, PeerRef, NodeIdHash> by_id_;
     std::map<DialId, std::unique_ptr<Dial>> dials_;
     std::unordered_map<NodeId, DialId, NodeIdHash> dial_by_id_;

@@ -111,14 +111,14 @@ void Node::persisted(bool ok) {
     std::vector<HeldAck> acks;
     acks.swap(held_acks_);
     for (const HeldAck& a : acks) {
-        auto it = conns_.find(a.peer);
-        if (it == conns_.end()) continue;  // the session closed: nobody to tell
+        Conn* c = conns_.find(a.peer);
+        if (c == nullptr) continue;  // the session closed: nobody to tell
         if (!ok) counters_.rejected(Err::store_unavailable);
         DhtMsg r;
         r.op = a.op;
         r.rid = a.rid;
         r.code = ok ? Code::ok : code_for_err(Err::store_unavailable);
-        reply(it->second, r);
+        reply(*c, r);
     }
     std::vector<std::unique_ptr<RequestResult>> results;
     results.swap(held_results_);

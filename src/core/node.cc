@@ -42,6 +42,32 @@ Node::Node(const NodeConfig& cfg, const Identity& self, Env env, Time now)
 
 Node::~Node() = default;
 
+Node::ConnSlots::ConnSlots() = default;
+Node::ConnSlots::~ConnSlots() = default;
+
+Node::Conn* Node::ConnSlots::add(PeerRef ref) {
+    const size_t slot = static_cast<uint32_t>(ref);
+    const size_t chunk = slot / CONN_CHUNK;
+    if (chunks_.size() <= chunk) {
+        chunks_.resize(chunk + 1);
+        used_.resize(chunk + 1);
+    }
+    if (!chunks_[chunk]) chunks_[chunk] = std::make_unique<Conn[]>(CONN_CHUNK);
+    Conn& c = chunks_[chunk][slot % CONN_CHUNK];
+    if (c.ref != 0) return nullptr;
+    c.ref = ref;
+    ++used_[chunk];
+    ++size_;
+    return &c;
+}
+
+void Node::ConnSlots::erase(Conn* c) {
+    const size_t chunk = static_cast<uint32_t>(c->ref) / CONN_CHUNK;
+    *c = Conn{};
+    --size_;
+    if (--used_[chunk] == 0) chunks_[chunk].reset();
+}
+
 uint64_t Node::unix_now(Time now) const {
     const int64_t us = cfg_.unix_epoch_offset_us + static_cast<int64_t>(now);
     return us > 0 ? static_cast<uint64_t>(us) / 1000000 : 0;
@@ -123,8 +149,7 @@ bool Node::poll(Action* out) {
 Node::Conn* Node::conn_for(const NodeId& id) {
     auto it = by_id_.find(id);
     if (it == by_id_.end()) return nullptr;
-    auto c = conns_.find(it->second);
-    return c == conns_.end() ? nullptr : &c->second;
+    return conns_.find(it->second);
 }
 
 DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
@@ -151,9 +176,9 @@ DialId Node::start_dial(const PeerAddr& addr, const NodeId* expect, Time now) {
 
 void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Time now) {
     const InputCheck check{*this};
-    if (info.id == self_->id || conns_.count(ref) != 0) return;
-    Conn& conn = conns_[ref];
-    conn.ref = ref;
+    Conn* added = info.id == self_->id ? nullptr : conns_.add(ref);
+    if (added == nullptr) return;
+    Conn& conn = *added;
     conn.id = info.id;
     conn.remote = info.remote;
     conn.ident_port = info.ident_port;
@@ -256,16 +281,16 @@ void Node::on_dial_failed(DialId dial, Err why, Time now) {
 
 void Node::on_session_closed(PeerRef ref, Err why, Time now) {
     const InputCheck check{*this};
-    auto it = conns_.find(ref);
-    if (it == conns_.end()) return;
-    const NodeId id = it->second.id;
-    const PeerRef older = it->second.older;
+    Conn* closed = conns_.find(ref);
+    if (closed == nullptr) return;
+    const NodeId id = closed->id;
+    const PeerRef older = closed->older;
     // Our RPCs on it, oldest first; the table holds a few dozen at most (max_inflight).
     std::vector<uint64_t> lost;
-    if (it->second.inflight != 0)
+    if (closed->inflight != 0)
         for (const auto& [rid, r] : rpcs_)
             if (r->ref == ref) lost.push_back(rid);
-    conns_.erase(it);
+    conns_.erase(closed);
     // Another session with the same peer (both sides dialed at once), if any, takes over.
     if (auto bit = by_id_.find(id); bit != by_id_.end()) {
         if (bit->second == ref) {
@@ -276,7 +301,7 @@ void Node::on_session_closed(PeerRef ref, Err why, Time now) {
             }
         } else {
             for (PeerRef r = bit->second; r != 0;) {
-                Conn& c = conns_.at(r);
+                Conn& c = *conns_.find(r);
                 if (c.older == ref) {
                     c.older = older;
                     break;
@@ -460,11 +485,10 @@ void Node::check_invariants() const {
     for (const auto& [id, newest] : by_id_) {
         SVCDHT_CHECK(newest != 0, "a peer id in by_id_ has sessions");
         for (PeerRef ref = newest; ref != 0; ++chained) {
-            auto it = conns_.find(ref);
-            SVCDHT_CHECK(it != conns_.end() && it->second.id == id,
-                         "by_id_ names open sessions of that peer");
+            const Conn* c = conns_.find(ref);
+            SVCDHT_CHECK(c != nullptr && c->id == id, "by_id_ names open sessions of that peer");
             SVCDHT_CHECK(chained < conns_.size(), "a peer's sessions chain ends");
-            ref = it->second.older;
+            ref = c->older;
         }
     }
     SVCDHT_CHECK(chained == conns_.size(), "every open session is its peer's in by_id_");
@@ -474,16 +498,17 @@ void Node::check_invariants() const {
             SVCDHT_CHECK(conns_.contains(r->ref), "an RPC sent on a session names an open one");
             ++on_session[r->ref];
         }
-    for (const auto& [ref, c] : conns_)
-        SVCDHT_CHECK(c.inflight == (on_session.contains(ref) ? on_session[ref] : 0),
+    conns_.each([&](const Conn& c) {
+        SVCDHT_CHECK(c.inflight == (on_session.contains(c.ref) ? on_session[c.ref] : 0),
                      "a session counts the RPCs sent on it");
+    });
     for (const auto& [id, d] : dial_by_id_) {
         auto it = dials_.find(d);
         SVCDHT_CHECK(it != dials_.end() && it->second->has_expect && it->second->expect == id,
                      "dial_by_id_ names dials to that id");
     }
     for (const auto& [rid, r] : rpcs_) {
-        SVCDHT_CHECK(r->ref == 0 || conns_.count(r->ref) != 0, "a sent RPC's session is open");
+        SVCDHT_CHECK(r->ref == 0 || conns_.contains(r->ref), "a sent RPC's session is open");
         SVCDHT_CHECK(r->ref != 0 || dials_.count(r->dial) != 0, "an unsent RPC waits on a dial");
     }
     SVCDHT_CHECK(owed_.size() <= MAX_OWED_PUSHES, "owed replication pushes stay bounded");

@@ -4,6 +4,8 @@
 // public core API.
 #pragma once
 
+#include <utility>
+
 #include "svcdht/check.h"
 #include "svcdht/node.h"
 
@@ -117,6 +119,27 @@ struct Node::Conn {
     PeerRef older = 0;      // the peer's session opened before this one, still open
     Time kept = 0;          // its last frame in, or our last keepalive ping on it
 };
+
+inline constexpr size_t CONN_CHUNK = 8;  // sessions per chunk of Node::ConnSlots
+
+inline const Node::Conn* Node::ConnSlots::find(PeerRef ref) const {
+    const size_t slot = static_cast<uint32_t>(ref);
+    if (ref == 0 || slot / CONN_CHUNK >= chunks_.size() || !chunks_[slot / CONN_CHUNK])
+        return nullptr;
+    const Conn& c = chunks_[slot / CONN_CHUNK][slot % CONN_CHUNK];
+    return c.ref == ref ? &c : nullptr;
+}
+
+inline Node::Conn* Node::ConnSlots::find(PeerRef ref) {
+    return const_cast<Conn*>(std::as_const(*this).find(ref));
+}
+
+template <class F>
+void Node::ConnSlots::each(F&& f) const {
+    for (const std::unique_ptr<Conn[]>& chunk : chunks_)
+        for (size_t i = 0; chunk && i < CONN_CHUNK; ++i)
+            if (chunk[i].ref != 0) f(chunk[i]);
+}
 
 struct Node::Dial {
     DialId id = 0;

@@ -70,11 +70,11 @@ uint64_t Node::send_rpc(const NodeId& to, const PeerAddr& addr, bool know_id, Dh
 }
 
 bool Node::attach(Rpc& r, PeerRef ref, Time sent) {
-    auto cit = conns_.find(ref);
-    if (cit == conns_.end()) return false;
+    Conn* c = conns_.find(ref);
+    if (c == nullptr) return false;
     r.ref = ref;
     r.sent = sent;
-    ++cit->second.inflight;
+    ++c->inflight;
     rpc_timeouts_.erase({r.deadline, r.rid});
     r.deadline = sent + rpc_timeout_for(&r, 1);
     rpc_timeouts_.insert({r.deadline, r.rid});
@@ -94,8 +94,7 @@ void Node::transmit(Rpc& r, PeerRef ref, Time now) {
 
 void Node::detach(const Rpc& r) {
     if (r.ref == 0) return;
-    auto cit = conns_.find(r.ref);
-    if (cit != conns_.end()) --cit->second.inflight;
+    if (Conn* c = conns_.find(r.ref); c != nullptr) --c->inflight;
 }
 
 std::unique_ptr<Node::Rpc> Node::take_rpc(uint64_t rid) {
@@ -116,7 +115,7 @@ void Node::rpc_failed(uint64_t rid, Err why, Time now) {
         // No answer on an established session within its RPC timeout: the connection is most
         // likely dead (the peer crashed or the path broke), so it is hung up and the next
         // request dials afresh.
-        if (r->ref != 0 && conns_.count(r->ref) != 0) {
+        if (r->ref != 0 && conns_.contains(r->ref)) {
             Action a;
             a.kind = Action::Kind::hangup;
             a.peer = r->ref;

@@ -40,9 +40,9 @@ bool Node::decode_from(Conn& c, ByteView payload, DhtMsg* m) {
 
 void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
     const InputCheck check{*this};
-    auto it = conns_.find(ref);
-    if (it == conns_.end()) return;
-    Conn& c = it->second;
+    Conn* found = conns_.find(ref);
+    if (found == nullptr) return;
+    Conn& c = *found;
     c.kept = now;
     DhtMsg m;
     if (!decode_from(c, payload, &m)) return;
@@ -56,7 +56,7 @@ void Node::on_frame(PeerRef ref, ByteView payload, Time now) {
 
 void Node::on_early_request(PeerRef ref, const SessionInfo& claimed, ByteView payload, Time now) {
     const InputCheck check{*this};
-    if (conns_.count(ref) != 0) return;
+    if (conns_.contains(ref)) return;
     // The requester has not proved its id yet: it is answered like a client, from a
     // session the node does not keep (not in conns_, so nothing is ever sent to it but this
     // answer, and the claimed id neither reaches the table nor routes our RPCs), and its

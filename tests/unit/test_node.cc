@@ -391,6 +391,47 @@ TEST(Node, TheNewestOpenSessionOfAPeerCarriesItsRequests) {
     EXPECT_EQ(h.node->active_sessions(), 0u);
 }
 
+TEST(Node, AReusedSlotNamesOnlyItsNewSession) {
+    // The node keeps sessions by their ref's slot (its low half); the embedder reuses a
+    // slot with a new generation in the high half. A frame or a close for the old ref must
+    // not reach the new session, and a slot still held is not taken by another ref.
+    Harness h;
+    const PeerRef old_ref = (PeerRef{1} << 32) | 40;
+    const PeerRef new_ref = (PeerRef{2} << 32) | 40;
+    const Identity other = identity(23);
+    SessionInfo info;
+    info.id = h.peer.id;
+    info.remote = PeerAddr::v4(198, 51, 100, 9, 40001);
+    info.ident_port = 9444;
+    h.node->on_session_open(old_ref, info, 0, h.now);
+    info.id = other.id;
+    h.node->on_session_open(new_ref, info, 0, h.now);  // the slot is held: refused
+    EXPECT_EQ(h.node->active_sessions(), 2u);
+    h.node->on_session_closed(old_ref, Err::peer_closed, h.now);
+    h.node->on_session_open(new_ref, info, 0, h.now);
+    h.node->check_invariants();
+    EXPECT_EQ(h.node->active_sessions(), 2u);
+    (void)h.drain();
+
+    const auto answers_on = [&h](PeerRef ref) {
+        h.node->on_frame(ref, encode(request(Op::ping, 5)), h.now);
+        std::vector<PeerRef> refs;
+        Action a;
+        while (h.node->poll(&a))
+            if (a.kind == Action::Kind::send) refs.push_back(a.peer);
+        return refs;
+    };
+    EXPECT_EQ(answers_on(new_ref), std::vector<PeerRef>{new_ref});
+    EXPECT_TRUE(answers_on(old_ref).empty());
+    h.node->on_session_closed(old_ref, Err::peer_closed, h.now);  // stale: ignored
+    EXPECT_EQ(h.node->active_sessions(), 2u);
+    EXPECT_EQ(answers_on(new_ref), std::vector<PeerRef>{new_ref});
+    h.node->on_session_closed(new_ref, Err::peer_closed, h.now);
+    h.node->check_invariants();
+    EXPECT_EQ(h.node->active_sessions(), 1u);
+    EXPECT_TRUE(answers_on(new_ref).empty());
+}
+
 TEST(Node, FindNodeAnswersAtMostKAndNeverTheRequester) {
     Harness h;
     // Twenty-five more peers open sessions and enter the table.
