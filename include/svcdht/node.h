@@ -359,7 +359,6 @@ public:
 
     private:
         std::vector<std::unique_ptr<Conn[]>> chunks_;
-        std::vector<uint8_t> used_;  // open sessions per chunk
         size_t size_ = 0;
     };
     struct Dial;

@@ -48,15 +48,11 @@ Node::ConnSlots::~ConnSlots() = default;
 Node::Conn* Node::ConnSlots::add(PeerRef ref) {
     const size_t slot = static_cast<uint32_t>(ref);
     const size_t chunk = slot / CONN_CHUNK;
-    if (chunks_.size() <= chunk) {
-        chunks_.resize(chunk + 1);
-        used_.resize(chunk + 1);
-    }
+    if (chunks_.size() <= chunk) chunks_.resize(chunk + 1);
     if (!chunks_[chunk]) chunks_[chunk] = std::make_unique<Conn[]>(CONN_CHUNK);
     Conn& c = chunks_[chunk][slot % CONN_CHUNK];
     if (c.ref != 0) return nullptr;
     c.ref = ref;
-    ++used_[chunk];
     ++size_;
     return &c;
 }
@@ -65,7 +61,9 @@ void Node::ConnSlots::erase(Conn* c) {
     const size_t chunk = static_cast<uint32_t>(c->ref) / CONN_CHUNK;
     *c = Conn{};
     --size_;
-    if (--used_[chunk] == 0) chunks_[chunk].reset();
+    const Conn* first = chunks_[chunk].get();
+    if (std::all_of(first, first + CONN_CHUNK, [](const Conn& x) { return x.ref == 0; }))
+        chunks_[chunk].reset();
 }
 
 uint64_t Node::unix_now(Time now) const {
