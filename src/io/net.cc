@@ -15,8 +15,6 @@ using core::Time;
 namespace {
 // A connection closing gracefully whose last bytes do not drain within this time is cut.
 constexpr Time CLOSE_LINGER = core::secs(2);
-// Write requests kept for reuse: one per connection written in a turn, up to this many.
-constexpr size_t SPARE_WRITES = 64;
 constexpr size_t RX_BUF = 64 * 1024;
 }  // namespace
 

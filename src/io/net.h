@@ -117,6 +117,7 @@ public:
     // turn writes once to each busy connection, and a request allocated per write was an
     // allocation per answer. recycle takes a request back once its write completed (its
     // bytes are freed; at most SPARE_WRITES requests are kept).
+    static constexpr size_t SPARE_WRITES = 64;
     WriteReq* write_req();
     void recycle(WriteReq* w);
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "io/conn.h"
 #include "io/net.h"
@@ -111,6 +112,19 @@ TEST(Alloc, AFinishedWriteRequestIsHandedOutAgain) {
         EXPECT_EQ(again->buf.capacity(), 0u);
         EXPECT_EQ(again->conn, nullptr);
         net.recycle(again);
+
+        // At most SPARE_WRITES are kept: after a burst of more writes than that, the next
+        // burst of the same size allocates only the difference.
+        constexpr size_t burst = svcdht::io::Net::SPARE_WRITES + 10;
+        std::vector<svcdht::io::WriteReq*> reqs;
+        for (size_t i = 0; i < burst; ++i) reqs.push_back(net.write_req());
+        for (svcdht::io::WriteReq* r : reqs) net.recycle(r);
+        reqs.clear();
+        reqs.reserve(burst);
+        const long before_burst = g_allocs.load();
+        for (size_t i = 0; i < burst; ++i) reqs.push_back(net.write_req());
+        EXPECT_EQ(g_allocs.load() - before_burst, 10);
+        for (svcdht::io::WriteReq* r : reqs) net.recycle(r);
         net.close_all();
         uv_run(&loop, UV_RUN_DEFAULT);
     }
