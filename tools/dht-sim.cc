@@ -5,6 +5,7 @@
 //           [--churn PCT] [--hostile PCT] [--alpha A --beta B --k K --replica R --disjoint D]
 //           [--hedge-after MS] [--adaptive-hedge] [--rpc-timeout MS] [--fixed-timeout]
 //           [--hop-budget H] [--early-share F] [--fastopen] [--settle S] [--warm-sessions N]
+//           [--join-interval MS]
 //           [--scenario lookup|provide|churn|gradual|partition|hostile|slow|restart]
 //           [--op find_node|get|put|provide] [--fast-crypto] [--check-invariants] [--progress]
 //           [--json]
@@ -59,7 +60,7 @@ void usage(FILE* f) {
         "               [--replica R] [--disjoint D] [--hedge-after MS] [--adaptive-hedge] "
         "[--hop-budget H]\n"
         "               [--rpc-timeout MS] [--fixed-timeout] [--early-share F]\n"
-        "               [--fastopen] [--settle S] [--warm-sessions N]\n"
+        "               [--fastopen] [--settle S] [--warm-sessions N] [--join-interval MS]\n"
         "               [--scenario NAME] [--op find_node|get|put|provide]\n"
         "               [--fast-crypto] [--check-invariants] [--progress] [--json]\n"
         "       dht-sim --fuzz --seconds T [--seed S]\n"
@@ -265,6 +266,9 @@ int main(int argc, char** argv) {
         } else if (a == "--rpc-timeout") {
             need(v && parse_u64(v, &n) && core::RPC_TIMEOUT_MS_RANGE.holds(n));
             c.node.rpc_timeout = core::msec(n);
+        } else if (a == "--join-interval") {
+            need(v && parse_u64(v, &n) && n >= 1 && n <= 60000);
+            c.join_interval = core::msec(n);
         } else if (a == "--hedge-after") {
             need(v && parse_u64(v, &n) && core::HEDGE_AFTER_MS_RANGE.holds(n));
             c.node.hedge_after = core::msec(n);

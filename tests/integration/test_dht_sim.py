@@ -96,6 +96,19 @@ def a_restart_scenario_reports_both_runs():
 
 
 @test
+def join_interval_spaces_the_starts():
+    # Nodes start one join interval apart (20 ms by default): 50 nodes 1 s apart take 49 s
+    # of virtual time to start, where the default takes about one.
+    r, err = sim_json("--nodes", "50", "--lookups", "10", "--seed", "4", "--progress", "--join-interval", "1000")
+    lines = [line for line in err.splitlines() if "nodes started" in line]
+    assert "50/50 nodes started, virtual 49 s" in lines[-1], err
+    base, err = sim_json("--nodes", "50", "--lookups", "10", "--seed", "4", "--progress")
+    lines = [line for line in err.splitlines() if "nodes started" in line]
+    assert "50/50 nodes started, virtual 1 s" in lines[-1], err
+    assert r["virtual_s"] > base["virtual_s"] + 45 and r["success_rate"] == 1, (r, base)
+
+
+@test
 def hedge_after_reaches_the_lookups():
     # With slow nodes and one hedge allowed, when hedges fire changes what is sent.
     common = ("--nodes", "80", "--lookups", "40", "--seed", "3", "--scenario", "slow", "--slow", "20", "--beta", "1")
@@ -116,7 +129,8 @@ def hedge_after_reaches_the_lookups():
 @test
 def refuses_bad_options_with_exit_code_2():
     for args in (["--nodes", "1"], ["--hedge-after", "0"], ["--hedge-after", "60001"], ["--op", "store"], ["--alpha"], ["--frobnicate"],
-                 ["--k", "0"], ["--alpha", "0"], ["--hop-budget", "0"], ["--disjoint", "9"], ["--beta", "4"]):
+                 ["--k", "0"], ["--alpha", "0"], ["--hop-budget", "0"], ["--disjoint", "9"], ["--beta", "4"],
+                 ["--join-interval", "0"], ["--join-interval", "60001"]):
         p = sim(*args)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert "dht-sim:" in p.stderr and "--help" in p.stderr, (args, p.stderr)
