@@ -67,8 +67,10 @@ inline constexpr uint32_t MAX_REFRESH_PER_ROUND = 2;
 inline constexpr size_t MAX_RATE_BUCKETS = 16384;
 // Refilled buckets are also forgotten whenever the map doubles since the last such sweep
 // (from this size up), so it holds about the requesters of the last refill time, not
-// every peer that ever asked: forgetting a full bucket changes no answer.
-inline constexpr size_t RATE_SWEEP_MIN = 256;
+// every peer that ever asked: forgetting a full bucket changes no answer. A node that
+// answers a few hundred peers in turn (a network's joins) would otherwise keep up to this
+// many entries of 80 bytes for good.
+inline constexpr size_t RATE_SWEEP_MIN = 32;
 // Records a GET_PROVIDERS answer carries (newest first).
 inline constexpr size_t MAX_PROVIDERS_PER_ANSWER = 20;
 // Outbound requests queued on one dial while it connects.

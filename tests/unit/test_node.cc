@@ -360,6 +360,31 @@ TEST(Node, RateBucketsOfRequestersThatRefilledAreForgottenAndDebtIsKept) {
     EXPECT_EQ(ok, 20);
 }
 
+TEST(Node, PeersThatAskedOnceLongAgoAreNotRemembered) {
+    // 200 clients on hosts of their own ask once each, a second apart: each bucket has
+    // refilled long before the next one asks (one token in 5 ms), so the node holds only
+    // the few since its last sweep (RATE_SWEEP_MIN, 32), not one for every host that asked.
+    Harness h(0);
+    size_t most = 0;
+    for (uint32_t i = 0; i < 200; ++i) {
+        h.node->on_session_closed(PEER, Err::peer_closed, h.now);
+        SessionInfo info;
+        info.id = identity(23).id;
+        info.remote = PeerAddr::v4(10, 1, static_cast<uint8_t>(i), 1, 40000);
+        info.ident_port = 0;
+        h.node->on_session_open(PEER, info, 0, h.now);
+        h.drain();
+        DhtMsg m;
+        Bytes keep;
+        ASSERT_TRUE(h.ask(request(Op::ping, 1 + i), &m, &keep)) << i;
+        ASSERT_EQ(m.code, Code::ok) << i;
+        most = std::max(most, h.node->rate_buckets());
+        h.now += secs(1);
+    }
+    EXPECT_GE(most, 32u);
+    EXPECT_LE(most, 33u);
+}
+
 TEST(Node, TheNewestOpenSessionOfAPeerCarriesItsRequests) {
     // Three sessions with one peer (both sides dialed at once, then a reconnect): requests
     // go out on the newest open one, and closing sessions hands over newest first.
