@@ -106,6 +106,9 @@ public:
     const Contact* find(const NodeId& id) const;
     bool contains(const NodeId& id) const { return find(id) != nullptr; }
     size_t size() const { return size_; }
+    // membership changes whenever a contact enters or leaves the live lists (not when one
+    // is only seen again or timed), so an answer of contains() holds while it stays put.
+    uint64_t membership() const { return membership_; }
     uint32_t k() const { return k_; }
     const NodeId& self() const { return self_; }
     int bucket_count() const { return static_cast<int>(buckets_.size()); }
@@ -162,6 +165,7 @@ private:
     DiversityConfig div_;
     std::vector<Bucket> buckets_;  // grows to the deepest prefix length seen
     size_t size_ = 0;
+    uint64_t membership_ = 0;
     // The buckets changed since check_invariants last ran: [unchecked_from_, unchecked_to_).
     mutable size_t unchecked_from_ = SIZE_MAX;
     mutable size_t unchecked_to_ = 0;

@@ -43,9 +43,17 @@ void Node::seed_up(const Contact& seed, Time now) {
     start_lookup(LookupKind::find_node, self_->id, Purpose::refresh, 0, {}, now);
 }
 
+bool Node::seed_in_table(const Seed& s) const {
+    if (s.in_table_at != table_.membership() + 1) {
+        s.in_table = table_.contains(s.id);
+        s.in_table_at = table_.membership() + 1;
+    }
+    return s.in_table;
+}
+
 bool Node::rejoin_due(const Seed& s, Time now) const {
-    return s.up && !s.dialing && s.retry_at <= now && s.recheck_at <= now &&
-           !table_.contains(s.id) && by_id_.count(s.id) == 0;
+    return s.up && !s.dialing && s.retry_at <= now && s.recheck_at <= now && !seed_in_table(s) &&
+           by_id_.count(s.id) == 0;
 }
 
 Time Node::maintenance_due() const {
@@ -57,7 +65,7 @@ Time Node::maintenance_due() const {
         return due;
     }
     for (const Seed& seed : seeds_)
-        if (seed.up && !seed.dialing && !table_.contains(seed.id))
+        if (seed.up && !seed.dialing && !seed_in_table(seed))
             due = std::min(due, std::max(seed.retry_at, seed.recheck_at));
     if (const Time stalest = table_.stalest_since(); stalest != NEVER)
         due = std::min(due, stalest + cfg_.refresh_interval);

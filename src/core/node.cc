@@ -209,6 +209,7 @@ void Node::on_session_open(PeerRef ref, const SessionInfo& info, DialId dial, Ti
         s.dialing = false;
         s.attempts = 0;
         s.id = conn.id;
+        s.in_table_at = 0;
         if (s.rejoining) s.recheck_at = now + SEED_RECHECK;
         s.rejoining = false;
         if (!s.up) {

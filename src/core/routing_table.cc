@@ -147,6 +147,7 @@ SeenResult RoutingTable::seen(const NodeId& id, const PeerAddr& addr, Time now, 
         b.live.push_back(c);
         wide_add(addr, +1);
         ++size_;
+        ++membership_;
         return SeenResult::added;
     }
     // Full bucket: remember the newcomer and ask for the oldest entry to be pinged.
@@ -225,6 +226,7 @@ bool RoutingTable::remove_at(Bucket& b, size_t i) {
     wide_add(b.live[i].addr, -1);
     b.live.erase(b.live.begin() + static_cast<std::ptrdiff_t>(i));
     --size_;
+    ++membership_;
     // Promote the most recently seen replacement that passes the diversity caps, at its
     // place in least-recently-seen order.
     for (size_t r = b.repl.size(); r-- > 0;) {

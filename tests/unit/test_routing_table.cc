@@ -127,6 +127,38 @@ TEST(RoutingTable, LeastRecentlySeenOrderAndPingBeforeEvict) {
     t.check_invariants();
 }
 
+TEST(RoutingTable, MembershipMovesOnlyWhenAContactEntersOrLeaves) {
+    SeededRng rng(9);
+    NodeId self;  // all zero: contacts with a leading 1 bit land in bucket 0
+    RoutingTable t(self, 2, no_caps());
+    std::vector<NodeId> ids;
+    for (int i = 0; i < 3; ++i) {
+        ids.push_back(rand_id(rng));
+        ids.back().b[0] |= 0x80;
+    }
+    uint64_t m = t.membership();
+    ASSERT_EQ(t.seen(ids[0], public_addr(0), 10), SeenResult::added);
+    EXPECT_NE(t.membership(), m);
+    m = t.membership();
+    // Seen again, timed, or waiting as a replacement: the live contacts are the same.
+    EXPECT_EQ(t.seen(ids[0], public_addr(0), 11), SeenResult::updated);
+    t.rpc_ok(ids[0], msec(40), 12);
+    EXPECT_EQ(t.membership(), m);
+    ASSERT_EQ(t.seen(ids[1], public_addr(1), 13), SeenResult::added);
+    EXPECT_NE(t.membership(), m);
+    m = t.membership();
+    EXPECT_EQ(t.seen(ids[2], public_addr(2), 14), SeenResult::replacement);
+    EXPECT_EQ(t.membership(), m);
+    // A failure that swaps in the replacement, and a plain removal, both move it.
+    Contact removed;
+    ASSERT_TRUE(t.rpc_failed(ids[0], &removed));
+    EXPECT_TRUE(t.contains(ids[2]));
+    EXPECT_NE(t.membership(), m);
+    m = t.membership();
+    EXPECT_TRUE(t.remove(ids[1]));
+    EXPECT_NE(t.membership(), m);
+}
+
 TEST(RoutingTable, FailuresWithoutReplacementRemoveAfterThree) {
     SeededRng rng(3);
     RoutingTable t(rand_id(rng), 20, no_caps());
