@@ -172,23 +172,18 @@ Err CborReader::skip() {
 }
 
 void CborWriter::head(uint8_t major, uint64_t v) {
+    // The initial byte, then 0, 1, 2, 4 or 8 bytes of |v| big-endian, appended at once: one
+    // check of the buffer's room instead of one per byte.
     const auto mt = static_cast<uint8_t>(major << 5);
     if (v < 24) {
         out_.push_back(static_cast<uint8_t>(mt | v));
-    } else if (v <= 0xff) {
-        out_.push_back(mt | 24);
-        out_.push_back(static_cast<uint8_t>(v));
-    } else if (v <= 0xffff) {
-        out_.push_back(mt | 25);
-        out_.push_back(static_cast<uint8_t>(v >> 8));
-        out_.push_back(static_cast<uint8_t>(v));
-    } else if (v <= 0xffffffff) {
-        out_.push_back(mt | 26);
-        for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
-    } else {
-        out_.push_back(mt | 27);
-        for (int s = 56; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
+        return;
     }
+    const int len = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
+    uint8_t h[9];
+    h[0] = static_cast<uint8_t>(mt | (len == 1 ? 24 : len == 2 ? 25 : len == 4 ? 26 : 27));
+    for (int i = 0; i < len; ++i) h[1 + i] = static_cast<uint8_t>(v >> (8 * (len - 1 - i)));
+    out_.insert(out_.end(), h, h + 1 + len);
 }
 
 Err MapKeys::add(std::string_view k) {
