@@ -471,6 +471,10 @@ void Node::log(LogLevel level, std::string_view msg, std::initializer_list<LogFi
 
 void Node::check_invariants() const {
     table_.check_invariants();
+    for (const Seed& s : seeds_)
+        SVCDHT_CHECK(
+            s.in_table_at != table_.membership() + 1 || s.in_table == table_.contains(s.id),
+            "a seed's kept table answer is the table's");
     SVCDHT_CHECK(heap_.size() <= heap_sweep_at_, "the timer heap is swept as it grows");
     for (const auto& entry : dials_) {
         const DialId dial = entry.first;
