@@ -20,6 +20,13 @@ NodeId rand_id(SeededRng& r) {
     return id;
 }
 
+// in_bucket0 draws an id whose first bit is set: bucket 0 of a table whose own id is zero.
+NodeId in_bucket0(SeededRng& r) {
+    NodeId id = rand_id(r);
+    id.b[0] |= 0x80;
+    return id;
+}
+
 PeerAddr public_addr(uint32_t i) {
     // Distinct /16s, so the diversity caps stay out of the way unless a test wants them.
     return PeerAddr::v4(static_cast<uint8_t>(1 + i % 200), static_cast<uint8_t>(i / 200),
@@ -88,8 +95,7 @@ TEST(RoutingTable, LeastRecentlySeenOrderAndPingBeforeEvict) {
     RoutingTable t(self, 3, no_caps());
     std::vector<NodeId> ids;
     for (int i = 0; i < 3; ++i) {
-        NodeId id = rand_id(rng);
-        id.b[0] |= 0x80;
+        const NodeId id = in_bucket0(rng);
         ids.push_back(id);
         ASSERT_EQ(t.seen(id, public_addr(static_cast<uint32_t>(i)), static_cast<Time>(10 + i)),
                   SeenResult::added);
@@ -100,8 +106,7 @@ TEST(RoutingTable, LeastRecentlySeenOrderAndPingBeforeEvict) {
     EXPECT_EQ(t.bucket(0).back().id, ids[0]);
     // A newcomer to the full bucket waits in the replacement cache. While the
     // least-recently-seen contact was heard from recently it is good: no ping.
-    NodeId newcomer = rand_id(rng);
-    newcomer.b[0] |= 0x80;
+    const NodeId newcomer = in_bucket0(rng);
     Contact ping;
     bool need = false;
     EXPECT_EQ(t.seen(newcomer, public_addr(9), 30, &ping, &need), SeenResult::replacement);
@@ -111,8 +116,7 @@ TEST(RoutingTable, LeastRecentlySeenOrderAndPingBeforeEvict) {
     EXPECT_EQ(t.seen(newcomer, public_addr(9), later, &ping, &need), SeenResult::replacement);
     EXPECT_TRUE(need);
     EXPECT_EQ(ping.id, ids[1]);
-    NodeId another = rand_id(rng);
-    another.b[0] |= 0x80;
+    const NodeId another = in_bucket0(rng);
     EXPECT_EQ(t.seen(another, public_addr(10), later + 1, &ping, &need), SeenResult::replacement);
     EXPECT_FALSE(need) << "one ping at a time per bucket";
     EXPECT_EQ(t.replacements(0), 2u);
@@ -132,10 +136,7 @@ TEST(RoutingTable, MembershipMovesOnlyWhenAContactEntersOrLeaves) {
     NodeId self;  // all zero: contacts with a leading 1 bit land in bucket 0
     RoutingTable t(self, 2, no_caps());
     std::vector<NodeId> ids;
-    for (int i = 0; i < 3; ++i) {
-        ids.push_back(rand_id(rng));
-        ids.back().b[0] |= 0x80;
-    }
+    for (int i = 0; i < 3; ++i) ids.push_back(in_bucket0(rng));
     uint64_t m = t.membership();
     ASSERT_EQ(t.seen(ids[0], public_addr(0), 10), SeenResult::added);
     EXPECT_NE(t.membership(), m);
@@ -193,25 +194,21 @@ TEST(RoutingTable, PerBucketPrefixCap) {
     d.prefix_max_pct = 100;
     RoutingTable t(self, 20, d);
     SeededRng rng(5);
-    auto in_bucket0 = [&]() {
-        NodeId id = rand_id(rng);
-        id.b[0] |= 0x80;
-        return id;
-    };
-    EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(8, 8, 8, 1, 1), 1), SeenResult::added);
-    EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(8, 8, 8, 2, 1), 2), SeenResult::added);
-    EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(8, 8, 8, 3, 1), 3), SeenResult::rejected_diversity)
+    EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(8, 8, 8, 1, 1), 1), SeenResult::added);
+    EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(8, 8, 8, 2, 1), 2), SeenResult::added);
+    EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(8, 8, 8, 3, 1), 3),
+              SeenResult::rejected_diversity)
         << "a third contact from one /24 in one bucket";
-    EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(8, 8, 9, 3, 1), 4), SeenResult::added)
+    EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(8, 8, 9, 3, 1), 4), SeenResult::added)
         << "another /24";
     EXPECT_EQ(t.bucket_prefix_max_pct(0), 66u);
     // Private and loopback ranges are exempt by default...
     for (uint8_t i = 0; i < 5; ++i)
-        EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(127, 0, 0, i, 1), 5), SeenResult::added);
+        EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(127, 0, 0, i, 1), 5), SeenResult::added);
     // ...and capped when configured so.
     d.exempt_private = false;
     t.set_diversity(d);
-    EXPECT_EQ(t.seen(in_bucket0(), PeerAddr::v4(127, 0, 0, 9, 1), 6),
+    EXPECT_EQ(t.seen(in_bucket0(rng), PeerAddr::v4(127, 0, 0, 9, 1), 6),
               SeenResult::rejected_diversity);
     t.check_invariants();
 }
